@@ -8,8 +8,9 @@
 #     build the local stand-in (scripts/docker/local-base-image.sh)
 #  3. build Weir on the host when needed (`npm ci` if node_modules is missing,
 #     `npm run build` if packages/cli/dist/weir.cjs is missing or older than the
-#     sources); --standin instead puts test/docker/standin/weir.cjs there (a fake
-#     that only exercises the Docker plumbing); --skip-npm uses dist as it is
+#     sources); --standin instead builds from a temporary context holding
+#     test/docker/standin/weir.cjs as the bundle (a fake that only exercises the
+#     Docker plumbing; packages/cli/dist is left alone); --skip-npm uses dist as it is
 #  4. docker build -t TAG . (TAG defaults to $WEIR_IMAGE or weir:local)
 #  5. prints the image size and the times taken
 set -euo pipefail
@@ -52,16 +53,25 @@ T_BASE=$(( $(date +%s) - T0 ))
 # 3. host build
 T0=$(date +%s)
 BUNDLE=packages/cli/dist/weir.cjs
+CONTEXT="$ROOT"
 if [ "$STANDIN" = 1 ]; then
+  # Separate build context, so a real packages/cli/dist is never touched.
   log "using the STAND-IN bundle test/docker/standin/weir.cjs (not Weir!)"
-  mkdir -p packages/cli/dist/proto
-  cp test/docker/standin/weir.cjs "$BUNDLE"
+  CONTEXT="$(mktemp -d "${TMPDIR:-/tmp}/weir-standin-context.XXXXXX")"
+  trap 'rm -rf "$CONTEXT"' EXIT
+  cp Dockerfile .dockerignore package.json package-lock.json "$CONTEXT/"
+  mkdir -p "$CONTEXT/scripts/docker" "$CONTEXT/packages/cli/dist/proto"
+  cp scripts/docker/*.cjs "$CONTEXT/scripts/docker/"
+  [ -d proto ] && cp -r proto/. "$CONTEXT/packages/cli/dist/proto/"
+  cp test/docker/standin/weir.cjs "$CONTEXT/$BUNDLE"
+  cp -al node_modules "$CONTEXT/node_modules" 2>/dev/null || cp -a node_modules "$CONTEXT/node_modules"
 elif [ "$SKIP_NPM" = 0 ]; then
   if [ ! -d node_modules ] || [ ! -e node_modules/.package-lock.json ]; then
     log "npm ci"
     npm ci --no-audit --no-fund >&2
   fi
-  if [ ! -f "$BUNDLE" ] || [ -n "$(find packages proto scripts/build.mjs package-lock.json -newer "$BUNDLE" \
+  if [ ! -f "$BUNDLE" ] || grep -q 'Stand-in for packages/cli/dist/weir.cjs' "$BUNDLE" \
+     || [ -n "$(find packages proto scripts/build.mjs package-lock.json -newer "$BUNDLE" \
         -type f ! -path '*/dist/*' ! -path '*/node_modules/*' -print -quit 2>/dev/null)" ]; then
     log "npm run build"
     npm run build >&2
@@ -69,15 +79,15 @@ elif [ "$SKIP_NPM" = 0 ]; then
     log "$BUNDLE is up to date"
   fi
 fi
-[ -f "$BUNDLE" ] || { log "$BUNDLE missing after the build"; exit 1; }
+[ -f "$CONTEXT/$BUNDLE" ] || { log "$BUNDLE missing after the build"; exit 1; }
 T_NPM=$(( $(date +%s) - T0 ))
 
 # 4. image. The legacy builder needs nothing from a registry; BuildKit via the
 # buildx plugin is used when that plugin exists.
 T0=$(date +%s)
 if docker buildx version >/dev/null 2>&1; then export DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-1}"; else export DOCKER_BUILDKIT=0; fi
-log "docker build -t $TAG . (DOCKER_BUILDKIT=$DOCKER_BUILDKIT)"
-docker build -t "$TAG" . >&2
+log "docker build -t $TAG $CONTEXT (DOCKER_BUILDKIT=$DOCKER_BUILDKIT)"
+docker build -t "$TAG" "$CONTEXT" >&2
 T_IMAGE=$(( $(date +%s) - T0 ))
 
 # 5. figures

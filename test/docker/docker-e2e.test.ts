@@ -1,0 +1,251 @@
+// End-to-end drill in Docker: JobManager + 3 TaskManagers from docker-compose.yml,
+// a job submitted from the host, one TaskManager killed with `docker kill`, and
+// the exactly-once file sink output checked from the host.
+//
+// Slow (builds images, starts containers): runs only with WEIR_DOCKER_TESTS=1.
+//   WEIR_DOCKER_TESTS=1 npx vitest run test/docker/docker-e2e.test.ts
+// Needs root (or a docker group user) on a machine where scripts/ci/ensure-docker.sh
+// can install/start Docker. Knobs: WEIR_DOCKER_STANDIN=1 builds the image from the
+// stand-in bundle (test/docker/standin/weir.cjs) instead of the real Weir build;
+// WEIR_DOCKER_KEEP=1 leaves the cluster running after the test for inspection.
+//
+// Parts marked TODO(recovery) are hooks for when Weir's recovery exists.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../..');
+const ENABLED = process.env.WEIR_DOCKER_TESTS === '1';
+const STANDIN = process.env.WEIR_DOCKER_STANDIN === '1';
+// The host-side CLI talks to the dockerized JobManager; with the stand-in image use the stand-in CLI.
+const WEIR = STANDIN ? path.join(ROOT, 'test/docker/standin/weir.cjs') : path.join(ROOT, 'packages/cli/dist/weir.cjs');
+const TASKMANAGERS = 3;
+// compose v1 strips everything but [a-z0-9] from project names; keep it plain.
+const PROJECT = `weire2e${process.pid}`;
+
+const timings: Record<string, number> = {};
+let compose: string[] = ['docker', 'compose'];
+let outputDir = '';
+let jmPort = 0;
+let restPort = 0;
+let clusterStarted = false;
+
+function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; quiet?: boolean } = {}): string {
+  const r = spawnSync(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...composeEnv(), ...opts.env },
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 600_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}\n${r.stdout ?? ''}\n${r.stderr ?? ''}`);
+  }
+  if (!opts.quiet && r.stderr) process.stderr.write(r.stderr);
+  return r.stdout;
+}
+
+function composeEnv(): NodeJS.ProcessEnv {
+  return {
+    WEIR_OUTPUT_DIR: outputDir,
+    WEIR_JM_RPC_PORT: String(jmPort),
+    WEIR_REST_PORT: String(restPort),
+  };
+}
+
+function dc(...args: string[]): string {
+  return sh(compose[0]!, [...compose.slice(1), '-p', PROJECT, '-f', path.join(ROOT, 'docker-compose.yml'), ...args]);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function tcpOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host, timeout: 1000 });
+    s.on('connect', () => { s.destroy(); resolve(true); });
+    s.on('timeout', () => { s.destroy(); resolve(false); });
+    s.on('error', () => resolve(false));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the host-side CLI (packages/cli/dist/weir.cjs) against the dockerized JobManager. */
+function weir(...args: string[]): string {
+  return sh(process.execPath, [WEIR, ...args, '--jobmanager', `localhost:${jmPort}`], { quiet: true, timeoutMs: 30_000 });
+}
+
+/** Number of TaskManagers the JobManager reports, or undefined when the CLI cannot say. */
+function registeredTaskManagers(): number | undefined {
+  try {
+    const parsed: unknown = JSON.parse(weir('taskmanagers', '--json'));
+    if (Array.isArray(parsed)) return parsed.length;
+    if (parsed && typeof parsed === 'object' && Array.isArray((parsed as { taskmanagers?: unknown }).taskmanagers)) {
+      return (parsed as { taskmanagers: unknown[] }).taskmanagers.length;
+    }
+  } catch {
+    // CLI command not there yet, or JobManager not up: caller falls back.
+  }
+  return undefined;
+}
+
+/** Container ids of this project's service, running ones only unless all=true. */
+function containers(service: string, all = false): string[] {
+  return sh('docker', [
+    'ps', ...(all ? ['-a'] : []), '-q',
+    '--filter', `label=com.docker.compose.project=${PROJECT}`,
+    '--filter', `label=com.docker.compose.service=${service}`,
+  ], { quiet: true }).split('\n').filter(Boolean);
+}
+
+function healthyCount(): number {
+  return sh('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', 'health=healthy'], { quiet: true })
+    .split('\n').filter(Boolean).length;
+}
+
+/** Waits until the JobManager reports `n` TaskManagers (falls back to docker health + TCP when the CLI can't tell). */
+async function waitForTaskManagers(n: number, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string = '';
+  while (Date.now() < deadline) {
+    const reported = registeredTaskManagers();
+    if (reported !== undefined) {
+      last = `JobManager reports ${reported} TaskManagers`;
+      if (reported === n) return;
+    } else {
+      const healthy = healthyCount();
+      const open = await tcpOpen(jmPort);
+      last = `${healthy} healthy containers, JobManager port ${open ? 'open' : 'closed'} (weir taskmanagers --json unavailable)`;
+      if (open && healthy === n + 1) return;
+    }
+    await sleep(500);
+  }
+  throw new Error(`timed out waiting for ${n} TaskManagers: ${last}`);
+}
+
+/** Lists files under the bind-mounted output dir (what the exactly-once sink committed). */
+function committedOutputFiles(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(path.relative(outputDir, p));
+    }
+  };
+  walk(outputDir);
+  return out.sort();
+}
+
+function dumpLogs(): void {
+  try {
+    const logs = dc('logs', '--no-color', '--tail', '200');
+    process.stderr.write(`---- ${PROJECT} logs ----\n${logs}\n`);
+  } catch (e) {
+    process.stderr.write(`could not read compose logs: ${(e as Error).message}\n`);
+  }
+}
+
+describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
+  beforeAll(async () => {
+    // Docker engine + compose command.
+    const ensure = sh('bash', [path.join(ROOT, 'scripts/ci/ensure-docker.sh')], { timeoutMs: 600_000 });
+    const m = /^COMPOSE="(.+)"$/m.exec(ensure);
+    if (m) compose = m[1]!.split(' ');
+
+    // Images: base (pull or local debootstrap stand-in) + weir:local.
+    let t0 = Date.now();
+    const buildArgs = STANDIN ? ['--standin'] : [];
+    sh('bash', [path.join(ROOT, 'scripts/docker/build.sh'), ...buildArgs], { timeoutMs: 1_200_000 });
+    timings.buildSeconds = (Date.now() - t0) / 1000;
+
+    outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-docker-output-'));
+    fs.chmodSync(outputDir, 0o777); // containers run as uid 1000
+    jmPort = process.env.WEIR_JM_RPC_PORT ? Number(process.env.WEIR_JM_RPC_PORT) : await freePort();
+    restPort = process.env.WEIR_REST_PORT ? Number(process.env.WEIR_REST_PORT) : await freePort();
+
+    t0 = Date.now();
+    clusterStarted = true; // from here on afterAll tears down, even if `up` fails half-way
+    dc('up', '-d', '--scale', `taskmanager=${TASKMANAGERS}`);
+    await waitForTaskManagers(TASKMANAGERS);
+    timings.upToReadySeconds = (Date.now() - t0) / 1000;
+  }, 1_800_000);
+
+  afterAll(async () => {
+    const t0 = Date.now();
+    if (clusterStarted) {
+      if (process.env.WEIR_DOCKER_KEEP === '1') {
+        process.stderr.write(`WEIR_DOCKER_KEEP=1: leaving compose project ${PROJECT} up (jobmanager localhost:${jmPort}, output ${outputDir})\n`);
+      } else {
+        try {
+          dc('down', '-v', '--remove-orphans', '-t', '5');
+        } catch (e) {
+          process.stderr.write(`compose down failed: ${(e as Error).message}\n`);
+        }
+      }
+    }
+    if (outputDir && process.env.WEIR_DOCKER_KEEP !== '1') fs.rmSync(outputDir, { recursive: true, force: true });
+    timings.downSeconds = (Date.now() - t0) / 1000;
+    process.stderr.write(`docker e2e timings: ${JSON.stringify(timings)}\n`);
+  }, 300_000);
+
+  it('brings up a JobManager and 3 TaskManagers', async () => {
+    expect(containers('jobmanager')).toHaveLength(1);
+    expect(containers('taskmanager')).toHaveLength(TASKMANAGERS);
+    expect(await tcpOpen(jmPort)).toBe(true);
+    const reported = registeredTaskManagers();
+    if (reported !== undefined) expect(reported).toBe(TASKMANAGERS);
+  });
+
+  it('keeps exactly-once output when a TaskManager is killed', async () => {
+    const t0 = Date.now();
+    try {
+      // TODO(recovery): submit a job from the host whose exactly-once file sink
+      // writes to /weir/output inside the containers (= outputDir on the host),
+      // e.g. weir('run', path.join(ROOT, 'packages/examples/src/<job>.ts'), ...);
+      // then wait for its first completed checkpoint: weir('checkpoints', ...).
+      // A job that only works when the sink path is given: pass
+      // `--sink-dir /weir/output` (or whatever the example job takes).
+
+      // Kill one TaskManager (SIGKILL, no clean shutdown).
+      const [victim] = containers('taskmanager');
+      expect(victim).toBeDefined();
+      sh('docker', ['kill', victim!], { quiet: true });
+      expect(containers('taskmanager')).toHaveLength(TASKMANAGERS - 1);
+
+      // TODO(recovery): the JobManager notices the loss (heartbeat.timeout 5 s),
+      // restarts the job from the last checkpoint (fixed-delay restart strategy).
+      // With 1 slot per TaskManager a parallelism-3 job needs the slot back:
+      // bring the killed container back as a "replacement" TaskManager.
+      sh('docker', ['start', victim!], { quiet: true });
+      await waitForTaskManagers(TASKMANAGERS);
+
+      // TODO(recovery): wait for the job to finish (bounded source) or for N
+      // records, e.g. poll weir('status', jobId, '--json').
+      // TODO(recovery): check the committed output, read from the host:
+      //   const files = committedOutputFiles();
+      //   const records = files.flatMap((f) => fs.readFileSync(path.join(outputDir, f), 'utf8').split('\n').filter(Boolean));
+      //   expect(new Set(records).size).toBe(records.length);   // no duplicates
+      //   expect(records.length).toBe(EXPECTED);                // nothing lost
+      expect(Array.isArray(committedOutputFiles())).toBe(true);
+    } catch (e) {
+      dumpLogs();
+      throw e;
+    } finally {
+      timings.drillSeconds = (Date.now() - t0) / 1000;
+    }
+  }, 600_000);
+});
+
