@@ -87,7 +87,15 @@ T_NPM=$(( $(date +%s) - T0 ))
 T0=$(date +%s)
 if docker buildx version >/dev/null 2>&1; then export DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-1}"; else export DOCKER_BUILDKIT=0; fi
 log "docker build -t $TAG $CONTEXT (DOCKER_BUILDKIT=$DOCKER_BUILDKIT)"
-docker build -t "$TAG" "$CONTEXT" >&2
+BUILD_LOG="$ROOT/.weir/docker-build.log"
+mkdir -p "$(dirname "$BUILD_LOG")"
+if [ "${WEIR_DOCKER_VERBOSE:-0}" = 1 ]; then
+  docker build -t "$TAG" "$CONTEXT" 2>&1 | tee "$BUILD_LOG" >&2
+else
+  docker build -t "$TAG" "$CONTEXT" > "$BUILD_LOG" 2>&1 || { tail -n 40 "$BUILD_LOG" >&2; log "docker build failed; full log: $BUILD_LOG"; exit 1; }
+  grep -E '^\[collect-runtime-deps\]|^esbuild works' "$BUILD_LOG" >&2 || true
+  log "docker build log: $BUILD_LOG (WEIR_DOCKER_VERBOSE=1 streams it)"
+fi
 T_IMAGE=$(( $(date +%s) - T0 ))
 
 # 5. figures
