@@ -127,9 +127,31 @@ function readRssKb(pid) {
     return m ? Number(m[1]) : 0;
   } catch { return 0; }
 }
+// CPU accounting, to tell how much of the machine other work used during the run:
+// jiffies of the cluster pids (summed from /proc/<pid>/stat deltas) vs. busy jiffies of the
+// whole machine (/proc/stat).
+const cpu = { cluster: 0, last: new Map(), machineStart: null, machineEnd: null };
+function machineJiffies() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3] + (f[4] || 0);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+function pidJiffies(pid) {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime
+  } catch { return null; }
+}
 function sampleRss() {
   let sum = 0;
-  for (const [pid, c] of children) if (c.cluster && c.exitCode === null) sum += readRssKb(pid);
+  for (const [pid, c] of children) {
+    if (!c.cluster || c.exitCode !== null) continue;
+    sum += readRssKb(pid);
+    const j = pidJiffies(pid);
+    if (j !== null) { cpu.cluster += j - (cpu.last.get(pid) ?? 0); cpu.last.set(pid, j); }
+  }
   const mb = sum / 1024;
   rss.overall = Math.max(rss.overall, mb);
   rss.byPhase[rss.phase] = Math.max(rss.byPhase[rss.phase] ?? 0, mb);
@@ -182,7 +204,7 @@ const LOG4J = `rootLogger.level = INFO
 rootLogger.appenderRef.file.ref = MainAppender
 appender.main.name = MainAppender
 appender.main.type = File
-appender.main.append = false
+appender.main.append = true
 appender.main.fileName = \${sys:log.file}
 appender.main.layout.type = PatternLayout
 appender.main.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
@@ -236,6 +258,9 @@ class Cluster {
       'web.tmpdir': path.join(this.dir, 'web'),
       'web.checkpoints.history': 1000,
       'metrics.fetcher.update-interval': 250,
+      // The REST job/vertex views are served from a cache refreshed at this interval
+      // (default 3000 ms); the recovery poller needs them fresh.
+      'web.refresh-interval': 50,
       'cluster.evenly-spread-out-slots': true,
     };
     fs.writeFileSync(path.join(this.dir, 'conf', 'config.yaml'),
@@ -383,34 +408,55 @@ class Cluster {
 }
 
 // ---------------------------------------------------------------- measurements
-/** Records/s into the sum vertex over opts.windowS after opts.warmupS. */
-async function measureThroughput(cluster, jobId, windowS) {
+/** counts-{subtask}-{attempt}.log files of the Discard sink -> [{t, c}] per file. */
+function readCounts(statsDir) {
+  if (!fs.existsSync(statsDir)) return [];
+  return fs.readdirSync(statsDir).filter((f) => f.startsWith('counts-')).map((f) =>
+    fs.readFileSync(path.join(statsDir, f), 'utf8').split('\n').filter(Boolean).map((l) => {
+      const [t, c] = l.split(' ').map(Number);
+      return { t, c };
+    }));
+}
+
+/** Records consumed by all sink subtasks up to epoch ms t (linear interpolation). */
+function countAt(series, t) {
+  let total = 0;
+  for (const s of series) {
+    if (!s.length || t <= s[0].t) continue;
+    let i = s.findIndex((p) => p.t >= t);
+    if (i < 0) { total += s[s.length - 1].c; continue; }
+    const a = s[i - 1], b = s[i];
+    total += a.c + ((b.c - a.c) * (t - a.t)) / Math.max(1, b.t - a.t);
+  }
+  return total;
+}
+
+/**
+ * Records/s through the sink over windowS seconds after opts.warmupS, from the sink's own
+ * count files (exact timestamps). The REST metric numRecordsIn of the sum vertex is read at
+ * the window's ends as a cross-check (it is served by a metric fetcher, so less precise).
+ */
+async function measureThroughput(cluster, jobId, windowS, statsDir) {
   const job = await cluster.waitRunning(jobId);
   const sumVertex = job.vertices.find((v) => /sum/i.test(v.name));
-  const read = async () => {
-    // Wait until the metric fetcher has a value, then take it with the local time.
-    for (let i = 0; i < 100; i++) {
-      const v = await cluster.vertexMetric(jobId, sumVertex.id, 'numRecordsIn');
-      if (v != null) return { v, t: performance.now() };
-      await sleep(100);
-    }
-    throw new Error('numRecordsIn metric not available');
+  const restRead = async () => {
+    try { return { v: await cluster.vertexMetric(jobId, sumVertex.id, 'numRecordsIn'), t: performance.now() }; } catch { return null; }
   };
   log(`warm-up ${opts.warmupS} s`);
   await sleep(opts.warmupS * 1000);
-  const a = await read();
+  const t0 = Date.now();
+  const r0 = await restRead();
+  await sleep(windowS * 1000 + 300); // + a bit so every subtask has reported past the window end
+  const r1 = await restRead();
+  const t1 = t0 + windowS * 1000;
+  const series = readCounts(statsDir);
+  if (!series.length) throw new Error(`no sink count files in ${statsDir}`);
+  const rps = ((countAt(series, t1) - countAt(series, t0)) / (t1 - t0)) * 1000;
   const perSecond = [];
-  let prev = a;
-  const end = a.t + windowS * 1000;
-  while (performance.now() < end) {
-    await sleep(Math.min(1000, Math.max(0, end - performance.now())));
-    const c = await read();
-    perSecond.push((c.v - prev.v) / ((c.t - prev.t) / 1000));
-    prev = c;
-  }
-  const rps = (prev.v - a.v) / ((prev.t - a.t) / 1000);
-  log(`throughput ${Math.round(rps)} records/s over ${((prev.t - a.t) / 1000).toFixed(1)} s`);
-  return { rps, windowS: (prev.t - a.t) / 1000, minIntervalRps: Math.min(...perSecond), maxIntervalRps: Math.max(...perSecond), sumVertex };
+  for (let t = t0; t + 1000 <= t1; t += 1000) perSecond.push(countAt(series, t + 1000) - countAt(series, t));
+  const restRps = r0?.v != null && r1?.v != null ? (r1.v - r0.v) / ((r1.t - r0.t) / 1000) : null;
+  log(`throughput ${Math.round(rps)} records/s over ${windowS} s (REST metric cross-check ${Math.round(restRps)})`);
+  return { rps, windowS, minIntervalRps: Math.min(...perSecond), maxIntervalRps: Math.max(...perSecond), restRps, t0, t1 };
 }
 
 async function checkpointStats(cluster, jobId, sinceMs) {
@@ -440,12 +486,13 @@ async function throughputPhase(result) {
     if (opts.only.has('throughput')) {
       for (const [label, ckptMs] of [['no_checkpoint', 0], ['checkpoint_1s', 1000]]) {
         rss.phase = `throughput_${label}`;
+        const statsDir = path.join(cl.dir, `stats-${label}`);
         const jobId = await cl.submit('ThroughputJob', ['--keys', String(opts.keys), '--checkpoint-interval-ms', String(ckptMs),
-          '--name', `throughput-${label}`]);
-        const since = Date.now() + opts.warmupS * 1000;
-        const t = await measureThroughput(cl, jobId, opts.windowS);
+          '--name', `throughput-${label}`, '--stats-dir', statsDir]);
+        const t = await measureThroughput(cl, jobId, opts.windowS, statsDir);
+        const since = t.t0;
         const entry = { records_per_s: round(t.rps), window_s: round(t.windowS, 1), keys: opts.keys, checkpoint_interval_ms: ckptMs,
-          interval_rps_min: round(t.minIntervalRps), interval_rps_max: round(t.maxIntervalRps) };
+          interval_rps_min: round(t.minIntervalRps), interval_rps_max: round(t.maxIntervalRps), rest_metric_records_per_s: round(t.restRps) };
         if (ckptMs) {
           const s = await checkpointStats(cl, jobId, since);
           entry.checkpoints = { count: s.count, duration_ms_median: s.duration_ms_median, duration_ms_max: s.duration_ms_max };
@@ -457,10 +504,11 @@ async function throughputPhase(result) {
 
     if (opts.only.has('checkpoint')) {
       rss.phase = 'checkpoint_1m_keys';
+      const statsDir = path.join(cl.dir, 'stats-checkpoint-1m-keys');
       const jobId = await cl.submit('ThroughputJob', ['--keys', String(opts.ckptKeys), '--checkpoint-interval-ms', '1000',
-        '--name', 'checkpoint-1m-keys']);
-      const since = Date.now() + opts.warmupS * 1000;
-      const t = await measureThroughput(cl, jobId, opts.ckptWindowS);
+        '--name', 'checkpoint-1m-keys', '--stats-dir', statsDir]);
+      const t = await measureThroughput(cl, jobId, opts.ckptWindowS, statsDir);
+      const since = t.t0;
       const s = await checkpointStats(cl, jobId, since);
       log(`checkpoints: ${s.count} completed, median ${s.duration_ms_median} ms, max ${s.duration_ms_max} ms, state ${s.state_size_bytes_last} B`);
       result.checkpoint_1m_keys = { keys: opts.ckptKeys, checkpoint_interval_ms: 1000, ...s, records_per_s: round(t.rps), window_s: round(t.windowS, 1) };
@@ -515,6 +563,7 @@ async function recoveryPhase(result) {
   try {
     rss.phase = 'recovery_startup';
     result.startup_ms_3tm = round(await cl.start());
+    result.flink_version ??= (await cl.get('/config'))['flink-version'];
     rss.phase = 'recovery';
     const outDir = path.join(cl.dir, 'out');
     const jobId = await cl.submit('RecoveryJob', ['--out-dir', outDir, '--rate', String(opts.recoveryRate), '--keys', String(opts.keys),
@@ -590,6 +639,8 @@ async function recoveryPhase(result) {
 // ---------------------------------------------------------------- main
 async function main() {
   build();
+  cpu.machineStart = machineJiffies();
+  const load0 = os.loadavg();
   tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-flink-bench-'));
   log(`temp dir ${tmpRoot}`);
   const result = {
@@ -606,6 +657,17 @@ async function main() {
   };
   if (opts.only.has('throughput') || opts.only.has('checkpoint')) await throughputPhase(result);
   if (opts.only.has('recovery')) await recoveryPhase(result);
+  sampleRss();
+  cpu.machineEnd = machineJiffies();
+  const busy = cpu.machineEnd.busy - cpu.machineStart.busy;
+  const total = cpu.machineEnd.total - cpu.machineStart.total;
+  result.machine.loadavg_1m_start = round(load0[0], 2);
+  result.machine.loadavg_1m_end = round(os.loadavg()[0], 2);
+  // Share of the machine's CPU time (all cores) used by processes other than the Flink JVMs
+  // during the run (includes this harness). High values mean
+  // other work was competing with the benchmark.
+  result.machine.other_cpu_share = total > 0 ? round(Math.max(0, busy - cpu.cluster) / total, 3) : null;
+  result.machine.cluster_cpu_share = total > 0 ? round(cpu.cluster / total, 3) : null;
   result.peak_rss_mb = round(rss.overall);
   result.peak_rss_mb_by_phase = Object.fromEntries(Object.entries(rss.byPhase).filter(([k]) => k !== 'idle').map(([k, v]) => [k, round(v)]));
   // Flat headline figures for a compare script.
