@@ -1,0 +1,89 @@
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, appendFileSync } from 'node:fs';
+import path from 'node:path';
+import type { OperatorContext, StreamOperator } from '../operator';
+import type { ListState } from '../state';
+import { formatRecord } from './format';
+
+interface PendingFile { checkpointId: number; pending: string; final: string }
+
+/**
+ * Exactly-once file sink (two-phase commit, as Flink's FileSink): records go to a hidden
+ * in-progress file; a checkpoint barrier turns it into a pending file recorded in state;
+ * the checkpoint's completion renames it to its visible name. A restore commits the
+ * pending files its checkpoint recorded (renames are idempotent) and discards the rest.
+ */
+export function exactlyOnceFileSinkOperator<T>(directory: string): StreamOperator<T, never> {
+  let ctx: OperatorContext;
+  let state: ListState<PendingFile>;
+  let pending: PendingFile[] = [];
+  let buffer: string[] = [];
+  let inProgress: string | undefined;
+  let part = 0;
+  const hiddenPrefix = () => `.part-${ctx.subtask}-`;
+
+  const flushBuffer = () => {
+    if (buffer.length === 0) return;
+    inProgress ??= path.join(directory, `${hiddenPrefix()}${ctx.attempt}-${part++}.inprogress`);
+    appendFileSync(inProgress, buffer.join('\n') + '\n');
+    buffer = [];
+  };
+
+  const commit = (upTo: number) => {
+    const remaining: PendingFile[] = [];
+    for (const file of pending) {
+      if (file.checkpointId > upTo) {
+        remaining.push(file);
+        continue;
+      }
+      const from = path.join(directory, file.pending);
+      const to = path.join(directory, file.final);
+      if (existsSync(from)) renameSync(from, to);
+      else if (!existsSync(to)) throw new Error(`file sink: pending file ${from} of checkpoint ${file.checkpointId} is missing`);
+    }
+    pending = remaining;
+  };
+
+  /** Turns the in-progress file into a pending one that the given checkpoint covers. */
+  const seal = (checkpointId: number, finalName: string) => {
+    flushBuffer();
+    if (!inProgress) return;
+    const pendingName = `${hiddenPrefix()}${ctx.attempt}-${checkpointId}.pending`;
+    renameSync(inProgress, path.join(directory, pendingName));
+    pending.push({ checkpointId, pending: pendingName, final: finalName });
+    inProgress = undefined;
+  };
+
+  return {
+    open(context) {
+      ctx = context;
+      mkdirSync(directory, { recursive: true });
+      state = ctx.getUnionListState<PendingFile>('file-sink-pending');
+      if (ctx.isRestored) {
+        pending = state.get().filter((f) => f.pending.startsWith(hiddenPrefix()));
+        commit(Number.MAX_SAFE_INTEGER);
+      }
+      // Whatever hidden file of this subtask is left belongs to an attempt that failed.
+      for (const name of readdirSync(directory)) {
+        if (name.startsWith(hiddenPrefix())) rmSync(path.join(directory, name), { force: true });
+      }
+    },
+    processElement(value) {
+      buffer.push(formatRecord(value));
+      if (buffer.length >= 4096) flushBuffer();
+    },
+    snapshotState(checkpointId) {
+      seal(checkpointId, `part-${ctx.subtask}-${checkpointId}`);
+      state.update(pending.map((f) => ({ ...f })));
+    },
+    notifyCheckpointComplete(checkpointId) {
+      commit(checkpointId);
+    },
+    finish() {
+      // Without checkpointing nothing would ever commit: the end of input commits all.
+      if (ctx.config['execution.checkpointing.interval'] === undefined) {
+        seal(Number.MAX_SAFE_INTEGER, `part-${ctx.subtask}-end-${ctx.attempt}`);
+        commit(Number.MAX_SAFE_INTEGER);
+      }
+    },
+  };
+}

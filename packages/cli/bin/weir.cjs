@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+require('../dist/weir.cjs').main(process.argv);

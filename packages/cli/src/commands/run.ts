@@ -1,0 +1,39 @@
+import path from 'node:path';
+import { Configuration, JobError } from '@weir/core';
+import { loadJobPlan } from '@weir/runtime';
+import { bundleJob } from '../bundle';
+import { WeirClient } from '../client';
+import { followJob } from './follow';
+
+export interface RunOptions {
+  parallelism?: number;
+  detached?: boolean;
+  jobmanager: string;
+  config: Configuration;
+  define: Record<string, string>;
+}
+
+/** Bundles the job, records its graph, submits both, and follows the job unless detached. */
+export async function runJob(file: string, args: string[], options: RunOptions): Promise<number> {
+  const bundle = await bundleJob(file);
+  const parallelism = options.parallelism ?? options.config.getNumber('parallelism.default');
+  const maxParallelism = options.config.getNumber('pipeline.max-parallelism');
+  const plan = await loadJobPlan(bundle, args, { parallelism, maxParallelism }, path.resolve(file));
+  if (plan.graph.name === 'weir-job') plan.graph.name = path.basename(file).replace(/\.[cm]?[jt]s$/, '');
+  // Validate the job's own settings here too, so a typo fails before submission.
+  try {
+    new Configuration(plan.graph.config);
+  } catch (err) {
+    throw new JobError(`the job sets an invalid configuration: ${(err as Error).message}`);
+  }
+  const submitConfig = { ...options.define, 'parallelism.default': String(parallelism) };
+  const client = new WeirClient(options.jobmanager);
+  try {
+    const { job_id } = await client.call<{ job_id: string }>('SubmitJob', { graph: plan.graph, bundle: Buffer.from(bundle), args, config: submitConfig }, 30_000);
+    process.stdout.write(`Job has been submitted with JobID ${job_id}\n`);
+    if (options.detached) return 0;
+    return await followJob(client, job_id);
+  } finally {
+    client.close();
+  }
+}

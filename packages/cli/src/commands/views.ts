@@ -1,0 +1,104 @@
+import { WeirClient } from '../client';
+import { bytes, table, time } from '../table';
+
+function print(json: boolean, data: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+}
+
+async function withClient<T>(address: string, fn: (c: WeirClient) => Promise<T>): Promise<T> {
+  const client = new WeirClient(address);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+type Summary = { job_id: string; name: string; state: string; start_time: number; end_time: number; parallelism: number; restarts: number };
+
+export async function listJobs(address: string, json: boolean): Promise<void> {
+  const res = await withClient(address, (c) => c.call<{ jobs: Summary[] }>('ListJobs', {}));
+  print(json, res.jobs, () =>
+    res.jobs.length === 0
+      ? 'No jobs.'
+      : table(['JOB ID', 'NAME', 'STATE', 'STARTED', 'PARALLELISM', 'RESTARTS'], res.jobs.map((j) => [j.job_id, j.name, j.state, time(j.start_time), j.parallelism, j.restarts])),
+  );
+}
+
+interface Details {
+  summary: Summary;
+  vertices: { id: string; name: string; parallelism: number; state: string; subtasks: { subtask: number; state: string; taskmanager_id: string; attempt: number; records_in: number; records_out: number }[] }[];
+  failure_cause: string;
+  last_restore_timestamp: number;
+  last_restore_checkpoint_id: number;
+  last_restore_path: string;
+  exceptions: { timestamp: number; task: string; taskmanager_id: string; root_cause: string }[];
+  attempt: number;
+}
+
+export async function jobStatus(address: string, jobId: string, json: boolean): Promise<void> {
+  const d = await withClient(address, (c) => c.call<Details>('GetJob', { job_id: jobId }));
+  print(json, d, () => {
+    const lines = [
+      `Job ${d.summary.job_id} (${d.summary.name}): ${d.summary.state}`,
+      `Started: ${time(d.summary.start_time)}   Attempt: ${d.attempt}   Restarts: ${d.summary.restarts}`,
+      `Last restore: ${d.last_restore_checkpoint_id ? `checkpoint ${d.last_restore_checkpoint_id} at ${time(d.last_restore_timestamp)} (${d.last_restore_path})` : 'none'}`,
+    ];
+    if (d.failure_cause) lines.push(`Failure cause: ${d.failure_cause}`);
+    lines.push('', table(
+      ['VERTEX', 'NAME', 'SUBTASK', 'STATE', 'TASKMANAGER', 'RECORDS IN', 'RECORDS OUT'],
+      d.vertices.flatMap((v) => v.subtasks.map((s) => [v.id, v.name, `${s.subtask + 1}/${v.parallelism}`, s.state, s.taskmanager_id || '-', s.records_in, s.records_out])),
+    ));
+    if (d.exceptions.length) {
+      lines.push('', 'Exception history:', table(['TIME', 'TASK', 'TASKMANAGER', 'ROOT CAUSE'], d.exceptions.map((e) => [time(e.timestamp), e.task || '-', e.taskmanager_id || '-', e.root_cause.split('\n')[0]])));
+    }
+    return lines.join('\n');
+  });
+}
+
+export async function cancelJob(address: string, jobId: string, json: boolean): Promise<void> {
+  const res = await withClient(address, (c) => c.call<{ state: string }>('CancelJob', { job_id: jobId }));
+  print(json, { job_id: jobId, ...res }, () => `Job ${jobId}: ${res.state}`);
+}
+
+interface Stats {
+  id: number; status: string; acknowledged: number; total: number; trigger_timestamp: number; end_to_end_duration_ms: number;
+  state_size: number; max_alignment_ms: number; failure_reason: string; failed_task: string; path: string; final: boolean;
+}
+interface Checkpoints {
+  completed: number; failed: number; in_progress: number; restored: number; latest_completed?: Stats; latest_failed?: Stats; history: Stats[];
+  latest_restored_id: number; latest_restored_timestamp: number;
+}
+
+export async function checkpoints(address: string, jobId: string, json: boolean): Promise<void> {
+  const c = await withClient(address, (cl) => cl.call<Checkpoints>('GetCheckpoints', { job_id: jobId }));
+  print(json, c, () => {
+    const lines = [
+      `Checkpoints of job ${jobId}`,
+      `Completed: ${c.completed}   Failed: ${c.failed}   In progress: ${c.in_progress}   Restored: ${c.restored}`,
+      `Latest completed: ${c.latest_completed ? `${c.latest_completed.id} at ${c.latest_completed.path}` : 'none'}`,
+      `Latest restored: ${c.latest_restored_id ? `${c.latest_restored_id} at ${time(c.latest_restored_timestamp)}` : 'none'}`,
+      '',
+      table(
+        ['ID', 'STATUS', 'ACKED', 'TRIGGERED', 'DURATION', 'STATE SIZE', 'MAX ALIGNMENT', 'FAILURE'],
+        c.history.map((h) => [
+          `${h.id}${h.final ? ' (final)' : ''}`, h.status, `${h.acknowledged}/${h.total}`, time(h.trigger_timestamp),
+          h.status === 'IN_PROGRESS' ? '-' : `${h.end_to_end_duration_ms} ms`, bytes(h.state_size), `${h.max_alignment_ms} ms`,
+          h.status === 'FAILED' ? `${h.failure_reason}${h.failed_task ? ` [task: ${h.failed_task}]` : ''}` : '',
+        ]),
+      ),
+    ];
+    return lines.join('\n');
+  });
+}
+
+type Tm = { id: string; host: string; slots: number; free_slots: number; last_heartbeat: number; registered_at: number; pid: number };
+
+export async function listTaskManagers(address: string, json: boolean): Promise<void> {
+  const res = await withClient(address, (c) => c.call<{ taskmanagers: Tm[] }>('ListTaskManagers', {}));
+  print(json, res.taskmanagers, () =>
+    res.taskmanagers.length === 0
+      ? 'No TaskManagers registered.'
+      : table(['ID', 'HOST', 'SLOTS', 'FREE', 'REGISTERED', 'LAST HEARTBEAT'], res.taskmanagers.map((t) => [t.id, t.host, t.slots, t.free_slots, time(t.registered_at), time(t.last_heartbeat)])),
+  );
+}

@@ -1,0 +1,144 @@
+import path from 'node:path';
+import { isMainThread, workerData } from 'node:worker_threads';
+import { Command, Option } from 'commander';
+import { ConfigError, describeError, loadConfiguration, type Configuration } from '@weir/core';
+import { jobmanagerAddress } from './client';
+
+function collectDefine(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new ConfigError(`-D expects key=value, got "${value}"`);
+  return { ...previous, [value.slice(0, eq).trim()]: value.slice(eq + 1).trim() };
+}
+
+interface CommonOptions {
+  config?: string;
+  define: Record<string, string>;
+  jobmanager?: string;
+  json?: boolean;
+}
+
+function configOf(opts: CommonOptions, extra: Record<string, unknown> = {}): Configuration {
+  return loadConfiguration({ file: opts.config, overrides: { ...opts.define, ...extra } });
+}
+
+/** Runs an action; a user error is one line on stderr and exit code 1. */
+function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>) {
+  return async (...args: A) => {
+    try {
+      const code = await fn(...args);
+      if (typeof code === 'number' && code !== 0) process.exitCode = code;
+    } catch (err) {
+      process.stderr.write(`weir: ${describeError(err)}\n`);
+      if (process.env.WEIR_DEBUG) console.error(err);
+      process.exit(1);
+    }
+  };
+}
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'configuration file (YAML)')
+    .option('-D, --define <key=value>', 'set a configuration key (repeatable)', collectDefine, {});
+}
+
+function withClient(cmd: Command): Command {
+  return withCommon(cmd).option('--jobmanager <host:port>', 'JobManager address (default: jobmanager.rpc.address:jobmanager.rpc.port, or $WEIR_JOBMANAGER)').option('--json', 'print JSON for scripts');
+}
+
+function positiveInt(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name} expects a positive integer, got "${value}"`);
+    return n;
+  };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('weir').description('Weir: stream processing with exactly-once checkpoints').showHelpAfterError();
+
+  withCommon(program.command('jobmanager').description('start a JobManager')).action(
+    action(async (opts: CommonOptions) => {
+      const { startJobManager } = await import('@weir/jobmanager');
+      const jm = await startJobManager(configOf(opts));
+      process.stderr.write(`JobManager listening on port ${jm.rpcPort}\n`);
+      const stop = () => void jm.stop().then(() => process.exit(0));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      await new Promise(() => {});
+    }),
+  );
+
+  withCommon(program.command('taskmanager').description('start a TaskManager'))
+    .requiredOption('--jobmanager <host:port>', 'JobManager address')
+    .addOption(new Option('--slots <n>', 'task slots (taskmanager.numberOfTaskSlots)').argParser(positiveInt('--slots')))
+    .action(
+      action(async (opts: CommonOptions & { slots?: number }) => {
+        const { startTaskManager } = await import('@weir/taskmanager');
+        const config = configOf(opts, opts.slots ? { 'taskmanager.numberOfTaskSlots': opts.slots } : {});
+        const tm = await startTaskManager({ jobmanager: opts.jobmanager as string, config, workerScript: __filename });
+        process.stderr.write(`TaskManager ${tm.id} with ${tm.slots.length} slot(s) at ${tm.slots.map((s) => s.data_address).join(', ')}\n`);
+        const stop = () => void tm.stop().then(() => process.exit(0));
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+        await new Promise(() => {});
+      }),
+    );
+
+  withCommon(program.command('cluster').description('start a local cluster: a JobManager and N TaskManagers'))
+    .addOption(new Option('--taskmanagers <n>', 'number of TaskManagers').default(2).argParser(positiveInt('--taskmanagers')))
+    .addOption(new Option('--slots <n>', 'slots per TaskManager').default(1).argParser(positiveInt('--slots')))
+    .option('--port <port>', 'JobManager gRPC port', '6123')
+    .option('--log-dir <dir>', 'where the processes write their logs', '.weir/logs')
+    .action(
+      action(async (opts: CommonOptions & { taskmanagers: number; slots: number; port: string; logDir: string }) => {
+        configOf(opts); // validate before starting anything
+        const { runCluster } = await import('./commands/cluster');
+        return runCluster({ taskmanagers: opts.taskmanagers, slots: opts.slots, port: Number(opts.port), configFile: opts.config, define: opts.define, logDir: path.resolve(opts.logDir) });
+      }),
+    );
+
+  withClient(program.command('run').description('bundle and submit a job; follow it until it ends unless --detached'))
+    .argument('<job-file>', 'a .ts or .js module whose default export builds the pipeline')
+    .argument('[args...]', 'arguments for the job (after --)')
+    .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job').argParser(positiveInt('--parallelism')))
+    .option('-d, --detached', 'submit and return')
+    .action(
+      action(async (file: string, args: string[], opts: CommonOptions & { parallelism?: number; detached?: boolean }) => {
+        const config = configOf(opts);
+        const { runJob } = await import('./commands/run');
+        return runJob(file, args, { parallelism: opts.parallelism, detached: opts.detached, jobmanager: jobmanagerAddress(opts.jobmanager, config), config, define: opts.define });
+      }),
+    );
+
+  withClient(program.command('list').description('list jobs')).action(
+    action(async (opts: CommonOptions) => (await import('./commands/views')).listJobs(jobmanagerAddress(opts.jobmanager, configOf(opts)), !!opts.json)),
+  );
+  withClient(program.command('status').description("show a job's tasks, restarts and exceptions").argument('<job-id>')).action(
+    action(async (id: string, opts: CommonOptions) => (await import('./commands/views')).jobStatus(jobmanagerAddress(opts.jobmanager, configOf(opts)), id, !!opts.json)),
+  );
+  withClient(program.command('cancel').description('cancel a job').argument('<job-id>')).action(
+    action(async (id: string, opts: CommonOptions) => (await import('./commands/views')).cancelJob(jobmanagerAddress(opts.jobmanager, configOf(opts)), id, !!opts.json)),
+  );
+  withClient(program.command('checkpoints').description("show a job's checkpoints").argument('<job-id>')).action(
+    action(async (id: string, opts: CommonOptions) => (await import('./commands/views')).checkpoints(jobmanagerAddress(opts.jobmanager, configOf(opts)), id, !!opts.json)),
+  );
+  withClient(program.command('taskmanagers').description('list registered TaskManagers')).action(
+    action(async (opts: CommonOptions) => (await import('./commands/views')).listTaskManagers(jobmanagerAddress(opts.jobmanager, configOf(opts)), !!opts.json)),
+  );
+
+  program.exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`weir: ${describeError(err)}\n`);
+    process.exit(2);
+  }
+}
+
+if (!isMainThread && (workerData as { role?: string } | undefined)?.role === 'weir-slot') {
+  void import('@weir/taskmanager').then((m) => m.runSlotWorker());
+} else if (require.main === module) {
+  void main(process.argv);
+}

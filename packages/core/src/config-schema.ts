@@ -1,0 +1,55 @@
+/** The one table of configuration keys: type, default and meaning. Names follow Flink's. */
+export type ConfigType = 'int' | 'duration' | 'string' | 'enum' | 'boolean' | 'double';
+
+export interface ConfigOption {
+  key: string;
+  type: ConfigType;
+  default?: string | number | boolean;
+  values?: readonly string[];
+  min?: number;
+  doc: string;
+}
+
+export const CONFIG_OPTIONS: readonly ConfigOption[] = [
+  { key: 'jobmanager.rpc.address', type: 'string', default: 'localhost', doc: 'Host that clients and TaskManagers use to reach the JobManager.' },
+  { key: 'jobmanager.rpc.port', type: 'int', default: 6123, min: 0, doc: 'gRPC port of the JobManager.' },
+  { key: 'jobmanager.bind-host', type: 'string', default: '0.0.0.0', doc: 'Address the JobManager binds its gRPC server to.' },
+  { key: 'rest.port', type: 'int', default: 8081, min: 0, doc: 'HTTP port of the REST API and web dashboard (0 picks a free port, -1 is not allowed).' },
+  { key: 'rest.bind-address', type: 'string', default: '0.0.0.0', doc: 'Address the REST server binds to.' },
+  { key: 'taskmanager.numberOfTaskSlots', type: 'int', default: 1, min: 1, doc: 'Slots a TaskManager offers; each slot runs on its own thread.' },
+  { key: 'taskmanager.host', type: 'string', doc: 'Address other TaskManagers use to reach this one (default: the machine hostname in containers, 127.0.0.1 otherwise).' },
+  { key: 'taskmanager.bind-host', type: 'string', default: '0.0.0.0', doc: 'Address the data exchange servers bind to.' },
+  { key: 'taskmanager.data.port', type: 'int', default: 0, min: 0, doc: 'First data exchange port (slot i uses port+i); 0 picks free ports.' },
+  { key: 'metrics.reporter.prom.port', type: 'int', default: 0, min: 0, doc: 'Prometheus metrics port of a TaskManager; 0 picks a free port.' },
+  { key: 'heartbeat.interval', type: 'duration', default: 10_000, min: 1, doc: 'How often TaskManager and JobManager exchange heartbeats.' },
+  { key: 'heartbeat.timeout', type: 'duration', default: 50_000, min: 1, doc: 'Silence after which a TaskManager is marked lost.' },
+  { key: 'slot.request.timeout', type: 'duration', default: 300_000, min: 0, doc: 'How long a job waits for enough free slots before it fails.' },
+  { key: 'parallelism.default', type: 'int', default: 1, min: 1, doc: 'Parallelism of jobs that set none.' },
+  { key: 'pipeline.max-parallelism', type: 'int', default: 128, min: 1, doc: 'Number of key groups (upper bound of rescaling).' },
+  { key: 'execution.buffer-timeout', type: 'duration', default: 50, min: 0, doc: 'Longest time a record batch waits before it is sent.' },
+  { key: 'execution.checkpointing.interval', type: 'duration', doc: 'Checkpoint interval; checkpointing is off when unset.' },
+  { key: 'execution.checkpointing.mode', type: 'enum', default: 'EXACTLY_ONCE', values: ['EXACTLY_ONCE', 'AT_LEAST_ONCE'], doc: 'EXACTLY_ONCE aligns barriers; AT_LEAST_ONCE does not.' },
+  { key: 'execution.checkpointing.timeout', type: 'duration', default: 600_000, min: 1, doc: 'A checkpoint not complete after this long is aborted.' },
+  { key: 'execution.checkpointing.min-pause', type: 'duration', default: 0, min: 0, doc: 'Least time between the end of one checkpoint and the next trigger.' },
+  { key: 'execution.checkpointing.max-concurrent-checkpoints', type: 'int', default: 1, min: 1, doc: 'Checkpoints that may be in progress at once.' },
+  { key: 'execution.checkpointing.tolerable-failed-checkpoints', type: 'int', default: 0, min: 0, doc: 'Consecutive failed checkpoints tolerated before the job fails over.' },
+  { key: 'execution.checkpointing.externalized-checkpoint-retention', type: 'enum', default: 'RETAIN_ON_CANCELLATION', values: ['RETAIN_ON_CANCELLATION', 'DELETE_ON_CANCELLATION', 'NO_EXTERNALIZED_CHECKPOINTS'], doc: 'Whether the latest checkpoint is kept when a job is cancelled.' },
+  { key: 'state.checkpoints.dir', type: 'string', doc: 'Directory for checkpoints, reachable by every process (default: .weir/checkpoints under the JobManager working directory).' },
+  { key: 'state.checkpoints.num-retained', type: 'int', default: 1, min: 1, doc: 'Completed checkpoints kept.' },
+  { key: 'restart-strategy.type', type: 'enum', values: ['none', 'fixed-delay', 'failure-rate', 'exponential-delay', 'disable', 'off', 'fixeddelay', 'failurerate', 'exponentialdelay'], doc: 'Restart strategy; exponential-delay when checkpointing is on, none otherwise.' },
+  { key: 'restart-strategy.fixed-delay.attempts', type: 'int', default: 1, min: 0, doc: 'Restarts before the job fails.' },
+  { key: 'restart-strategy.fixed-delay.delay', type: 'duration', default: 1000, min: 0, doc: 'Delay between restarts.' },
+  { key: 'restart-strategy.failure-rate.max-failures-per-interval', type: 'int', default: 1, min: 1, doc: 'Failures within the interval before the job fails.' },
+  { key: 'restart-strategy.failure-rate.failure-rate-interval', type: 'duration', default: 60_000, min: 1, doc: 'Interval for the failure rate.' },
+  { key: 'restart-strategy.failure-rate.delay', type: 'duration', default: 1000, min: 0, doc: 'Delay between restarts.' },
+  { key: 'restart-strategy.exponential-delay.initial-backoff', type: 'duration', default: 1000, min: 0, doc: 'First restart delay.' },
+  { key: 'restart-strategy.exponential-delay.max-backoff', type: 'duration', default: 60_000, min: 0, doc: 'Largest restart delay.' },
+  { key: 'restart-strategy.exponential-delay.backoff-multiplier', type: 'double', default: 1.5, min: 1, doc: 'Factor applied to the delay after each failure.' },
+  { key: 'restart-strategy.exponential-delay.jitter-factor', type: 'double', default: 0.1, min: 0, doc: 'Random share added to or taken from each delay.' },
+  { key: 'restart-strategy.exponential-delay.reset-backoff-threshold', type: 'duration', default: 3_600_000, min: 0, doc: 'Time without failure after which the delay resets.' },
+  { key: 'restart-strategy.exponential-delay.attempts-before-reset-backoff', type: 'int', default: 2147483647, min: 0, doc: 'Restarts before the job fails.' },
+  { key: 'jobmanager.store.dir', type: 'string', doc: 'Where the JobManager keeps submitted jobs (default: .weir/jobmanager).' },
+  { key: 'log.level', type: 'enum', default: 'info', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], doc: 'Log level of the services.' },
+];
+
+export const OPTIONS_BY_KEY: ReadonlyMap<string, ConfigOption> = new Map(CONFIG_OPTIONS.map((o) => [o.key, o]));

@@ -1,0 +1,172 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { OPTIONS_BY_KEY, type ConfigOption } from './config-schema';
+import { parseDuration } from './durations';
+import { ConfigError } from './errors';
+
+export type ConfigValue = string | number | boolean;
+
+/** A validated configuration: every key is known and every value has its type. */
+export class Configuration {
+  private readonly values = new Map<string, ConfigValue>();
+
+  constructor(entries: Record<string, unknown> = {}) {
+    for (const [key, raw] of Object.entries(entries)) this.set(key, raw);
+  }
+
+  set(key: string, raw: unknown): this {
+    this.values.set(key, validateValue(key, raw));
+    return this;
+  }
+
+  has(key: string): boolean {
+    return this.values.has(key);
+  }
+
+  get(key: string): ConfigValue | undefined {
+    const option = requireOption(key);
+    return this.values.get(key) ?? option.default;
+  }
+
+  getNumber(key: string): number {
+    const value = this.get(key);
+    if (typeof value !== 'number') throw new ConfigError(`${key} has no value`);
+    return value;
+  }
+
+  getOptionalNumber(key: string): number | undefined {
+    const value = this.get(key);
+    return typeof value === 'number' ? value : undefined;
+  }
+
+  getString(key: string): string {
+    const value = this.get(key);
+    if (value === undefined) throw new ConfigError(`${key} has no value`);
+    return String(value);
+  }
+
+  getOptionalString(key: string): string | undefined {
+    const value = this.get(key);
+    return value === undefined ? undefined : String(value);
+  }
+
+  /** Layers `other` over this configuration into a new one. */
+  merge(other: Configuration | Record<string, unknown>): Configuration {
+    const merged = new Configuration();
+    for (const [k, v] of this.values) merged.values.set(k, v);
+    const entries = other instanceof Configuration ? other.toRecord() : other;
+    for (const [k, v] of Object.entries(entries)) merged.set(k, v);
+    return merged;
+  }
+
+  toRecord(): Record<string, ConfigValue> {
+    return Object.fromEntries(this.values);
+  }
+
+  /** String form for the wire (proto map<string,string>). */
+  toStringMap(): Record<string, string> {
+    return Object.fromEntries([...this.values].map(([k, v]) => [k, String(v)]));
+  }
+}
+
+function requireOption(key: string): ConfigOption {
+  const option = OPTIONS_BY_KEY.get(key);
+  if (!option) throw new ConfigError(`unknown configuration key "${key}"${suggest(key)}`);
+  return option;
+}
+
+function suggest(key: string): string {
+  const tail = key.split('.').pop() ?? key;
+  const close = [...OPTIONS_BY_KEY.keys()].find((k) => k.endsWith(`.${tail}`) || k.includes(tail));
+  return close ? ` (did you mean "${close}"?)` : '';
+}
+
+export function validateValue(key: string, raw: unknown): ConfigValue {
+  const option = requireOption(key);
+  const text = typeof raw === 'string' ? raw.trim() : raw;
+  switch (option.type) {
+    case 'int':
+    case 'double': {
+      const n = typeof text === 'number' ? text : Number(text);
+      const ok = text !== '' && Number.isFinite(n) && (option.type === 'double' || Number.isInteger(n));
+      if (!ok) throw new ConfigError(`${key}: expected ${option.type === 'int' ? 'an integer' : 'a number'}, got "${String(raw)}"`);
+      if (option.min !== undefined && n < option.min) throw new ConfigError(`${key}: must be at least ${option.min}, got ${n}`);
+      return n;
+    }
+    case 'duration': {
+      if (typeof text !== 'string' && typeof text !== 'number') throw new ConfigError(`${key}: expected a duration, got "${String(raw)}"`);
+      const ms = parseDuration(text, key);
+      if (option.min !== undefined && ms < option.min) throw new ConfigError(`${key}: must be at least ${option.min} ms, got ${ms} ms`);
+      return ms;
+    }
+    case 'boolean': {
+      if (text === true || text === 'true') return true;
+      if (text === false || text === 'false') return false;
+      throw new ConfigError(`${key}: expected true or false, got "${String(raw)}"`);
+    }
+    case 'enum': {
+      const value = String(text);
+      const found = option.values?.find((v) => v.toLowerCase() === value.toLowerCase());
+      if (!found) throw new ConfigError(`${key}: "${value}" is not one of ${option.values?.join(', ')}`);
+      return found;
+    }
+    case 'string': {
+      if (typeof text !== 'string' || text === '') throw new ConfigError(`${key}: expected a non-empty string`);
+      return text;
+    }
+  }
+}
+
+/** Flattens nested YAML (`execution: {checkpointing: {interval: 1s}}`) into dotted keys. */
+function flatten(value: unknown, prefix: string, out: Record<string, unknown>): void {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out[prefix] = value;
+  }
+}
+
+export function parseConfigYaml(text: string, source: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${source}: expected a mapping of configuration keys`);
+  const out: Record<string, unknown> = {};
+  flatten(doc, '', out);
+  return out;
+}
+
+/** `key: value` lines, as FLINK_PROPERTIES has them. */
+export function parseProperties(text: string, source: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [i, line] of text.split('\n').entries()) {
+    const trimmed = line.trim();
+    if (!trimmed || trimmed.startsWith('#')) continue;
+    const colon = trimmed.indexOf(':');
+    if (colon <= 0) throw new ConfigError(`${source} line ${i + 1}: expected "key: value", got "${trimmed}"`);
+    out[trimmed.slice(0, colon).trim()] = trimmed.slice(colon + 1).trim();
+  }
+  return out;
+}
+
+/** Config file, then WEIR_PROPERTIES, then explicit overrides (CLI flags): later wins. */
+export function loadConfiguration(options: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown> } = {}): Configuration {
+  const config = new Configuration();
+  if (options.file) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${options.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    for (const [k, v] of Object.entries(parseConfigYaml(text, options.file))) config.set(k, v);
+  }
+  const props = (options.env ?? process.env).WEIR_PROPERTIES;
+  if (props) for (const [k, v] of Object.entries(parseProperties(props, 'WEIR_PROPERTIES'))) config.set(k, v);
+  for (const [k, v] of Object.entries(options.overrides ?? {})) if (v !== undefined) config.set(k, v);
+  return config;
+}

@@ -1,0 +1,196 @@
+import { taskName, type AcknowledgeCheckpoint, type DeclineCheckpoint, type Logger, type StateHandle, type TaskRef } from '@weir/core';
+import type { CheckpointStatsTracker } from './checkpoint-stats';
+import type { CompletedCheckpoint, CompletedCheckpointStore } from './completed-store';
+import { PendingCheckpoint } from './pending-checkpoint';
+
+export interface CheckpointSettings {
+  intervalMs: number;
+  timeoutMs: number;
+  minPauseMs: number;
+  maxConcurrent: number;
+  tolerableFailures: number;
+}
+
+/** What the coordinator needs from the job: its tasks, and a way to reach them. */
+export interface CheckpointParticipants {
+  /** Tasks of the current attempt, or undefined while any of them is not running. */
+  runningTasks(): { attempt: number; sources: TaskRef[]; all: TaskRef[] } | undefined;
+  /** Tasks of the current attempt that are still alive, whatever their state. */
+  currentTasks(): TaskRef[];
+  trigger(task: TaskRef, checkpointId: number, timestamp: number, final: boolean): void;
+  notify(task: TaskRef, checkpointId: number, completed: boolean): void;
+  /** More consecutive failures than tolerated: the job must fail over. */
+  failJob(reason: string): void;
+  persistStats(): void;
+}
+
+/**
+ * Triggers checkpoints at the interval, collects acknowledgements, completes a checkpoint
+ * when every task of the attempt has acknowledged it, and aborts one that is declined or
+ * times out. Acknowledgements from another attempt or for an aborted checkpoint are ignored.
+ */
+export class CheckpointCoordinator {
+  private readonly pending = new Map<number, PendingCheckpoint>();
+  private timer?: ReturnType<typeof setTimeout>;
+  private running = false;
+  private lastCompletionAt = Number.NEGATIVE_INFINITY;
+  private consecutiveFailures = 0;
+  private finalRequested = false;
+
+  constructor(
+    private readonly settings: CheckpointSettings,
+    private readonly participants: CheckpointParticipants,
+    private readonly store: CompletedCheckpointStore,
+    readonly stats: CheckpointStatsTracker,
+    private readonly log: Logger,
+    private nextId = 1,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get periodic(): boolean {
+    return this.settings.intervalMs > 0;
+  }
+
+  start(): void {
+    if (this.running || !this.periodic) return;
+    this.running = true;
+    this.schedule(this.settings.intervalMs);
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  pendingCount(): number {
+    return this.pending.size;
+  }
+
+  latestCompleted(): CompletedCheckpoint | undefined {
+    return this.store.latest();
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, delayMs));
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    const sinceLast = this.now() - this.lastCompletionAt;
+    if (this.pending.size >= this.settings.maxConcurrent) return this.schedule(this.settings.intervalMs);
+    if (sinceLast < this.settings.minPauseMs) return this.schedule(this.settings.minPauseMs - sinceLast);
+    this.triggerCheckpoint(false);
+    this.schedule(this.settings.intervalMs);
+  }
+
+  /** Returns the new checkpoint's id, or undefined when it could not be triggered now. */
+  triggerCheckpoint(final: boolean): number | undefined {
+    const tasks = this.participants.runningTasks();
+    // Not every task is running (deploying, restarting): skip, and that is no failure.
+    if (!tasks) return undefined;
+    const id = this.nextId++;
+    const timestamp = this.now();
+    const names = tasks.all.map((t) => taskName(t.vertex_id, t.subtask, t.attempt));
+    const checkpoint = new PendingCheckpoint(id, tasks.attempt, timestamp, names, final);
+    this.pending.set(id, checkpoint);
+    this.stats.triggered(id, timestamp, names.length, final);
+    checkpoint.timeout = setTimeout(() => {
+      const missing = [...checkpoint.notYetAcknowledged];
+      this.abort(id, `checkpoint ${id} expired after ${this.settings.timeoutMs} ms before every task acknowledged it`, missing.join(', '), true);
+    }, this.settings.timeoutMs);
+    this.log.info({ checkpointId: id, final, tasks: names.length }, 'triggering checkpoint');
+    for (const source of tasks.sources) this.participants.trigger(source, id, timestamp, final);
+    return id;
+  }
+
+  /** Bounded sources ended: take one more checkpoint so committing sinks commit everything. */
+  requestFinalCheckpoint(): void {
+    this.finalRequested = true;
+    if ([...this.pending.values()].some((p) => p.final)) return;
+    if (this.triggerCheckpoint(true) === undefined) setTimeout(() => this.retryFinal(), 100);
+  }
+
+  private retryFinal(): void {
+    if (this.finalRequested && ![...this.pending.values()].some((p) => p.final)) this.requestFinalCheckpoint();
+  }
+
+  async receiveAck(ack: AcknowledgeCheckpoint): Promise<void> {
+    const checkpoint = this.pending.get(ack.checkpoint_id);
+    const name = taskName(ack.task.vertex_id, ack.task.subtask, ack.task.attempt);
+    if (!checkpoint || checkpoint.attempt !== ack.task.attempt || !checkpoint.acknowledge(name, ack)) {
+      this.log.debug({ checkpointId: ack.checkpoint_id, task: name }, 'ignoring stale acknowledgement');
+      return;
+    }
+    this.stats.acknowledged(ack.checkpoint_id, {
+      task: name, acknowledged_at: ack.acknowledged_at, sync_duration_ms: ack.sync_duration_ms, async_duration_ms: ack.async_duration_ms,
+      alignment_duration_ms: ack.alignment_duration_ms, state_size: ack.state_size,
+    });
+    if (checkpoint.isComplete()) await this.complete(checkpoint);
+  }
+
+  receiveDecline(decline: DeclineCheckpoint): void {
+    const checkpoint = this.pending.get(decline.checkpoint_id);
+    if (!checkpoint || checkpoint.attempt !== decline.task.attempt) return;
+    const name = taskName(decline.task.vertex_id, decline.task.subtask, decline.task.attempt);
+    this.abort(decline.checkpoint_id, `declined by ${name}: ${decline.reason}`, name, true);
+  }
+
+  private async complete(checkpoint: PendingCheckpoint): Promise<void> {
+    this.pending.delete(checkpoint.id);
+    if (checkpoint.timeout) clearTimeout(checkpoint.timeout);
+    const handles: Record<string, StateHandle[]> = {};
+    for (const ack of checkpoint.acks.values()) (handles[ack.task.vertex_id] ??= []).push(...ack.handles);
+    let completed: CompletedCheckpoint;
+    try {
+      completed = await this.store.add({ id: checkpoint.id, triggeredAt: checkpoint.triggeredAt, completedAt: this.now(), final: checkpoint.final, handles });
+    } catch (err) {
+      this.stats.failed(checkpoint.id, this.now(), `writing metadata failed: ${(err as Error).message}`, '');
+      this.onFailure(`checkpoint ${checkpoint.id}: writing metadata failed`);
+      return;
+    }
+    this.lastCompletionAt = this.now();
+    this.consecutiveFailures = 0;
+    // Older checkpoints still pending can never be restored from after this one: drop them.
+    for (const older of [...this.pending.values()].filter((p) => p.id < checkpoint.id && !p.final)) {
+      this.abort(older.id, `subsumed by checkpoint ${checkpoint.id}`, '', false);
+    }
+    this.stats.completed(checkpoint.id, this.lastCompletionAt, completed.path);
+    this.participants.persistStats();
+    this.log.info({ checkpointId: checkpoint.id, durationMs: this.lastCompletionAt - checkpoint.triggeredAt, path: completed.path }, 'checkpoint completed');
+    for (const task of this.participants.currentTasks()) if (task.attempt === checkpoint.attempt) this.participants.notify(task, checkpoint.id, true);
+    if (checkpoint.final) this.finalRequested = false;
+  }
+
+  private abort(id: number, reason: string, task: string, countsAsFailure: boolean): void {
+    const checkpoint = this.pending.get(id);
+    if (!checkpoint) return;
+    this.pending.delete(id);
+    if (checkpoint.timeout) clearTimeout(checkpoint.timeout);
+    this.stats.failed(id, this.now(), reason, task);
+    this.participants.persistStats();
+    this.log.warn({ checkpointId: id, reason }, 'checkpoint aborted');
+    for (const t of this.participants.currentTasks()) if (t.attempt === checkpoint.attempt) this.participants.notify(t, id, false);
+    if (checkpoint.final) setTimeout(() => this.retryFinal(), 100);
+    if (countsAsFailure) this.onFailure(reason);
+  }
+
+  private onFailure(reason: string): void {
+    this.consecutiveFailures++;
+    if (this.consecutiveFailures > this.settings.tolerableFailures) {
+      this.consecutiveFailures = 0;
+      this.participants.failJob(`exceeded checkpoint tolerable failure threshold (${this.settings.tolerableFailures}): ${reason}`);
+    }
+  }
+
+  /** The job fails over: pending checkpoints can't complete; that is not their failure. */
+  abortAll(reason: string): void {
+    for (const id of [...this.pending.keys()]) this.abort(id, reason, '', false);
+  }
+
+  get lastCheckpointId(): number {
+    return this.nextId - 1;
+  }
+}

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { Configuration, JobError, type JobGraph, type Logger } from '@weir/core';
+import { JobStore, type StoredJob } from './job-store';
+import { JobMaster } from './scheduler/job-master';
+import { isTerminal } from './scheduler/job-state';
+import type { ResourceManager } from './resource-manager';
+
+export function newJobId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** Accepts jobs, keeps one JobMaster per job, and routes TaskManager events to them. */
+export class Dispatcher {
+  readonly jobs = new Map<string, JobMaster>();
+
+  constructor(
+    private readonly clusterConfig: Configuration,
+    private readonly rm: ResourceManager,
+    private readonly store: JobStore,
+    private readonly checkpointRoot: string,
+    private readonly log: Logger,
+  ) {
+    rm.on('lost', (tmId: string, reason: string) => {
+      for (const job of this.jobs.values()) job.onTaskManagerLost(tmId, reason);
+    });
+  }
+
+  submit(graph: JobGraph, bundle: Buffer, args: string[], submitConfig: Record<string, string>): string {
+    validateGraph(graph);
+    if (bundle.length === 0) throw new JobError('the job bundle is empty');
+    // Job settings (from env.enableCheckpointing or -D flags) override the cluster's; every key is validated.
+    const config = this.clusterConfig.merge(graph.config).merge(submitConfig);
+    const jobId = newJobId();
+    const master = this.createMaster(jobId, graph, bundle, args, config, Date.now());
+    this.store.saveSubmission(toStored(master), bundle);
+    void master.start();
+    return jobId;
+  }
+
+  private createMaster(jobId: string, graph: JobGraph, bundle: Buffer, args: string[], config: Configuration, submittedAt: number, recovered?: ConstructorParameters<typeof JobMaster>[5]): JobMaster {
+    const master = new JobMaster({ jobId, graph, bundle, args, config, submittedAt }, this.rm, this.log, {
+      persist: (m) => this.store.save(toStored(m)),
+      persistStats: (id, stats) => this.store.saveStats(id, stats),
+    }, this.checkpointRoot, recovered);
+    this.jobs.set(jobId, master);
+    return master;
+  }
+
+  /** After a JobManager restart: finished jobs are listed again, unfinished ones resume. */
+  recover(): void {
+    for (const { job, bundle, stats } of this.store.loadAll()) {
+      let config: Configuration;
+      try {
+        config = new Configuration(job.config);
+      } catch {
+        continue;
+      }
+      const master = this.createMaster(job.jobId, job.graph, bundle, job.args, config, job.submittedAt, { stats, attempt: job.attempt, restarts: job.restarts });
+      master.exceptions.push(...job.exceptions);
+      if (isTerminal(job.state as never)) {
+        master.state = job.state as never;
+        master.failureCause = job.failureCause;
+        master.endTime = job.endTime;
+      } else {
+        this.log.info({ jobId: job.jobId }, 'resuming job after JobManager restart');
+        void master.start(true);
+      }
+    }
+  }
+
+  get(jobId: string): JobMaster {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new JobError(`no job with id ${jobId}`);
+    return job;
+  }
+}
+
+function toStored(m: JobMaster): StoredJob {
+  return {
+    jobId: m.jobId,
+    graph: m.submission.graph,
+    args: m.submission.args,
+    config: m.submission.config.toStringMap(),
+    submittedAt: m.submission.submittedAt,
+    state: m.state,
+    endTime: m.endTime,
+    failureCause: m.failureCause,
+    attempt: m.currentAttempt,
+    restarts: m.restarts,
+    exceptions: m.exceptions,
+  };
+}
+
+/** A malformed graph from a client is rejected whole, with the reason. */
+export function validateGraph(graph: JobGraph | undefined): void {
+  if (!graph || !Array.isArray(graph.vertices) || graph.vertices.length === 0) throw new JobError('the job graph has no vertices');
+  const ids = new Set<string>();
+  for (const v of graph.vertices) {
+    if (!v.id) throw new JobError('a job vertex has no id');
+    if (ids.has(v.id)) throw new JobError(`two job vertices have the id ${v.id}`);
+    ids.add(v.id);
+    if (!Number.isInteger(v.parallelism) || v.parallelism < 1) throw new JobError(`vertex ${v.id} (${v.name}) has parallelism ${v.parallelism}: it must be at least 1`);
+    if (v.parallelism > v.max_parallelism) throw new JobError(`vertex ${v.id} (${v.name}) has parallelism ${v.parallelism} above its max parallelism ${v.max_parallelism}`);
+  }
+  if (!graph.vertices.some((v) => v.is_source)) throw new JobError('the job graph has no source');
+  for (const e of graph.edges ?? []) {
+    if (!ids.has(e.source) || !ids.has(e.target)) throw new JobError(`job edge ${e.source} -> ${e.target} names an unknown vertex`);
+    if (!['FORWARD', 'REBALANCE', 'HASH', 'BROADCAST'].includes(e.partitioning)) throw new JobError(`job edge ${e.source} -> ${e.target} has unknown partitioning ${e.partitioning}`);
+  }
+}

@@ -1,0 +1,74 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import type { JobGraph } from '@weir/core';
+import type { CheckpointStatsSnapshot } from './checkpoint/checkpoint-stats';
+
+export interface StoredJob {
+  jobId: string;
+  graph: JobGraph;
+  args: string[];
+  config: Record<string, string>;
+  submittedAt: number;
+  state: string;
+  endTime: number;
+  failureCause: string;
+  attempt: number;
+  restarts: number;
+  exceptions: { timestamp: number; task: string; taskmanager_id: string; root_cause: string }[];
+}
+
+function writeAtomically(file: string, data: string | Buffer): void {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
+
+/**
+ * Submitted jobs on disk (graph, bundle, state), and the checkpoint statistics beside
+ * them, so that a restarted JobManager knows its jobs and their history.
+ */
+export class JobStore {
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  saveSubmission(job: StoredJob, bundle: Buffer): void {
+    const jobDir = path.join(this.dir, job.jobId);
+    mkdirSync(jobDir, { recursive: true });
+    writeAtomically(path.join(jobDir, 'bundle.js'), bundle);
+    this.save(job);
+  }
+
+  save(job: StoredJob): void {
+    writeAtomically(path.join(this.dir, job.jobId, 'job.json'), JSON.stringify(job));
+  }
+
+  saveStats(jobId: string, stats: CheckpointStatsSnapshot): void {
+    try {
+      writeAtomically(path.join(this.dir, jobId, 'checkpoint-stats.json'), JSON.stringify(stats));
+    } catch {
+      // statistics are best effort; the job goes on
+    }
+  }
+
+  loadAll(): { job: StoredJob; bundle: Buffer; stats?: CheckpointStatsSnapshot }[] {
+    const out: { job: StoredJob; bundle: Buffer; stats?: CheckpointStatsSnapshot }[] = [];
+    for (const name of readdirSync(this.dir)) {
+      try {
+        const jobDir = path.join(this.dir, name);
+        const job = JSON.parse(readFileSync(path.join(jobDir, 'job.json'), 'utf8')) as StoredJob;
+        const bundle = readFileSync(path.join(jobDir, 'bundle.js'));
+        let stats: CheckpointStatsSnapshot | undefined;
+        try {
+          stats = JSON.parse(readFileSync(path.join(jobDir, 'checkpoint-stats.json'), 'utf8')) as CheckpointStatsSnapshot;
+        } catch {
+          stats = undefined;
+        }
+        out.push({ job, bundle, stats });
+      } catch {
+        // a half-written submission is skipped
+      }
+    }
+    return out;
+  }
+}

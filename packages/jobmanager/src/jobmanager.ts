@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { bindServer, CHANNEL_OPTIONS, createLogger, grpc, protos, type Configuration, type Logger } from '@weir/core';
+import { clientHandlers } from './client-service';
+import { Dispatcher } from './dispatcher';
+import { JobStore } from './job-store';
+import { ResourceManager } from './resource-manager';
+import { sessionHandler } from './session-service';
+
+export interface RunningJobManager {
+  rpcPort: number;
+  dispatcher: Dispatcher;
+  resourceManager: ResourceManager;
+  config: Configuration;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+/** Starts the JobManager: gRPC for TaskManagers and clients, jobs resumed from its store. */
+export async function startJobManager(config: Configuration): Promise<RunningJobManager> {
+  const log = createLogger('jobmanager', config.getString('log.level'));
+  const heartbeatInterval = config.getNumber('heartbeat.interval');
+  const rm = new ResourceManager(config.getNumber('heartbeat.timeout'), heartbeatInterval, log);
+  const checkpointRoot = path.resolve(config.getOptionalString('state.checkpoints.dir') ?? '.weir/checkpoints');
+  const store = new JobStore(path.resolve(config.getOptionalString('jobmanager.store.dir') ?? '.weir/jobmanager'));
+  const dispatcher = new Dispatcher(config, rm, store, checkpointRoot, log);
+  dispatcher.recover();
+
+  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const jobmanagerId = randomBytes(8).toString('hex');
+  server.addService(protos().JobManagerService.service, { Session: sessionHandler(rm, dispatcher, heartbeatInterval, jobmanagerId, log) });
+  server.addService(protos().ClientService.service, clientHandlers(dispatcher, rm));
+  const bindAddress = `${config.getString('jobmanager.bind-host')}:${config.getNumber('jobmanager.rpc.port')}`;
+  let rpcPort: number;
+  try {
+    rpcPort = await bindServer(server, bindAddress);
+  } catch (err) {
+    rm.close();
+    throw new (await import('@weir/core')).ConfigError(`cannot listen on ${bindAddress}: ${(err as Error).message}`);
+  }
+  log.info({ rpcPort, checkpointRoot }, 'JobManager started');
+  return {
+    rpcPort,
+    dispatcher,
+    resourceManager: rm,
+    config,
+    log,
+    stop: async () => {
+      rm.close();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,331 @@
+import path from 'node:path';
+import {
+  Configuration, taskName, type DeployTask, type InputChannelSpec, type JobGraph, type Logger, type TaskRef, type TaskStateUpdate,
+} from '@weir/core';
+import { CheckpointCoordinator } from '../checkpoint/coordinator';
+import { CheckpointStatsTracker, type CheckpointStatsSnapshot } from '../checkpoint/checkpoint-stats';
+import { CompletedCheckpointStore } from '../checkpoint/completed-store';
+import { restartStrategyFrom, type RestartStrategy } from '../restart/restart-strategy';
+import type { AllocatedSlot, ResourceManager } from '../resource-manager';
+import { ExecutionGraph, type Execution } from './execution-graph';
+import { checkTransition, isExecutionTerminal, isTerminal, type JobState } from './job-state';
+
+export interface JobSubmission {
+  jobId: string;
+  graph: JobGraph;
+  bundle: Buffer;
+  args: string[];
+  /** Cluster configuration with the job's own settings layered over it. */
+  config: Configuration;
+  submittedAt: number;
+}
+
+export interface ExceptionEntry {
+  timestamp: number;
+  task: string;
+  taskmanager_id: string;
+  root_cause: string;
+}
+
+export interface JobMasterHooks {
+  persist(master: JobMaster): void;
+  persistStats(jobId: string, stats: CheckpointStatsSnapshot): void;
+}
+
+/**
+ * Runs one job: takes slots, deploys every subtask, follows their states, drives the
+ * checkpoint coordinator, and on a failure cancels the attempt and redeploys the whole
+ * job from the latest completed checkpoint, as the restart strategy allows.
+ */
+export class JobMaster {
+  state: JobState = 'CREATED';
+  graph?: ExecutionGraph;
+  restarts = 0;
+  readonly exceptions: ExceptionEntry[] = [];
+  failureCause = '';
+  lastRestore = { timestamp: 0, checkpointId: 0, path: '' };
+  endTime = 0;
+  readonly coordinator: CheckpointCoordinator;
+  readonly checkpointDir: string;
+  private readonly restartStrategy: RestartStrategy;
+  private attempt = -1;
+  private readonly exhaustedSources = new Set<string>();
+  private restartTimer?: ReturnType<typeof setTimeout>;
+  private slotWaiter?: () => void;
+
+  constructor(
+    readonly submission: JobSubmission,
+    private readonly rm: ResourceManager,
+    private readonly log: Logger,
+    private readonly hooks: JobMasterHooks,
+    checkpointRoot: string,
+    recovered?: { stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number },
+  ) {
+    const config = submission.config;
+    const interval = config.getOptionalNumber('execution.checkpointing.interval') ?? 0;
+    this.checkpointDir = checkpointRoot;
+    const store = new CompletedCheckpointStore(checkpointRoot, submission.jobId, config.getNumber('state.checkpoints.num-retained'));
+    this.storeRef = store;
+    const stats = new CheckpointStatsTracker(recovered?.stats);
+    const lastId = Math.max(0, ...(recovered?.stats?.history.map((h) => h.id) ?? []));
+    this.coordinator = new CheckpointCoordinator(
+      {
+        intervalMs: interval,
+        timeoutMs: config.getNumber('execution.checkpointing.timeout'),
+        minPauseMs: config.getNumber('execution.checkpointing.min-pause'),
+        maxConcurrent: config.getNumber('execution.checkpointing.max-concurrent-checkpoints'),
+        tolerableFailures: config.getNumber('execution.checkpointing.tolerable-failed-checkpoints'),
+      },
+      {
+        runningTasks: () => this.runningTasks(),
+        currentTasks: () => (this.graph?.all() ?? []).filter((e) => !isExecutionTerminal(e.state)).map((e) => e.ref),
+        trigger: (task, id, timestamp, final) => this.sendTo(task, { trigger: { task, checkpoint_id: id, timestamp, final } }),
+        notify: (task, id, completed) => this.sendTo(task, { notify: { task, checkpoint_id: id, completed } }),
+        failJob: (reason) => this.failover(reason, '', ''),
+        persistStats: () => this.hooks.persistStats(this.jobId, this.coordinator.stats.snapshot()),
+      },
+      store,
+      stats,
+      log.child({ jobId: submission.jobId }),
+      lastId + 1,
+    );
+    this.restartStrategy = restartStrategyFrom(config, interval > 0);
+    if (recovered?.attempt !== undefined) this.attempt = recovered.attempt;
+    if (recovered?.restarts !== undefined) this.restarts = recovered.restarts;
+  }
+
+  private readonly storeRef: CompletedCheckpointStore;
+
+  get jobId(): string {
+    return this.submission.jobId;
+  }
+
+  get currentAttempt(): number {
+    return this.attempt;
+  }
+
+  get checkpointingEnabled(): boolean {
+    return this.coordinator.periodic;
+  }
+
+  private transition(to: JobState): void {
+    checkTransition(this.jobId, this.state, to);
+    this.log.info({ jobId: this.jobId, from: this.state, to, attempt: this.attempt }, 'job state changed');
+    this.state = to;
+    if (isTerminal(to)) this.endTime = Date.now();
+    this.hooks.persist(this);
+  }
+
+  /** Starts the job (or resumes it after a JobManager restart from its latest checkpoint). */
+  async start(resume = false): Promise<void> {
+    if (resume) await this.storeRef.recover();
+    void this.scheduleAttempt();
+  }
+
+  private async scheduleAttempt(): Promise<void> {
+    this.attempt++;
+    const graph = new ExecutionGraph(this.jobId, this.submission.graph, this.attempt);
+    this.graph = graph;
+    this.exhaustedSources.clear();
+    const needed = graph.slotsNeeded();
+    const slots = await this.acquireSlots(needed);
+    if (this.state === 'CANCELLING' || this.state === 'CANCELED' || this.graph !== graph) return;
+    if (!slots) {
+      const cause = `could not get ${needed} slot(s) within slot.request.timeout (${this.submission.config.getNumber('slot.request.timeout')} ms): the cluster has ${this.rm.totalSlots()} slot(s), ${this.rm.freeSlots()} free`;
+      this.exceptions.push({ timestamp: Date.now(), task: '', taskmanager_id: '', root_cause: cause });
+      this.failureCause = cause;
+      this.transition('FAILED');
+      return;
+    }
+    const restore = this.coordinator.latestCompleted();
+    if (restore) {
+      this.lastRestore = { timestamp: Date.now(), checkpointId: restore.id, path: restore.path };
+      this.coordinator.stats.restored(restore.id, this.lastRestore.timestamp);
+      this.hooks.persistStats(this.jobId, this.coordinator.stats.snapshot());
+    }
+    this.transition('RUNNING');
+    // Slot sharing: subtask i of every vertex goes to slot i.
+    for (const execution of graph.all()) {
+      const slot = slots[execution.ref.subtask];
+      execution.taskmanagerId = slot.taskmanagerId;
+      execution.slotIndex = slot.index;
+      execution.dataAddress = slot.dataAddress;
+    }
+    for (const execution of graph.all()) {
+      execution.state = 'DEPLOYING';
+      this.sendTo(execution.ref, { deploy: this.deployment(graph, execution, restore) });
+    }
+    this.coordinator.start();
+  }
+
+  private acquireSlots(count: number): Promise<AllocatedSlot[] | undefined> {
+    const immediate = this.rm.allocate(this.jobId, count);
+    if (immediate) return Promise.resolve(immediate);
+    const timeoutMs = this.submission.config.getNumber('slot.request.timeout');
+    this.log.info({ jobId: this.jobId, needed: count, free: this.rm.freeSlots() }, 'waiting for slots');
+    return new Promise((resolve) => {
+      const done = (slots: AllocatedSlot[] | undefined) => {
+        clearTimeout(timer);
+        this.rm.off('slots-available', retry);
+        this.slotWaiter = undefined;
+        resolve(slots);
+      };
+      const retry = () => {
+        const slots = this.rm.allocate(this.jobId, count);
+        if (slots) done(slots);
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      this.slotWaiter = () => done(undefined);
+      this.rm.on('slots-available', retry);
+    });
+  }
+
+  private deployment(graph: ExecutionGraph, execution: Execution, restore: ReturnType<CheckpointCoordinator['latestCompleted']>): DeployTask {
+    const vertex = graph.vertex(execution.ref.vertex_id);
+    const inputs: InputChannelSpec[] = [];
+    for (const edge of graph.inputsOf(vertex.id)) {
+      const producer = graph.vertex(edge.source);
+      const producers = edge.partitioning === 'FORWARD' ? [execution.ref.subtask] : [...Array(producer.parallelism).keys()];
+      for (const p of producers) {
+        const producerExecution = graph.executions.get(ExecutionGraph.key(producer.id, p)) as Execution;
+        inputs.push({
+          producer_vertex_id: producer.id,
+          producer_subtask: p,
+          producer_address: producerExecution.dataAddress as string,
+          input_index: edge.input_index,
+          subpartition: edge.partitioning === 'FORWARD' ? 0 : execution.ref.subtask,
+        });
+      }
+    }
+    const config = {
+      ...this.submission.config.toStringMap(),
+      'parallelism.default': String(this.submission.config.getNumber('parallelism.default')),
+    };
+    return {
+      task: execution.ref,
+      slot: execution.slotIndex as number,
+      parallelism: vertex.parallelism,
+      max_parallelism: vertex.max_parallelism,
+      inputs,
+      outputs: graph.outputsOf(vertex.id).map((e) => ({ consumer_vertex_id: e.target, consumer_parallelism: graph.vertex(e.target).parallelism, partitioning: e.partitioning })),
+      job_bundle: this.submission.bundle,
+      job_args: this.submission.args,
+      job_name: this.submission.graph.name,
+      checkpoint_dir: this.checkpointDir,
+      restore_checkpoint_id: restore?.id ?? 0,
+      restore_handles: restore?.handles[vertex.id] ?? [],
+      checkpointing_mode: this.submission.config.getString('execution.checkpointing.mode'),
+      checkpointing_enabled: this.checkpointingEnabled,
+      config_json: JSON.stringify(config),
+    };
+  }
+
+  private sendTo(task: TaskRef, message: Record<string, unknown>): void {
+    const execution = this.graph?.get(task);
+    const tm = execution?.taskmanagerId ? this.rm.get(execution.taskmanagerId) : undefined;
+    tm?.send(message);
+  }
+
+  private runningTasks(): { attempt: number; sources: TaskRef[]; all: TaskRef[] } | undefined {
+    const graph = this.graph;
+    if (!graph || this.state !== 'RUNNING') return undefined;
+    const all = graph.all();
+    if (!all.every((e) => e.state === 'RUNNING')) return undefined;
+    const sourceIds = new Set(graph.graph.vertices.filter((v) => v.is_source).map((v) => v.id));
+    return { attempt: graph.attempt, sources: all.filter((e) => sourceIds.has(e.ref.vertex_id)).map((e) => e.ref), all: all.map((e) => e.ref) };
+  }
+
+  onTaskState(update: TaskStateUpdate): void {
+    const execution = this.graph?.get(update.task);
+    if (!execution || isExecutionTerminal(execution.state)) return; // an older attempt, or already over
+    execution.state = update.state as Execution['state'];
+    if (update.state === 'FAILED') {
+      this.failover(`${execution.name} failed: ${update.error}`, execution.name, execution.taskmanagerId ?? '');
+    } else if (update.state === 'FINISHED' && this.graph?.all().every((e) => e.state === 'FINISHED')) {
+      this.coordinator.stop();
+      this.rm.release(this.jobId);
+      this.transition('FINISHED');
+    }
+  }
+
+  onSourceExhausted(task: TaskRef): void {
+    const graph = this.graph;
+    if (!graph?.get(task) || this.state !== 'RUNNING') return;
+    this.exhaustedSources.add(taskName(task.vertex_id, task.subtask, task.attempt));
+    const sources = graph.all().filter((e) => graph.vertex(e.ref.vertex_id).is_source);
+    if (sources.every((s) => this.exhaustedSources.has(s.name))) this.coordinator.requestFinalCheckpoint();
+  }
+
+  onMetrics(tasks: { task: TaskRef; records_in: number; records_out: number }[]): void {
+    for (const m of tasks) {
+      const execution = this.graph?.get(m.task);
+      if (execution) {
+        execution.recordsIn = m.records_in;
+        execution.recordsOut = m.records_out;
+      }
+    }
+  }
+
+  onTaskManagerLost(taskmanagerId: string, reason: string): void {
+    const affected = this.graph?.all().filter((e) => e.taskmanagerId === taskmanagerId && !isExecutionTerminal(e.state)) ?? [];
+    if (affected.length === 0 || this.state !== 'RUNNING') return;
+    this.failover(`TaskManager ${taskmanagerId} lost: ${reason}`, affected.map((e) => e.name).join(', '), taskmanagerId);
+  }
+
+  /** Cancels the running attempt and restarts from the latest completed checkpoint, if the strategy allows. */
+  private failover(cause: string, task: string, taskmanagerId: string): void {
+    if (this.state !== 'RUNNING') return;
+    this.exceptions.push({ timestamp: Date.now(), task, taskmanager_id: taskmanagerId, root_cause: cause });
+    this.log.warn({ jobId: this.jobId, attempt: this.attempt, cause }, 'job failing over');
+    this.transition('FAILING');
+    this.coordinator.abortAll(`job failover: ${cause.split('\n')[0]}`);
+    this.cancelExecutions();
+    this.rm.release(this.jobId);
+    const delay = this.restartStrategy.onFailure(Date.now());
+    if (delay === undefined) {
+      this.failureCause = `${cause} (restart strategy ${this.restartStrategy.description} gave up)`;
+      this.coordinator.stop();
+      this.transition('FAILED');
+      return;
+    }
+    this.restarts++;
+    this.transition('RESTARTING');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.state !== 'RESTARTING') return;
+      void this.scheduleAttempt();
+    }, delay);
+  }
+
+  private cancelExecutions(): void {
+    for (const e of this.graph?.all() ?? []) {
+      if (!isExecutionTerminal(e.state)) {
+        this.sendTo(e.ref, { cancel: { task: e.ref } });
+        e.state = 'CANCELED';
+      }
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (isTerminal(this.state)) return;
+    this.transition('CANCELLING');
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.slotWaiter?.();
+    this.coordinator.stop();
+    this.coordinator.abortAll('job cancelled');
+    this.cancelExecutions();
+    this.rm.release(this.jobId);
+    if (this.submission.config.getString('execution.checkpointing.externalized-checkpoint-retention') !== 'RETAIN_ON_CANCELLATION') {
+      await this.storeRef.discardAll();
+    }
+    this.transition('CANCELED');
+  }
+
+  completedCheckpointPath(): string {
+    return this.coordinator.latestCompleted()?.path ?? '';
+  }
+
+  jobCheckpointDir(): string {
+    return path.join(this.checkpointDir, this.jobId);
+  }
+}

@@ -1,0 +1,12 @@
+export { Task } from './task/task';
+export type { TaskEvents } from './task/task-events';
+export { loadJobPlan, evaluateJobModule, type JobDefaults } from './job-loader';
+export { PartitionRegistry, partitionKey } from './network/partition-registry';
+export { ResultSubpartition } from './network/result-subpartition';
+export { RecordWriter } from './network/record-writer';
+export { startExchangeServer } from './network/exchange-server';
+export { connectRemoteChannel } from './network/exchange-client';
+export * from './checkpoint/storage';
+export { BarrierAligner } from './barrier/aligner';
+export { HeapKeyedStateBackend } from './state/keyed-backend';
+export { Signal, sleep } from './signal';

@@ -1,0 +1,45 @@
+import { grpc, protos, CHANNEL_OPTIONS, type PartitionRequest, type ProducerMessage } from '@weir/core';
+import type { InputChannel } from './input-gate';
+
+const clients = new Map<string, grpc.Client>();
+
+function clientFor(address: string): grpc.Client {
+  let client = clients.get(address);
+  if (!client) {
+    client = new (protos().DataExchange)(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    clients.set(address, client);
+  }
+  return client;
+}
+
+/** Connects a remote input channel: asks the producer's slot for the subpartition, returns credits. */
+export function connectRemoteChannel(address: string, request: PartitionRequest, channel: InputChannel): () => void {
+  const client = clientFor(address) as unknown as { Consume(): grpc.ClientDuplexStream<unknown, ProducerMessage> };
+  const call = client.Consume();
+  let done = false;
+  call.on('data', (msg: ProducerMessage) => {
+    if (msg.kind === 'batch') channel.deliver({ kind: 'batch', data: msg.batch.data, count: msg.batch.count });
+    else if (msg.kind === 'barrier') channel.deliver({ kind: 'barrier', checkpointId: msg.barrier.checkpoint_id, timestamp: msg.barrier.timestamp });
+    else if (msg.kind === 'end') {
+      done = true;
+      channel.deliver({ kind: 'end' });
+    }
+  });
+  call.on('error', (err: grpc.ServiceError) => {
+    if (done) return;
+    done = true;
+    channel.fail(new Error(`input channel ${channel.description} from ${address} broke: ${err.details || err.message}`));
+  });
+  call.on('end', () => {
+    if (!done) channel.fail(new Error(`input channel ${channel.description} from ${address} closed before its end of partition`));
+    done = true;
+  });
+  call.write({ request });
+  channel.returnCredit = (n) => {
+    if (!done) call.write({ credit: { credit: n } });
+  };
+  return () => {
+    done = true;
+    call.cancel();
+  };
+}

@@ -1,0 +1,62 @@
+import { grpc, protos, bindServer, CHANNEL_OPTIONS, type ConsumerMessage, type Logger } from '@weir/core';
+import type { ChannelItem } from './events';
+import { partitionKey, type PartitionRegistry } from './partition-registry';
+
+const PARTITION_LOOKUP_TIMEOUT_MS = 30_000;
+
+/** Serves a slot's result partitions to consumers on other slots and TaskManagers. */
+export async function startExchangeServer(registry: PartitionRegistry, address: string, log: Logger): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server(CHANNEL_OPTIONS);
+  server.addService(protos().DataExchange.service, {
+    Consume: (call: grpc.ServerDuplexStream<ConsumerMessage, unknown>) => {
+      let subpartition: import('./result-subpartition').ResultSubpartition | undefined;
+      let closed = false;
+      call.on('data', async (msg: ConsumerMessage) => {
+        if (msg.kind === 'credit') {
+          subpartition?.addCredit(msg.credit.credit);
+          return;
+        }
+        if (msg.kind !== 'request') return;
+        const r = msg.request;
+        const key = partitionKey(r.job_id, r.attempt, r.producer_vertex_id, r.producer_subtask, r.consumer_vertex_id);
+        const partition = await registry.lookup(key, PARTITION_LOOKUP_TIMEOUT_MS);
+        const target = partition?.subpartitions[r.consumer_subtask];
+        if (closed) return;
+        if (!target) {
+          call.emit('error', { code: grpc.status.NOT_FOUND, details: `no partition ${key}#${r.consumer_subtask}` });
+          return;
+        }
+        subpartition = target;
+        target.attach(
+          {
+            deliver: (item: ChannelItem) => {
+              if (closed) return;
+              if (item.kind === 'batch') call.write({ batch: { data: item.data, count: item.count } });
+              else if (item.kind === 'barrier') call.write({ barrier: { checkpoint_id: item.checkpointId, timestamp: item.timestamp } });
+              else {
+                call.write({ end: {} });
+                call.end();
+                closed = true;
+              }
+            },
+          },
+          r.initial_credit,
+        );
+      });
+      const close = () => {
+        closed = true;
+      };
+      call.on('cancelled', close);
+      call.on('error', (err) => {
+        close();
+        log.debug({ err: err.message }, 'consumer stream error');
+      });
+      call.on('end', () => {
+        if (!closed) call.end();
+        close();
+      });
+    },
+  });
+  const port = await bindServer(server, address);
+  return { server, port };
+}

@@ -1,0 +1,70 @@
+import type { ChannelItem, SubpartitionConsumer } from './events';
+
+/**
+ * The producer side of one channel. A batch is sent only against a credit from the
+ * consumer (one credit = one batch it has room for); events need no credit but stay in
+ * order behind the batches queued before them. Undelivered batches are the backlog that
+ * backpressures the producing task.
+ */
+export class ResultSubpartition {
+  private readonly queue: ChannelItem[] = [];
+  private consumer?: SubpartitionConsumer;
+  private credit = 0;
+  private backlogBatches = 0;
+  released = false;
+
+  constructor(private readonly onBacklogChange: () => void) {}
+
+  add(item: ChannelItem): void {
+    if (this.released) return;
+    this.queue.push(item);
+    if (item.kind === 'batch') this.backlogBatches++;
+    this.drain();
+  }
+
+  attach(consumer: SubpartitionConsumer, initialCredit: number): void {
+    this.consumer = consumer;
+    this.credit = initialCredit;
+    this.drain();
+  }
+
+  addCredit(n: number): void {
+    this.credit += n;
+    this.drain();
+  }
+
+  get backlog(): number {
+    return this.backlogBatches;
+  }
+
+  isAttached(): boolean {
+    return this.consumer !== undefined;
+  }
+
+  private drain(): void {
+    const consumer = this.consumer;
+    if (!consumer) return;
+    let delivered = false;
+    while (this.queue.length > 0) {
+      const head = this.queue[0];
+      if (head.kind === 'batch') {
+        if (this.credit <= 0) break;
+        this.credit--;
+        this.backlogBatches--;
+        delivered = true;
+      }
+      this.queue.shift();
+      consumer.deliver(head);
+    }
+    if (delivered) this.onBacklogChange();
+  }
+
+  /** Drops everything: the consumer went away or the task was cancelled. */
+  release(): void {
+    this.released = true;
+    this.queue.length = 0;
+    this.backlogBatches = 0;
+    this.consumer = undefined;
+    this.onBacklogChange();
+  }
+}

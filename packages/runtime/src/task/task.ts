@@ -1,0 +1,325 @@
+import {
+  keyGroupRangeFor, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decode, describeError,
+} from '@weir/core';
+import type { OperatorContext, StateDescriptor } from '@weir/api';
+import type { VertexPlan } from '@weir/api/src/internal';
+import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
+import { readTaskState, writeTaskState, type TaskStateSnapshot } from '../checkpoint/storage';
+import { InputGate } from '../network/input-gate';
+import { TaskOutput } from '../network/record-writer';
+import { HeapKeyedStateBackend } from '../state/keyed-backend';
+import { OperatorStateStore } from '../state/operator-state';
+import { Signal, sleep, yieldToEventLoop } from '../signal';
+import { OperatorChain } from './operator-chain';
+import type { TaskEvents } from './task-events';
+
+const SOURCE_BATCH = 512;
+
+type Command =
+  | { kind: 'trigger'; checkpointId: number; timestamp: number; final: boolean }
+  | { kind: 'notify'; checkpointId: number; completed: boolean };
+
+/**
+ * Runs one subtask: restores its state, drives its operator chain from a source or from
+ * its input gate, takes snapshots when barriers pass, and reports to the JobManager.
+ * Everything runs on the slot's thread; commands from the JobManager wait in a mailbox
+ * and are handled between record batches, so a snapshot never sees half a batch.
+ */
+export class Task {
+  readonly ref: TaskRef;
+  readonly name: string;
+  readonly gate = new InputGate();
+  readonly output = new TaskOutput();
+  private readonly mailbox: Command[] = [];
+  private readonly wakeup = new Signal();
+  private readonly keyed?: HeapKeyedStateBackend;
+  private readonly operatorStates = new Map<string, OperatorStateStore>();
+  private readonly chain: OperatorChain;
+  private aligner?: BarrierAligner;
+  private cancelled = false;
+  private lastSnapshotId = 0;
+  private completedUpTo = 0;
+  private finalCheckpointId = 0;
+  private finalCheckpointDone = false;
+  recordsIn = 0;
+  readonly disconnects: (() => void)[] = [];
+
+  constructor(
+    readonly deploy: DeployTask,
+    readonly plan: VertexPlan,
+    private readonly events: TaskEvents,
+    private readonly log: Logger,
+  ) {
+    this.ref = deploy.task;
+    this.name = formatTaskName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt);
+    if (plan.keySelector) {
+      this.keyed = new HeapKeyedStateBackend(keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism), deploy.max_parallelism);
+    }
+    this.chain = new OperatorChain(plan, (v) => this.output.emit(v));
+  }
+
+  get isSource(): boolean {
+    return !!this.plan.createSource;
+  }
+
+  get recordsOut(): number {
+    return this.chain.recordsOut;
+  }
+
+  trigger(checkpointId: number, timestamp: number, final: boolean): void {
+    this.mailbox.push({ kind: 'trigger', checkpointId, timestamp, final });
+    this.wakeup.notify();
+  }
+
+  notify(checkpointId: number, completed: boolean): void {
+    this.mailbox.push({ kind: 'notify', checkpointId, completed });
+    this.wakeup.notify();
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.wakeup.notify();
+    this.gate.signal.notify();
+    this.output.available.notify();
+  }
+
+  async run(): Promise<void> {
+    try {
+      await this.restore();
+      await this.chain.open((uid) => this.contextFor(uid), this.plan.vertex.operators[0]?.uid);
+      const mode = (this.deploy.checkpointing_mode || 'EXACTLY_ONCE') as CheckpointingMode;
+      this.aligner = new BarrierAligner(this.gate.channels, mode, (id, ts, align) => this.snapshot(id, ts, align), () => this.gate.unblockAll());
+      this.events.state(this.ref, 'RUNNING');
+      const flusher = setInterval(() => this.output.flush(), Math.max(1, this.bufferTimeout()));
+      try {
+        if (this.isSource) await this.runSource();
+        else await this.runInputs();
+      } finally {
+        clearInterval(flusher);
+      }
+      if (this.cancelled) return this.cancelledExit();
+      await this.chain.finish();
+      this.output.broadcastEnd();
+      await this.chain.close();
+      this.events.state(this.ref, 'FINISHED');
+    } catch (err) {
+      if (this.cancelled) return this.cancelledExit();
+      this.log.error({ task: this.name, err }, 'task failed');
+      await this.chain.close().catch(() => {});
+      this.events.state(this.ref, 'FAILED', describeError(err) + (err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : ''));
+    } finally {
+      for (const d of this.disconnects) d();
+    }
+  }
+
+  private async cancelledExit(): Promise<void> {
+    await this.chain.close().catch(() => {});
+    this.events.state(this.ref, 'CANCELED');
+  }
+
+  private bufferTimeout(): number {
+    const config = JSON.parse(this.deploy.config_json || '{}') as Record<string, string>;
+    return Number(config['execution.buffer-timeout'] ?? 50);
+  }
+
+  // ---- sources -------------------------------------------------------------------
+
+  private async runSource(): Promise<void> {
+    const source = this.chain.source;
+    if (!source) throw new Error(`task ${this.name} has no source`);
+    for (;;) {
+      await this.handleMailbox();
+      if (this.cancelled) return;
+      if (!this.output.isAvailable()) {
+        await Promise.race([this.output.available.wait(), this.wakeup.wait()]);
+        continue;
+      }
+      const step = await source.emit(this.chain.head, SOURCE_BATCH);
+      if (step.status === 'end') break;
+      if (step.status === 'idle') {
+        this.output.flush();
+        await Promise.race([sleep(step.waitMs), this.wakeup.wait()]);
+      } else {
+        await yieldToEventLoop();
+      }
+    }
+    this.output.flush();
+    if (!this.deploy.checkpointing_enabled) return;
+    // A bounded source ends with a final checkpoint so that committing sinks commit
+    // everything: ask for it, then emit end-of-partition only once it completed.
+    this.events.sourceExhausted(this.ref);
+    while (!this.cancelled && !this.finalCheckpointDone) {
+      await this.handleMailbox();
+      if (this.finalCheckpointDone || this.cancelled) break;
+      await this.wakeup.wait();
+    }
+  }
+
+  // ---- inputs --------------------------------------------------------------------
+
+  private async runInputs(): Promise<void> {
+    const keyed = this.keyed;
+    const keySelector = this.plan.keySelector;
+    const head = this.chain.head;
+    let sinceYield = 0;
+    for (;;) {
+      await this.handleMailbox();
+      if (this.cancelled) return;
+      if (this.gate.error) throw this.gate.error;
+      if (!this.output.isAvailable()) {
+        await Promise.race([this.output.available.wait(), this.wakeup.wait()]);
+        continue;
+      }
+      const next = this.gate.poll();
+      if (!next) {
+        if (this.gate.allEnded()) break;
+        await Promise.race([this.gate.signal.wait(), this.wakeup.wait()]);
+        continue;
+      }
+      const { channel, item } = next;
+      if (item.kind === 'batch') {
+        const records = decode<unknown[]>(item.data);
+        this.recordsIn += records.length;
+        if (keyed && keySelector) {
+          for (const record of records) {
+            keyed.setCurrentKey(keySelector(record));
+            head.collect(record);
+          }
+        } else {
+          for (const record of records) head.collect(record);
+        }
+        channel.returnCredit(1);
+        if (++sinceYield >= 4) {
+          sinceYield = 0;
+          await yieldToEventLoop();
+        }
+      } else if (item.kind === 'barrier') {
+        this.aligner?.onBarrier(channel, item.checkpointId, item.timestamp);
+      } else {
+        channel.ended = true;
+        this.aligner?.onEndOfPartition();
+      }
+    }
+    // Inputs ended after the final checkpoint's barrier: wait until it is complete so
+    // that sinks have committed before the task finishes.
+    if (this.deploy.checkpointing_enabled) {
+      while (!this.cancelled && this.completedUpTo < this.lastSnapshotId) {
+        await this.handleMailbox();
+        if (this.completedUpTo >= this.lastSnapshotId) break;
+        await this.wakeup.wait();
+      }
+    }
+  }
+
+  // ---- checkpoints ---------------------------------------------------------------
+
+  private async handleMailbox(): Promise<void> {
+    while (this.mailbox.length > 0) {
+      const command = this.mailbox.shift() as Command;
+      if (command.kind === 'trigger') {
+        if (!this.isSource) continue;
+        if (command.final) this.finalCheckpointId = command.checkpointId;
+        this.snapshot(command.checkpointId, command.timestamp, 0);
+      } else if (command.completed) {
+        this.completedUpTo = Math.max(this.completedUpTo, command.checkpointId);
+        await this.chain.notifyComplete(command.checkpointId);
+        if (this.finalCheckpointId && command.checkpointId >= this.finalCheckpointId) this.finalCheckpointDone = true;
+      } else {
+        this.aligner?.onAborted(command.checkpointId);
+        await this.chain.notifyAborted(command.checkpointId);
+      }
+    }
+  }
+
+  /**
+   * Synchronous part: operators move their state into state objects, the backends are
+   * copied, and the barrier goes downstream. Writing the file happens afterwards, off the
+   * record path; the acknowledgement carries the handle and the timings.
+   */
+  private snapshot(checkpointId: number, timestamp: number, alignmentMs: number): void {
+    const started = Date.now();
+    this.lastSnapshotId = Math.max(this.lastSnapshotId, checkpointId);
+    try {
+      this.chain.snapshotState(checkpointId);
+      const range = this.keyed?.range ?? { start: 0, end: -1 };
+      const snapshot: TaskStateSnapshot = { vertexId: this.ref.vertex_id, subtask: this.ref.subtask, keyGroupStart: range.start, keyGroupEnd: range.end, operators: {} };
+      for (const [uid, store] of this.operatorStates) snapshot.operators[uid] = { operator: store.snapshot() };
+      if (this.keyed) {
+        const headUid = this.plan.operatorUids[0];
+        snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed: this.keyed.snapshot() };
+      }
+      this.output.broadcastBarrier(checkpointId, timestamp);
+      const syncMs = Date.now() - started;
+      void this.persist(checkpointId, snapshot, syncMs, alignmentMs);
+    } catch (err) {
+      this.events.decline(this.ref, checkpointId, `${this.name}: snapshot failed: ${describeError(err)}`);
+      throw err;
+    }
+  }
+
+  private async persist(checkpointId: number, snapshot: TaskStateSnapshot, syncMs: number, alignmentMs: number): Promise<void> {
+    const started = Date.now();
+    try {
+      const handle = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot);
+      if (this.cancelled) return;
+      this.events.ack({
+        task: this.ref,
+        checkpoint_id: checkpointId,
+        handles: [handle],
+        state_size: handle.size,
+        sync_duration_ms: syncMs,
+        async_duration_ms: Date.now() - started,
+        alignment_duration_ms: alignmentMs,
+        acknowledged_at: Date.now(),
+      });
+    } catch (err) {
+      this.events.decline(this.ref, checkpointId, `${this.name}: writing state failed: ${describeError(err)}`);
+    }
+  }
+
+  private async restore(): Promise<void> {
+    const handles: StateHandle[] = this.deploy.restore_handles ?? [];
+    if (!this.deploy.restore_checkpoint_id || handles.length === 0) return;
+    const mine = this.keyed?.range;
+    const snapshots = await Promise.all(handles.map((h) => readTaskState(h)));
+    const keyedSnaps = new Map<string, TaskStateSnapshot['operators'][string]['keyed'][]>();
+    for (const snap of snapshots) {
+      for (const [uid, op] of Object.entries(snap.operators)) {
+        if (op.operator) this.operatorStore(uid).restore([op.operator]);
+        if (op.keyed && mine && op.keyed.range.start <= mine.end && mine.start <= op.keyed.range.end) {
+          keyedSnaps.set(uid, [...(keyedSnaps.get(uid) ?? []), op.keyed]);
+        }
+      }
+    }
+    if (this.keyed) for (const list of keyedSnaps.values()) this.keyed.restore(list.filter((s) => s !== undefined));
+    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id }, 'restored state');
+  }
+
+  private operatorStore(uid: string): OperatorStateStore {
+    let store = this.operatorStates.get(uid);
+    if (!store) this.operatorStates.set(uid, (store = new OperatorStateStore()));
+    return store;
+  }
+
+  private contextFor(uid: string): OperatorContext {
+    const keyed = this.keyed;
+    const isHead = uid === this.plan.operatorUids[0];
+    const config = JSON.parse(this.deploy.config_json || '{}') as Record<string, string>;
+    return {
+      jobId: this.ref.job_id,
+      taskName: this.name,
+      subtask: this.ref.subtask,
+      parallelism: this.deploy.parallelism,
+      maxParallelism: this.deploy.max_parallelism,
+      attempt: this.ref.attempt,
+      isRestored: this.deploy.restore_checkpoint_id > 0,
+      config,
+      getState: <S>(descriptor: StateDescriptor<S>): S => {
+        if (!keyed || !isHead) throw new Error(`${this.plan.vertex.name}: keyed state is only available right after keyBy`);
+        return keyed.getState(descriptor, uid);
+      },
+      getUnionListState: (name) => this.operatorStore(uid).getUnionListState(name),
+      currentKey: () => keyed?.currentKey(),
+    };
+  }
+}

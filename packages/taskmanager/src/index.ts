@@ -1,0 +1,2 @@
+export { startTaskManager, type RunningTaskManager } from './taskmanager';
+export { runSlotWorker } from './slot-worker';

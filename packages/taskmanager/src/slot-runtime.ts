@@ -1,0 +1,162 @@
+import {
+  createLogger, describeError, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef,
+} from '@weir/core';
+import type { JobPlan } from '@weir/api/src/internal';
+import {
+  connectRemoteChannel, loadJobPlan, partitionKey, PartitionRegistry, RecordWriter, ResultSubpartition, startExchangeServer, Task, type TaskEvents,
+} from '@weir/runtime';
+
+const INITIAL_CREDIT = 4;
+
+export type SlotCommand =
+  | { type: 'deploy'; deploy: DeployTask }
+  | { type: 'cancel'; task: TaskRef }
+  | { type: 'trigger'; task: TaskRef; checkpointId: number; timestamp: number; final: boolean }
+  | { type: 'notify'; task: TaskRef; checkpointId: number; completed: boolean }
+  | { type: 'metrics' };
+
+export type SlotEvent =
+  | { type: 'ready'; port: number }
+  | { type: 'message'; message: Omit<TaskManagerMessage, 'kind'> & Partial<Pick<TaskManagerMessage, 'kind'>> };
+
+function refKey(ref: TaskRef): string {
+  return `${ref.job_id}/${ref.vertex_id}/${ref.subtask}@${ref.attempt}`;
+}
+
+/**
+ * One slot: its own thread, its own data exchange server, and the tasks deployed into it
+ * (one subtask of each vertex at most, like Flink's slot sharing).
+ */
+export class SlotRuntime {
+  private readonly registry = new PartitionRegistry();
+  private readonly tasks = new Map<string, Task>();
+  private readonly plans = new Map<string, Promise<JobPlan>>();
+  private address = '';
+  private readonly log: Logger;
+
+  constructor(
+    private readonly slotIndex: number,
+    private readonly send: (event: SlotEvent) => void,
+  ) {
+    this.log = createLogger(`taskmanager-slot-${slotIndex}`);
+  }
+
+  async start(bindHost: string, port: number, advertisedHost: string): Promise<number> {
+    const { port: bound } = await startExchangeServer(this.registry, `${bindHost}:${port}`, this.log);
+    this.address = `${advertisedHost}:${bound}`;
+    return bound;
+  }
+
+  handle(command: SlotCommand): void {
+    switch (command.type) {
+      case 'deploy':
+        void this.deploy(command.deploy);
+        return;
+      case 'cancel':
+        this.tasks.get(refKey(command.task))?.cancel();
+        return;
+      case 'trigger':
+        this.tasks.get(refKey(command.task))?.trigger(command.checkpointId, command.timestamp, command.final);
+        return;
+      case 'notify':
+        this.tasks.get(refKey(command.task))?.notify(command.checkpointId, command.completed);
+        return;
+      case 'metrics':
+        this.send({
+          type: 'message',
+          message: {
+            metrics: {
+              tasks: [...this.tasks.values()].map((t) => ({ task: t.ref, records_in: t.recordsIn, records_out: t.recordsOut, output_buffer_usage: t.output.usage() })),
+            },
+          } as never,
+        });
+    }
+  }
+
+  private events(): TaskEvents {
+    const post = (message: unknown) => this.send({ type: 'message', message: message as never });
+    return {
+      state: (task, state, error) => post({ task_state: { task, state, error: error ?? '', timestamp: Date.now() } }),
+      ack: (ack) => post({ ack }),
+      decline: (task, checkpoint_id, reason) => post({ decline: { task, checkpoint_id, reason } }),
+      sourceExhausted: (task) => post({ source_exhausted: { task } }),
+    };
+  }
+
+  private planFor(deploy: DeployTask): Promise<JobPlan> {
+    const key = `${deploy.task.job_id}@${deploy.task.attempt}`;
+    let plan = this.plans.get(key);
+    if (!plan) {
+      const config = JSON.parse(deploy.config_json || '{}') as Record<string, string>;
+      plan = loadJobPlan(Buffer.from(deploy.job_bundle).toString('utf8'), deploy.job_args, {
+        parallelism: Number(config['parallelism.default'] ?? 1),
+        maxParallelism: Number(config['pipeline.max-parallelism'] ?? 128),
+      });
+      this.plans.set(key, plan);
+      // Older attempts' plans and partitions are dead weight now.
+      for (const k of this.plans.keys()) if (k.startsWith(`${deploy.task.job_id}@`) && k !== key) this.plans.delete(k);
+      this.registry.releaseJob(deploy.task.job_id, deploy.task.attempt);
+    }
+    return plan;
+  }
+
+  private async deploy(deploy: DeployTask): Promise<void> {
+    const ref = deploy.task;
+    const events = this.events();
+    let task: Task;
+    try {
+      const plan = await this.planFor(deploy);
+      const vertexPlan = plan.vertices.get(ref.vertex_id);
+      if (!vertexPlan) throw new Error(`the job's graph has no vertex ${ref.vertex_id}: the job function must build the same graph every time`);
+      task = new Task(deploy, vertexPlan, events, this.log);
+    } catch (err) {
+      events.state(ref, 'FAILED', describeError(err));
+      return;
+    }
+    this.tasks.set(refKey(ref), task);
+    this.wireOutputs(task, deploy);
+    this.wireInputs(task, deploy);
+    this.log.info({ task: task.name, slot: this.slotIndex }, 'task deployed');
+    await task.run();
+    this.tasks.delete(refKey(ref));
+  }
+
+  private wireOutputs(task: Task, deploy: DeployTask): void {
+    const ref = deploy.task;
+    for (const out of deploy.outputs) {
+      const count = out.partitioning === 'FORWARD' ? 1 : out.consumer_parallelism;
+      const subpartitions = Array.from({ length: count }, () => new ResultSubpartition(() => task.output.available.notify()));
+      const key = partitionKey(ref.job_id, ref.attempt, ref.vertex_id, ref.subtask, out.consumer_vertex_id);
+      this.registry.register({ key, subpartitions });
+      const keySelector = task.plan.outputKeySelectors.get(out.consumer_vertex_id);
+      task.output.writers.push(new RecordWriter(subpartitions, out.partitioning, keySelector, deploy.max_parallelism, ref.subtask));
+    }
+  }
+
+  private wireInputs(task: Task, deploy: DeployTask): void {
+    const ref = deploy.task;
+    for (const input of deploy.inputs) {
+      const description = `${input.producer_vertex_id}#${input.producer_subtask} -> ${task.name}`;
+      const channel = task.gate.addChannel(description);
+      const key = partitionKey(ref.job_id, ref.attempt, input.producer_vertex_id, input.producer_subtask, ref.vertex_id);
+      if (input.producer_address === this.address) {
+        void this.registry.lookup(key, 30_000).then((partition) => {
+          const sub = partition?.subpartitions[input.subpartition];
+          if (!sub) return channel.fail(new Error(`input channel ${description}: no local partition ${key}`));
+          channel.returnCredit = (n) => sub.addCredit(n);
+          sub.attach(channel, INITIAL_CREDIT);
+        });
+      } else {
+        const cancel = connectRemoteChannel(
+          input.producer_address,
+          {
+            job_id: ref.job_id, attempt: ref.attempt, producer_vertex_id: input.producer_vertex_id, producer_subtask: input.producer_subtask,
+            consumer_vertex_id: ref.vertex_id, consumer_subtask: input.subpartition, initial_credit: INITIAL_CREDIT,
+          },
+          channel,
+        );
+        task.disconnects.push(cancel);
+      }
+    }
+  }
+}

@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import {
+  CHANNEL_OPTIONS, createLogger, grpc, protos, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskRef,
+} from '@weir/core';
+import type { SlotCommand, SlotEvent } from './slot-runtime';
+import type { SlotWorkerData } from './slot-worker';
+
+export interface TaskManagerOptions {
+  jobmanager: string;
+  config: Configuration;
+  /** The script a slot thread runs (the weir bundle itself). */
+  workerScript: string;
+}
+
+export interface RunningTaskManager {
+  id: string;
+  slots: SlotInfo[];
+  stop(): Promise<void>;
+}
+
+function taskKey(ref: TaskRef): string {
+  return `${ref.job_id}/${ref.vertex_id}/${ref.subtask}@${ref.attempt}`;
+}
+
+function defaultAdvertisedHost(): string {
+  // In a container other TaskManagers reach us by hostname; on one machine loopback is safest.
+  return process.env.WEIR_IN_CONTAINER ? os.hostname() : '127.0.0.1';
+}
+
+/**
+ * A TaskManager process: one thread per slot, and one session with the JobManager that
+ * carries registration, heartbeats and every control message. If the session breaks, the
+ * TaskManager cancels its tasks and registers again.
+ */
+export async function startTaskManager(options: TaskManagerOptions): Promise<RunningTaskManager> {
+  const { config } = options;
+  const log = createLogger('taskmanager', config.getString('log.level'));
+  const id = `tm-${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const slotCount = config.getNumber('taskmanager.numberOfTaskSlots');
+  const advertisedHost = config.getOptionalString('taskmanager.host') ?? defaultAdvertisedHost();
+  const basePort = config.getNumber('taskmanager.data.port');
+  const workers: Worker[] = [];
+  const slots: SlotInfo[] = [];
+  const taskSlots = new Map<string, number>();
+  let session: grpc.ClientDuplexStream<unknown, JobManagerMessage> | undefined;
+  let stopped = false;
+  let lastJobManagerHeartbeat = Date.now();
+
+  const sendToJobManager = (message: Record<string, unknown>) => session?.write(message);
+
+  for (let i = 0; i < slotCount; i++) {
+    const data: SlotWorkerData = { role: 'weir-slot', slotIndex: i, bindHost: config.getString('taskmanager.bind-host'), port: basePort ? basePort + i : 0, advertisedHost };
+    const worker = new Worker(options.workerScript, { workerData: data, stdout: false, stderr: false });
+    const port = await new Promise<number>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', (event: SlotEvent) => (event.type === 'ready' ? resolve(event.port) : reject(new Error('slot did not start'))));
+    });
+    worker.on('message', (event: SlotEvent) => {
+      if (event.type !== 'message') return;
+      const m = event.message as { task_state?: { task: TaskRef; state: string } };
+      if (m.task_state && ['FINISHED', 'CANCELED', 'FAILED'].includes(m.task_state.state)) taskSlots.delete(taskKey(m.task_state.task));
+      sendToJobManager(event.message as Record<string, unknown>);
+    });
+    worker.on('error', (err) => {
+      log.fatal({ err, slot: i }, 'slot thread crashed');
+      process.exit(1);
+    });
+    workers.push(worker);
+    slots.push({ index: i, data_address: `${advertisedHost}:${port}` });
+  }
+
+  const toSlot = (slot: number | undefined, command: SlotCommand) => {
+    if (slot !== undefined) workers[slot]?.postMessage(command);
+  };
+
+  const cancelAll = () => {
+    for (const [key, slot] of taskSlots) {
+      const [job_id, rest] = [key.split('/')[0], key.split('/').slice(1).join('/')];
+      const [vertex_id, subAttempt] = rest.split('/');
+      const [subtask, attempt] = subAttempt.split('@').map(Number);
+      toSlot(slot, { type: 'cancel', task: { job_id, vertex_id, subtask, attempt } });
+    }
+    taskSlots.clear();
+  };
+
+  const onMessage = (msg: JobManagerMessage) => {
+    lastJobManagerHeartbeat = Date.now();
+    switch (msg.kind) {
+      case 'registered':
+        log.info({ taskmanager: id, jobmanager: options.jobmanager }, 'registered with JobManager');
+        return;
+      case 'deploy':
+        taskSlots.set(taskKey(msg.deploy.task), msg.deploy.slot);
+        return toSlot(msg.deploy.slot, { type: 'deploy', deploy: msg.deploy });
+      case 'cancel':
+        return toSlot(taskSlots.get(taskKey(msg.cancel.task)), { type: 'cancel', task: msg.cancel.task });
+      case 'trigger':
+        return toSlot(taskSlots.get(taskKey(msg.trigger.task)), { type: 'trigger', task: msg.trigger.task, checkpointId: msg.trigger.checkpoint_id, timestamp: msg.trigger.timestamp, final: msg.trigger.final });
+      case 'notify':
+        return toSlot(taskSlots.get(taskKey(msg.notify.task)), { type: 'notify', task: msg.notify.task, checkpointId: msg.notify.checkpoint_id, completed: msg.notify.completed });
+    }
+  };
+
+  const client = new (protos().JobManagerService)(options.jobmanager, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as {
+    Session(): grpc.ClientDuplexStream<unknown, JobManagerMessage>;
+    close(): void;
+  };
+  const heartbeatMs = config.getNumber('heartbeat.interval');
+  const timeoutMs = config.getNumber('heartbeat.timeout');
+
+  const connect = () => {
+    if (stopped) return;
+    const call = client.Session();
+    session = call;
+    lastJobManagerHeartbeat = Date.now();
+    let ended = false;
+    const lost = (reason: string) => {
+      if (ended) return;
+      ended = true;
+      if (session === call) session = undefined;
+      if (stopped) return;
+      log.warn({ reason }, 'JobManager session lost; cancelling tasks and registering again');
+      cancelAll();
+      setTimeout(connect, 500);
+    };
+    call.on('data', onMessage);
+    call.on('error', (err: Error) => lost(err.message));
+    call.on('end', () => lost('session ended by the JobManager'));
+    call.write({ register: { taskmanager_id: id, host: advertisedHost, slots, metrics_port: 0, pid: process.pid } });
+  };
+  connect();
+
+  const ticker = setInterval(() => {
+    sendToJobManager({ heartbeat: { timestamp: Date.now() } });
+    for (const w of workers) w.postMessage({ type: 'metrics' } satisfies SlotCommand);
+    if (session && Date.now() - lastJobManagerHeartbeat > timeoutMs) session.cancel();
+  }, Math.min(heartbeatMs, 1000));
+
+  log.info({ taskmanager: id, slots: slots.map((s) => s.data_address), jobmanager: options.jobmanager }, 'TaskManager started');
+  return {
+    id,
+    slots,
+    stop: async () => {
+      stopped = true;
+      clearInterval(ticker);
+      session?.end();
+      client.close();
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
+
+export type { Logger };

@@ -1,0 +1,22 @@
+// Bundles the whole of Weir into one file (packages/cli/dist/weir.cjs) with the protos beside it.
+import { build } from 'esbuild';
+import { cpSync, mkdirSync, chmodSync } from 'node:fs';
+
+const outdir = 'packages/cli/dist';
+mkdirSync(outdir, { recursive: true });
+await build({
+  entryPoints: ['packages/cli/src/main.ts'],
+  outfile: `${outdir}/weir.cjs`,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: 'linked',
+  // esbuild bundles jobs at `weir run` time; msgpackr loads an optional native addon.
+  external: ['esbuild', 'msgpackr-extract'],
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+});
+chmodSync(`${outdir}/weir.cjs`, 0o755);
+cpSync('proto', `${outdir}/proto`, { recursive: true });
+console.log(`built ${outdir}/weir.cjs`);
