@@ -76,9 +76,24 @@ function requireOption(key: string): ConfigOption {
 }
 
 function suggest(key: string): string {
-  const tail = key.split('.').pop() ?? key;
-  const close = [...OPTIONS_BY_KEY.keys()].find((k) => k.endsWith(`.${tail}`) || k.includes(tail));
-  return close ? ` (did you mean "${close}"?)` : '';
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of OPTIONS_BY_KEY.keys()) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (!best || distance < best.distance) best = { key: candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(key.length / 8)) ? ` (did you mean "${best.key}"?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 export function validateValue(key: string, raw: unknown): ConfigValue {
