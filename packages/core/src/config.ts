@@ -102,8 +102,9 @@ export function validateValue(key: string, raw: unknown): ConfigValue {
   switch (option.type) {
     case 'int':
     case 'double': {
-      const n = typeof text === 'number' ? text : Number(text);
-      const ok = text !== '' && Number.isFinite(n) && (option.type === 'double' || Number.isInteger(n));
+      // Only numbers and numeric text: Number(null) (an empty YAML value) and Number(true) are not a setting.
+      const n = typeof text === 'number' ? text : typeof text === 'string' && text !== '' ? Number(text) : NaN;
+      const ok = Number.isFinite(n) && (option.type === 'double' || Number.isInteger(n));
       if (!ok) throw new ConfigError(`${key}: expected ${option.type === 'int' ? 'an integer' : 'a number'}, got "${String(raw)}"`);
       if (option.min !== undefined && n < option.min) throw new ConfigError(`${key}: must be at least ${option.min}, got ${n}`);
       return n;
