@@ -137,7 +137,10 @@ export class TestCluster {
   }
 
   cli(args: string[], timeoutMs?: number): Promise<CliResult> {
-    return weir([...args, '--jobmanager', this.address], { cwd: this.dir, timeoutMs });
+    // Options go before a `--` that starts the job's own arguments.
+    const split = args.indexOf('--');
+    const withAddress = split < 0 ? [...args, '--jobmanager', this.address] : [...args.slice(0, split), '--jobmanager', this.address, ...args.slice(split)];
+    return weir(withAddress, { cwd: this.dir, timeoutMs });
   }
 
   /** Submits detached; returns the job id. */

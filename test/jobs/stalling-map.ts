@@ -2,26 +2,30 @@ import { existsSync, writeFileSync } from 'node:fs';
 import type { StreamExecutionEnvironment } from '@weir/api';
 
 /**
- * A job whose map blocks its thread for `stallMs` once, after `after` records, so that
- * its task cannot answer a checkpoint in time. Args: stallMs after marker
+ * A job whose second map subtask blocks its thread for `stallMs` once, after `after`
+ * records, so that this task cannot answer a checkpoint in time. The source runs at
+ * parallelism 1, so the stalled subtask has its slot (and thread) to itself.
+ * Args: stallMs after marker
  */
 export default function stallingMap(env: StreamExecutionEnvironment, args: string[]): void {
   const [stallMs, after, marker] = args;
-  env.setParallelism(1);
   let seen = 0;
   env
     .generate((i) => i, { ratePerSecond: 2_000 })
+    .setParallelism(1)
     .rebalance()
-    .map((i: number) => {
-      if (++seen === Number(after) && !existsSync(marker)) {
+    .process<number>((value, ctx, out) => {
+      if (ctx.runtime.subtask === 1 && ++seen === Number(after) && !existsSync(marker)) {
         writeFileSync(marker, 'stalled');
         const until = Date.now() + Number(stallMs);
         while (Date.now() < until) {
           // busy: the task thread is stuck, as with a slow external call
         }
       }
-      return i;
+      out.collect(value as number);
     })
+    .setParallelism(2)
     .name('stalling-map')
-    .sinkTo(() => {});
+    .sinkTo(() => {})
+    .setParallelism(2);
 }
