@@ -1,6 +1,14 @@
 // Bundles the whole of Weir into one file (packages/cli/dist/weir.cjs) with the protos beside it.
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, chmodSync } from 'node:fs';
+import { cpSync, mkdirSync, chmodSync, readFileSync } from 'node:fs';
+
+// The web dashboard's HTML, CSS and browser JS go into the bundle as strings.
+const dashboardAssets = {
+  name: 'dashboard-assets',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]jobmanager[\\/]src[\\/]web[\\/]assets[\\/][^\\/]+\.(html|css|js)$/ }, (args) => ({ contents: readFileSync(args.path, 'utf8'), loader: 'text' }));
+  },
+};
 
 const outdir = 'packages/cli/dist';
 mkdirSync(outdir, { recursive: true });
@@ -16,6 +24,7 @@ await build({
   external: ['esbuild', 'msgpackr-extract'],
   banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning',
+  plugins: [dashboardAssets],
 });
 chmodSync(`${outdir}/weir.cjs`, 0o755);
 cpSync('proto', `${outdir}/proto`, { recursive: true });

@@ -4,11 +4,15 @@ import { bindServer, CHANNEL_OPTIONS, createLogger, grpc, protos, type Configura
 import { clientHandlers } from './client-service';
 import { Dispatcher } from './dispatcher';
 import { JobStore } from './job-store';
+import { createJobManagerMetrics } from './metrics/jobmanager-metrics';
+import { startRestServer } from './rest/rest-server';
 import { ResourceManager } from './resource-manager';
 import { sessionHandler } from './session-service';
 
 export interface RunningJobManager {
   rpcPort: number;
+  /** HTTP port of the REST API, the dashboard and `/metrics`. */
+  restPort: number;
   dispatcher: Dispatcher;
   resourceManager: ResourceManager;
   config: Configuration;
@@ -38,15 +42,25 @@ export async function startJobManager(config: Configuration): Promise<RunningJob
     rm.close();
     throw new (await import('@weir/core')).ConfigError(`cannot listen on ${bindAddress}: ${(err as Error).message}`);
   }
-  log.info({ rpcPort, checkpointRoot }, 'JobManager started');
+  let rest: Awaited<ReturnType<typeof startRestServer>>;
+  try {
+    rest = await startRestServer({ dispatcher, rm, config, metrics: createJobManagerMetrics(dispatcher, rm) }, log);
+  } catch (err) {
+    rm.close();
+    server.forceShutdown();
+    throw err;
+  }
+  log.info({ rpcPort, restPort: rest.port, checkpointRoot }, 'JobManager started');
   return {
     rpcPort,
+    restPort: rest.port,
     dispatcher,
     resourceManager: rm,
     config,
     log,
     stop: async () => {
       rm.close();
+      await rest.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     },
   };

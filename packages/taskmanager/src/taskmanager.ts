@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
-  CHANNEL_OPTIONS, createLogger, grpc, protos, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskRef,
+  CHANNEL_OPTIONS, ConfigError, createLogger, grpc, protos, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
 } from '@weir/core';
+import { TaskManagerMetrics } from './metrics/taskmanager-metrics';
 import type { SlotCommand, SlotEvent } from './slot-runtime';
 import type { SlotWorkerData } from './slot-worker';
 
@@ -17,6 +18,7 @@ export interface TaskManagerOptions {
 export interface RunningTaskManager {
   id: string;
   slots: SlotInfo[];
+  metricsPort: number;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,11 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
   let session: grpc.ClientDuplexStream<unknown, JobManagerMessage> | undefined;
   let stopped = false;
   let lastJobManagerHeartbeat = Date.now();
+  const metrics = new TaskManagerMetrics(id);
+  const metricsAddress = `${config.getString('taskmanager.bind-host')}:${config.getNumber('metrics.reporter.prom.port')}`;
+  const metricsServer = await metrics.listen(config.getString('taskmanager.bind-host'), config.getNumber('metrics.reporter.prom.port')).catch((err: Error) => {
+    throw new ConfigError(`cannot serve metrics on ${metricsAddress} (metrics.reporter.prom.port): ${err.message}`);
+  });
 
   const sendToJobManager = (message: Record<string, unknown>) => session?.write(message);
 
@@ -59,7 +66,8 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
     });
     worker.on('message', (event: SlotEvent) => {
       if (event.type !== 'message') return;
-      const m = event.message as { task_state?: { task: TaskRef; state: string } };
+      const m = event.message as { task_state?: { task: TaskRef; state: string }; metrics?: { tasks: TaskMetrics[] } };
+      if (m.metrics) metrics.report(i, m.metrics.tasks);
       if (m.task_state && ['FINISHED', 'CANCELED', 'FAILED'].includes(m.task_state.state)) taskSlots.delete(taskKey(m.task_state.task));
       sendToJobManager(event.message as Record<string, unknown>);
     });
@@ -128,7 +136,7 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
     call.on('data', onMessage);
     call.on('error', (err: Error) => lost(err.message));
     call.on('end', () => lost('session ended by the JobManager'));
-    call.write({ register: { taskmanager_id: id, host: advertisedHost, slots, metrics_port: 0, pid: process.pid } });
+    call.write({ register: { taskmanager_id: id, host: advertisedHost, slots, metrics_port: metricsServer.port, pid: process.pid } });
   };
   connect();
 
@@ -138,13 +146,15 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
     if (session && Date.now() - lastJobManagerHeartbeat > timeoutMs) session.cancel();
   }, Math.min(heartbeatMs, 1000));
 
-  log.info({ taskmanager: id, slots: slots.map((s) => s.data_address), jobmanager: options.jobmanager }, 'TaskManager started');
+  log.info({ taskmanager: id, slots: slots.map((s) => s.data_address), jobmanager: options.jobmanager, metricsPort: metricsServer.port }, 'TaskManager started');
   return {
     id,
     slots,
+    metricsPort: metricsServer.port,
     stop: async () => {
       stopped = true;
       clearInterval(ticker);
+      await metricsServer.close();
       session?.end();
       client.close();
       await Promise.all(workers.map((w) => w.terminate()));
