@@ -148,7 +148,8 @@ export class HeapKeyedStateBackend {
         for (const [kg, entries] of groups) {
           if (kg < this.range.start || kg > this.range.end) continue;
           const group = new Map<string, unknown>();
-          for (const [k, v] of entries) group.set(k, kind === 'map' ? new Map(v as [string, [unknown, unknown]][]) : v);
+          // Copies, as snapshot() does: list add() pushes in place and must not write into the snapshot.
+          for (const [k, v] of entries) group.set(k, kind === 'map' ? new Map(v as [string, [unknown, unknown]][]) : kind === 'list' ? [...(v as unknown[])] : v);
           table.set(kg, group);
         }
       }
