@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { decode, keyGroupFor, keyToString, operatorIndexForKeyGroup } from '@weir/core';
+import type { ChannelItem } from './events';
+import { MAX_BACKLOG, RecordWriter } from './record-writer';
+import { ResultSubpartition } from './result-subpartition';
+
+const batch = (n: number): ChannelItem => ({ kind: 'batch', data: Buffer.from([n]), count: n });
+const barrier = (id: number): ChannelItem => ({ kind: 'barrier', checkpointId: id, timestamp: id * 10 });
+
+/** Short names for what the consumer received: b<count>, |<checkpoint id>, end. */
+function label(item: ChannelItem): string {
+  return item.kind === 'batch' ? `b${item.count}` : item.kind === 'barrier' ? `|${item.checkpointId}` : 'end';
+}
+
+function setup() {
+  let backlogChanges = 0;
+  const sub = new ResultSubpartition(() => backlogChanges++);
+  const received: string[] = [];
+  const consumer = { deliver: (item: ChannelItem) => void received.push(label(item)) };
+  return { sub, received, consumer, backlogChanges: () => backlogChanges };
+}
+
+describe('ResultSubpartition (credit-based flow control)', () => {
+  it('queues everything until a consumer attaches', () => {
+    const t = setup();
+    t.sub.add(batch(1));
+    t.sub.add(barrier(1));
+    expect(t.sub.backlog).toBe(1);
+    expect(t.sub.isAttached()).toBe(false);
+    expect(t.backlogChanges()).toBe(0);
+    t.sub.attach(t.consumer, 5);
+    expect(t.received).toEqual(['b1', '|1']);
+    expect(t.sub.backlog).toBe(0);
+    expect(t.backlogChanges()).toBe(1);
+  });
+
+  it('delivers a batch only against a credit', () => {
+    const t = setup();
+    t.sub.attach(t.consumer, 2);
+    for (const n of [1, 2, 3, 4]) t.sub.add(batch(n));
+    expect(t.received).toEqual(['b1', 'b2']);
+    expect(t.sub.backlog).toBe(2);
+    t.sub.addCredit(1);
+    expect(t.received).toEqual(['b1', 'b2', 'b3']);
+    expect(t.sub.backlog).toBe(1);
+    t.sub.addCredit(5);
+    expect(t.received).toEqual(['b1', 'b2', 'b3', 'b4']);
+    expect(t.sub.backlog).toBe(0);
+    // the unused credits are kept for later batches
+    t.sub.add(batch(5));
+    t.sub.add(batch(6));
+    expect(t.received.slice(4)).toEqual(['b5', 'b6']);
+  });
+
+  it('events need no credit but stay behind the batches queued before them', () => {
+    const t = setup();
+    t.sub.attach(t.consumer, 0);
+    t.sub.add(barrier(7)); // nothing ahead of it: goes at once
+    expect(t.received).toEqual(['|7']);
+    t.sub.add(batch(1));
+    t.sub.add(barrier(8));
+    t.sub.add(batch(2));
+    t.sub.add({ kind: 'end' });
+    expect(t.received).toEqual(['|7']);
+    expect(t.sub.backlog).toBe(2);
+    t.sub.addCredit(1);
+    expect(t.received).toEqual(['|7', 'b1', '|8']);
+    expect(t.sub.backlog).toBe(1);
+    t.sub.addCredit(1);
+    expect(t.received).toEqual(['|7', 'b1', '|8', 'b2', 'end']);
+    expect(t.sub.backlog).toBe(0);
+  });
+
+  it('calls the backlog callback when batches leave, not when only events do', () => {
+    const t = setup();
+    t.sub.attach(t.consumer, 0);
+    t.sub.add(batch(1));
+    t.sub.add(batch(2));
+    expect(t.backlogChanges()).toBe(0);
+    t.sub.addCredit(2); // one drain, two batches: one wake-up
+    expect(t.backlogChanges()).toBe(1);
+    t.sub.add(barrier(1));
+    t.sub.addCredit(1);
+    expect(t.backlogChanges()).toBe(1);
+    t.sub.add(batch(3)); // delivered with the spare credit
+    expect(t.backlogChanges()).toBe(2);
+  });
+
+  it('release drops the queue, zeroes the backlog, wakes the producer and ignores later items', () => {
+    const t = setup();
+    t.sub.attach(t.consumer, 0);
+    t.sub.add(batch(1));
+    t.sub.add(batch(2));
+    t.sub.release();
+    expect(t.sub.backlog).toBe(0);
+    expect(t.sub.released).toBe(true);
+    expect(t.sub.isAttached()).toBe(false);
+    expect(t.backlogChanges()).toBe(1);
+    t.sub.add(batch(3));
+    t.sub.addCredit(10);
+    expect(t.sub.backlog).toBe(0);
+    expect(t.received).toEqual([]);
+  });
+});
+
+describe('RecordWriter', () => {
+  function writer(n: number, partitioning: 'FORWARD' | 'REBALANCE' | 'HASH' | 'BROADCAST', producerSubtask = 0) {
+    const subs = Array.from({ length: n }, () => new ResultSubpartition(() => {}));
+    const got: unknown[][] = subs.map(() => []);
+    subs.forEach((s, i) =>
+      s.attach({ deliver: (item) => void (item.kind === 'batch' ? got[i].push(...decode<unknown[]>(item.data)) : got[i].push(label(item))) }, 1000),
+    );
+    const w = new RecordWriter(subs, partitioning, partitioning === 'HASH' ? (v) => (v as { k: string }).k : undefined, 128, producerSubtask);
+    return { w, subs, got };
+  }
+
+  it('round-robins from the producer subtask on rebalance, and barriers follow the records', () => {
+    const { w, got } = writer(3, 'REBALANCE', 1);
+    for (const v of [10, 11, 12, 13]) w.emit(v);
+    w.broadcastBarrier(4, 40);
+    expect(got).toEqual([[12, '|4'], [10, 13, '|4'], [11, '|4']]);
+  });
+
+  it('routes by key group on hash, so a key always goes to the subtask owning its group', () => {
+    const { w, got } = writer(4, 'HASH');
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'a'];
+    for (const k of keys) w.emit({ k });
+    w.flush();
+    for (const k of keys) {
+      const target = operatorIndexForKeyGroup(keyGroupFor(keyToString(k), 128), 4, 128);
+      expect(got[target]).toContainEqual({ k });
+      got.forEach((g, i) => i !== target && expect(g).not.toContainEqual({ k }));
+    }
+    expect(got.flat()).toHaveLength(7);
+  });
+
+  it('broadcasts to every subpartition and ends every one', () => {
+    const { w, got } = writer(2, 'BROADCAST');
+    w.emit('x');
+    w.broadcastEnd();
+    expect(got).toEqual([['x', 'end'], ['x', 'end']]);
+  });
+
+  it('reports unavailable once a subpartition holds MAX_BACKLOG undelivered batches', () => {
+    const sub = new ResultSubpartition(() => {});
+    const w = new RecordWriter([sub], 'FORWARD', undefined, 128, 0);
+    for (let i = 0; i < MAX_BACKLOG - 1; i++) {
+      w.emit(i);
+      w.flush();
+    }
+    expect(w.isAvailable()).toBe(true);
+    expect(w.usage()).toBe((MAX_BACKLOG - 1) / MAX_BACKLOG);
+    w.emit('last');
+    w.flush();
+    expect(w.isAvailable()).toBe(false);
+    expect(w.usage()).toBe(1);
+    sub.attach({ deliver: () => {} }, 1);
+    expect(w.isAvailable()).toBe(true);
+  });
+});
