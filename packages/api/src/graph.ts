@@ -1,3 +1,4 @@
+import { parseDuration } from '@weir/core';
 import type { KeySelector } from './functions';
 import type { SourceOperator, StreamOperator } from './operator';
 import type { PartitionKind, Transformation } from './transformation';
@@ -116,7 +117,7 @@ export function buildJobPlan(
       name: options.name,
       vertices: plans.map((p) => p.vertex),
       edges,
-      checkpoint_interval_ms: interval ? Number(interval) : 0,
+      checkpoint_interval_ms: interval ? parseDuration(interval, 'execution.checkpointing.interval') : 0,
       checkpointing_mode: options.config['execution.checkpointing.mode'] ?? 'EXACTLY_ONCE',
       bounded: sources.length > 0 && sources.every((s) => s.bounded),
       config: { ...options.config },
