@@ -50,8 +50,13 @@ export class CheckpointStatsTracker {
 
   constructor(initial?: CheckpointStatsSnapshot) {
     if (initial) {
-      for (const s of initial.history) this.history.set(s.id, s.status === 'IN_PROGRESS' ? { ...s, status: 'FAILED', failure_reason: 'JobManager restarted' } : s);
-      this.counts = { ...initial.counts, in_progress: 0 };
+      // A checkpoint in progress when the JobManager died can never complete: it counts as failed.
+      let interrupted = 0;
+      for (const s of initial.history) {
+        if (s.status === 'IN_PROGRESS') interrupted++;
+        this.history.set(s.id, s.status === 'IN_PROGRESS' ? { ...s, status: 'FAILED', failure_reason: 'JobManager restarted' } : s);
+      }
+      this.counts = { ...initial.counts, in_progress: 0, failed: initial.counts.failed + interrupted };
       this.latestRestored = { id: initial.latest_restored_id, timestamp: initial.latest_restored_timestamp };
     }
   }
