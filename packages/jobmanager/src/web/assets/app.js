@@ -113,7 +113,7 @@ function graphSvg(job) {
     if (!columns.has(l)) columns.set(l, []);
     columns.get(l).push(v);
   }
-  const W = 200, H = 58, GX = 70, GY = 24, PAD = 10;
+  const W = 250, H = 58, GX = 70, GY = 24, PAD = 10;
   const pos = new Map();
   let rows = 1;
   for (const [l, vs] of columns) {
@@ -131,11 +131,11 @@ function graphSvg(job) {
   }).join('');
   const boxes = vertices.map((v) => {
     const p = pos.get(v.id);
-    const name = v.name.length > 28 ? `${v.name.slice(0, 27)}…` : v.name;
+    const name = v.name.length > 32 ? `${v.name.slice(0, 31)}…` : v.name;
     const running = v.subtasks.filter((s) => s.state === 'RUNNING').length;
     return `<g class="graph-vertex ${esc(v.state)}" transform="translate(${p.x},${p.y})"><title>${esc(v.name)} (${esc(v.id)})</title>
       <rect width="${W}" height="${H}"/>
-      <text x="10" y="20" font-size="13" font-weight="600">${esc(name)}</text>
+      <text x="10" y="20" font-size="12" font-weight="600">${esc(name)}</text>
       <text x="10" y="38" font-size="11" fill="#66737f">parallelism ${v.parallelism} · ${running}/${v.subtasks.length} running</text>
       <text x="10" y="52" font-size="10" fill="#66737f">${esc(v.state || '–')}</text>
     </g>`;
