@@ -31,7 +31,8 @@ RUN test -f packages/cli/dist/weir.cjs \
 # ---- stage 2: runtime -------------------------------------------------------
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
-    WEIR_HOME=/opt/weir
+    WEIR_HOME=/opt/weir \
+    WEIR_IN_CONTAINER=1
 COPY --from=assemble /opt/weir /opt/weir
 COPY --from=assemble /build/healthcheck.cjs /opt/weir/scripts/healthcheck.cjs
 RUN printf '#!/bin/sh\nexec node /opt/weir/packages/cli/dist/weir.cjs "$@"\n' > /usr/local/bin/weir \

@@ -9,7 +9,6 @@
 // stand-in bundle (test/docker/standin/weir.cjs) instead of the real Weir build;
 // WEIR_DOCKER_KEEP=1 leaves the cluster running after the test for inspection.
 //
-// Parts marked TODO(recovery) are hooks for when Weir's recovery exists.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -84,7 +83,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the host-side CLI (packages/cli/dist/weir.cjs) against the dockerized JobManager. */
 function weir(...args: string[]): string {
-  return sh(process.execPath, [WEIR, ...args, '--jobmanager', `localhost:${jmPort}`], { quiet: true, timeoutMs: 30_000 });
+  // Options go before a `--` that starts the job's own arguments.
+  const split = args.indexOf('--');
+  const withAddress = split < 0 ? [...args, '--jobmanager', `localhost:${jmPort}`] : [...args.slice(0, split), '--jobmanager', `localhost:${jmPort}`, ...args.slice(split)];
+  return sh(process.execPath, [WEIR, ...withAddress], { quiet: true, timeoutMs: 30_000 });
 }
 
 /** Number of TaskManagers the JobManager reports, or undefined when the CLI cannot say. */
@@ -212,34 +214,52 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
   it('keeps exactly-once output when a TaskManager is killed', async () => {
     const t0 = Date.now();
     try {
-      // TODO(recovery): submit a job from the host whose exactly-once file sink
-      // writes to /weir/output inside the containers (= outputDir on the host),
-      // e.g. weir('run', path.join(ROOT, 'packages/examples/src/<job>.ts'), ...);
-      // then wait for its first completed checkpoint: weir('checkpoints', ...).
-      // A job that only works when the sink path is given: pass
-      // `--sink-dir /weir/output` (or whatever the example job takes).
-
-      // Kill one TaskManager (SIGKILL, no clean shutdown).
-      const [victim] = containers('taskmanager');
-      expect(victim).toBeDefined();
+      // Submitted from the host: the bundle travels over gRPC; the sink writes to the
+      // shared volume, which is outputDir on the host.
+      const n = 150_000;
+      const keys = 50;
+      const submitted = weir('run', path.join(ROOT, 'packages/examples/src/keyed-sum.ts'), '--detached', '-p', '2', '--', '/weir/output', String(n), String(keys), '15000', '300');
+      const jobId = /JobID ([0-9a-f]{32})/.exec(submitted)?.[1];
+      expect(jobId).toBeDefined();
+      const status = () => JSON.parse(weir('status', jobId!, '--json')) as { summary: { state: string; restarts: number }; vertices: { subtasks: { taskmanager_id: string }[] }[]; last_restore_checkpoint_id: number };
+      const deadline = Date.now() + 120_000;
+      while ((JSON.parse(weir('checkpoints', jobId!, '--json')) as { completed: number }).completed < 2) {
+        if (Date.now() > deadline) throw new Error('no checkpoints completed');
+        await sleep(300);
+      }
+      // Kill a TaskManager that runs a task (its hostname, the container id, is in its id).
+      const busy = status().vertices[1].subtasks[0].taskmanager_id;
+      const victim = containers('taskmanager').find((c) => busy.includes(c.slice(0, 12)));
+      expect(victim, `no container for ${busy}`).toBeDefined();
       sh('docker', ['kill', victim!], { quiet: true });
+      timings.killedAtSeconds = (Date.now() - t0) / 1000;
       expect(containers('taskmanager')).toHaveLength(TASKMANAGERS - 1);
 
-      // TODO(recovery): the JobManager notices the loss (heartbeat.timeout 5 s),
-      // restarts the job from the last checkpoint (fixed-delay restart strategy).
-      // With 1 slot per TaskManager a parallelism-3 job needs the slot back:
-      // bring the killed container back as a "replacement" TaskManager.
-      sh('docker', ['start', victim!], { quiet: true });
+      // The job recovers onto the spare TaskManager; then a replacement worker comes back.
+      let s = status();
+      while (s.summary.state !== 'FINISHED') {
+        if (s.summary.state === 'FAILED' || Date.now() > deadline + 120_000) throw new Error(`job ended ${s.summary.state}`);
+        await sleep(500);
+        s = status();
+      }
+      expect(s.summary.restarts).toBeGreaterThanOrEqual(1);
+      expect(s.last_restore_checkpoint_id).toBeGreaterThan(0);
+      dc('up', '-d', '--scale', `taskmanager=${TASKMANAGERS}`);
       await waitForTaskManagers(TASKMANAGERS);
 
-      // TODO(recovery): wait for the job to finish (bounded source) or for N
-      // records, e.g. poll weir('status', jobId, '--json').
-      // TODO(recovery): check the committed output, read from the host:
-      //   const files = committedOutputFiles();
-      //   const records = files.flatMap((f) => fs.readFileSync(path.join(outputDir, f), 'utf8').split('\n').filter(Boolean));
-      //   expect(new Set(records).size).toBe(records.length);   // no duplicates
-      //   expect(records.length).toBe(EXPECTED);                // nothing lost
-      expect(Array.isArray(committedOutputFiles())).toBe(true);
+      // Exactly the expected committed output: every key's running count once.
+      const records = committedOutputFiles()
+        .filter((f) => path.basename(f).startsWith('part-'))
+        .flatMap((f) => fs.readFileSync(path.join(outputDir, f), 'utf8').split('\n').filter(Boolean));
+      const expected: string[] = [];
+      const counts = new Map<number, number>();
+      for (let i = 1; i <= n; i++) {
+        const c = (counts.get(i % keys) ?? 0) + 1;
+        counts.set(i % keys, c);
+        expected.push(`${i % keys} ${c}`);
+      }
+      expect(records.length).toBe(expected.length);
+      expect(records.sort()).toEqual(expected.sort());
     } catch (e) {
       dumpLogs();
       throw e;

@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, type StateHandle } from '@weir/core';
 import { checkpointDirectory, removeCheckpointDirectory, writeFileDurably } from '@weir/runtime';
@@ -31,6 +31,7 @@ export class CompletedCheckpointStore {
   async add(checkpoint: Omit<CompletedCheckpoint, 'path' | 'jobId'>): Promise<CompletedCheckpoint> {
     const dir = checkpointDirectory(this.root, this.jobId, checkpoint.id);
     const full: CompletedCheckpoint = { ...checkpoint, jobId: this.jobId, path: dir };
+    await mkdir(dir, { recursive: true }); // a job without state still gets its checkpoint directory
     await writeFileDurably(path.join(dir, METADATA_FILE), JSON.stringify(full, null, 1));
     this.completed.push(full);
     while (this.completed.length > this.retained) {
