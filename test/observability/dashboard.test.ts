@@ -35,7 +35,9 @@ describe.skipIf(!haveChromium && !process.env.CI)('web dashboard', () => {
   });
 
   it('shows the cluster, then a running job whose checkpoint table grows', async () => {
-    const jobId = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [path.join(cluster.dir, 'out'), '150000', '10', '5000', '200']);
+    const jobId = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [path.join(cluster.dir, 'out'), '150000', '10', '5000', '200'], [
+      '-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.delay=200ms', '-D', 'restart-strategy.fixed-delay.attempts=3',
+    ]);
     const page = await browser!.newPage({ viewport: { width: 1360, height: 1000 } });
     page.setDefaultTimeout(15_000);
     const errors: string[] = [];
@@ -76,6 +78,15 @@ describe.skipIf(!haveChromium && !process.env.CI)('web dashboard', () => {
     await page.locator('#checkpoint-history tbody tr:has(.badge.COMPLETED)').first().click();
     await page.waitForSelector('#checkpoint-details tbody tr');
     expect(await page.locator('#checkpoint-details tbody tr').count()).toBe(2);
+
+    // kill -9 the TaskManager running the job: the page shows the restart, the restore and the loss.
+    const holder = (await cluster.status(jobId)).vertices[0].subtasks[0].taskmanager_id;
+    const pid = (await cluster.listTaskManagers()).find((t) => t.id === holder)!.pid;
+    cluster.kill(pid);
+    await page.waitForSelector(`#exceptions tbody tr:has-text("${holder}")`, { timeout: 20_000 });
+    await waitFor('the page to show the restart and the restore', async () =>
+      (await page.textContent('#restarts')) === '1' && Number(await page.textContent('#cp-restored .value')) >= 1 && (await page.locator('#tasks .badge.RUNNING').count()) === 2, 20_000, 200);
+    expect(await page.textContent('#tasks')).not.toContain(holder);
 
     const screenshot = path.join(ARTIFACTS, 'dashboard.png');
     await page.screenshot({ path: screenshot, fullPage: true });

@@ -146,7 +146,7 @@ function graphSvg(job) {
 }
 
 /** Duration (line, left axis) and state size (bars, right axis) of completed checkpoints, oldest left. */
-function checkpointChart(history) {
+function checkpointChart(history, restored) {
   const points = history.filter((h) => h.status === 'COMPLETED').slice(0, 60).reverse();
   if (points.length === 0) return '<p class="muted">No completed checkpoint yet.</p>';
   const W = 620, H = 200, L = 56, R = 66, T = 12, B = 28;
@@ -160,13 +160,17 @@ function checkpointChart(history) {
   }).join('');
   const line = points.map((p, i) => `${L + i * step + step / 2},${T + ih - (p.end_to_end_duration_ms / maxD) * ih}`).join(' ');
   const dots = points.map((p, i) => `<circle cx="${L + i * step + step / 2}" cy="${T + ih - (p.end_to_end_duration_ms / maxD) * ih}" r="2.5" fill="#2f6fb3"><title>#${p.id}: ${duration(p.end_to_end_duration_ms)}</title></circle>`).join('');
+  // A dashed line where the job was last restored: checkpoints right of it ran on the new attempt.
+  const after = restored ? points.findIndex((p) => p.trigger_timestamp >= restored.restore_timestamp) : -1;
+  const restoreMark = after > 0 ? `<line x1="${L + after * step}" y1="${T}" x2="${L + after * step}" y2="${T + ih}" stroke="#c0392b" stroke-dasharray="4 3"/>
+      <text x="${L + after * step + (after > points.length / 2 ? -4 : 4)}" y="${T + 10}" font-size="10" fill="#c0392b" text-anchor="${after > points.length / 2 ? 'end' : 'start'}">restored from #${restored.id}</text>` : '';
   const labelEvery = Math.ceil(points.length / 8);
   const xLabels = points.map((p, i) => (i % labelEvery === 0 ? `<text x="${L + i * step + step / 2}" y="${H - 10}" font-size="10" text-anchor="middle" fill="#66737f">${p.id}</text>` : '')).join('');
   return `<div class="legend"><span><i style="background:#2f6fb3"></i>end-to-end duration</span><span><i style="background:#c9dcef"></i>state size</span><span>x: checkpoint id</span></div>
     <svg id="checkpoint-chart" width="100%" viewBox="0 0 ${W} ${H}" preserveAspectRatio="xMinYMin meet">
       <line x1="${L}" y1="${T + ih}" x2="${W - R}" y2="${T + ih}" stroke="#dde3e8"/>
       <line x1="${L}" y1="${T}" x2="${W - R}" y2="${T}" stroke="#eef1f4"/>
-      ${bars}
+      ${bars}${restoreMark}
       <polyline points="${line}" fill="none" stroke="#2f6fb3" stroke-width="1.8"/>${dots}
       <text x="${L - 6}" y="${T + 4}" font-size="10" text-anchor="end" fill="#2f6fb3">${duration(maxD)}</text>
       <text x="${L - 6}" y="${T + ih}" font-size="10" text-anchor="end" fill="#2f6fb3">0</text>
@@ -231,7 +235,7 @@ async function renderJob(jobId) {
       ${card('Size min / avg / max', `<span style="font-size:16px">${bytes(sum.state_size.min)} / ${bytes(sum.state_size.avg)} / ${bytes(sum.state_size.max)}</span>`)}
     </div>
     <div class="row">
-      <div class="panel"><h2>Checkpoint duration and size</h2>${checkpointChart(cps.history)}</div>
+      <div class="panel"><h2>Checkpoint duration and size</h2>${checkpointChart(cps.history, restored)}</div>
       <div class="panel"><h2>Restarts and exceptions <span class="muted">(${exc.exceptions.length}, ${exc.restarts} restart${exc.restarts === 1 ? '' : 's'})</span></h2>
         ${exc.exceptions.length ? `<div class="scroll"><table id="exceptions"><thead><tr><th>Time</th><th>Task</th><th>TaskManager</th><th>Cause</th></tr></thead><tbody>${excRows}</tbody></table></div>` : '<p class="muted">No failures.</p>'}
       </div>
