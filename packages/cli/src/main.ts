@@ -126,6 +126,28 @@ export async function main(argv: string[]): Promise<void> {
     action(async (opts: CommonOptions) => (await import('./commands/views')).listTaskManagers(jobmanagerAddress(opts.jobmanager, configOf(opts)), !!opts.json)),
   );
 
+  program
+    .command('chaos')
+    .description('kill TaskManagers at random while a keyed sum runs into the exactly-once file sink; PASS if the output is exact')
+    .option('--job <file>', 'job file (args: output records keys rate checkpointMs)', 'packages/examples/src/keyed-sum.ts')
+    .addOption(new Option('--taskmanagers <n>', 'TaskManagers (parallelism + spares)').default(3).argParser(positiveInt('--taskmanagers')))
+    .addOption(new Option('-p, --parallelism <n>', 'job parallelism').default(2).argParser(positiveInt('--parallelism')))
+    .addOption(new Option('--kills <n>', 'TaskManagers to kill').default(10).argParser(positiveInt('--kills')))
+    .addOption(new Option('--interval <ms>', 'mean time between kills').default(3000).argParser(positiveInt('--interval')))
+    .addOption(new Option('--records <n>', 'records the job sums').default(300_000).argParser(positiveInt('--records')))
+    .addOption(new Option('--keys <n>', 'keys').default(100).argParser(positiveInt('--keys')))
+    .addOption(new Option('--rate <n>', 'records per second').default(10_000).argParser(positiveInt('--rate')))
+    .addOption(new Option('--checkpoint <ms>', 'checkpoint interval').default(300).argParser(positiveInt('--checkpoint')))
+    .addOption(new Option('--timeout <ms>', 'longest wait for the job to end after the last kill').default(120_000).argParser(positiveInt('--timeout')))
+    .addOption(new Option('--seed <n>', 'random seed').default(Date.now() % 100000).argParser(positiveInt('--seed')))
+    .action(
+      action(async (opts: { job: string; taskmanagers: number; parallelism: number; kills: number; interval: number; records: number; keys: number; rate: number; checkpoint: number; timeout: number; seed: number }) => {
+        const { runChaos } = await import('./commands/chaos');
+        process.stdout.write(`chaos seed ${opts.seed}\n`);
+        return runChaos({ ...opts, intervalMs: opts.interval, checkpointMs: opts.checkpoint, timeoutMs: opts.timeout });
+      }),
+    );
+
   program.exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
