@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { committedLines, diffLines, EXAMPLES, expectedKeyedSum, TestCluster, waitFor } from './harness';
@@ -88,5 +89,42 @@ describe('recovery from failures, exactly-once output', () => {
     expect(text.stdout).toContain('FAILED');
     expect(text.stdout).toContain('Failure cause: v1#0@1 failed: injected failure after 3000 records');
     expect(text.stdout).toMatch(/Exception history:[\s\S]*v1#0@0[\s\S]*v1#0@1/);
+  });
+
+  it('a TaskManager that goes silent (SIGSTOP) is lost after heartbeat.timeout; the job recovers exactly', async () => {
+    cluster = await new TestCluster({ 'heartbeat.interval': 500, 'heartbeat.timeout': 3000 }).start(3);
+    const out = path.join(cluster.dir, 'out');
+    const n = 100_000;
+    const id = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [out, String(n), '50', '15000', '200'], ['-p', '2', ...FAST_RESTART]);
+    await waitFor('a completed checkpoint', async () => (await cluster!.checkpoints(id)).completed >= 1, 30_000);
+    const victim = (await cluster.status(id)).vertices[1].subtasks[1].taskmanager_id;
+    process.kill(pidOf(victim), 'SIGSTOP');
+    try {
+      const done = await cluster.waitForState(id, ['FINISHED', 'FAILED'], 90_000);
+      expect(done.summary.state).toBe('FINISHED');
+      expect(done.exceptions[0].root_cause).toMatch(new RegExp(`^TaskManager ${victim} lost: no heartbeat for \\d+ ms \\(heartbeat.timeout 3000 ms\\)`));
+      expect(diffLines(committedLines(out), expectedKeyedSum(n, 50))).toEqual({ missing: [], extra: [] });
+    } finally {
+      process.kill(pidOf(victim), 'SIGKILL');
+    }
+  });
+
+  it('a corrupt checkpoint file is refused at restore with its path; the job fails with that cause', async () => {
+    cluster = await new TestCluster().start(2);
+    const out = path.join(cluster.dir, 'out');
+    const id = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [out, '10000000', '50', '5000', '3000'], [
+      '-p', '2', '-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.attempts=2', '-D', 'restart-strategy.fixed-delay.delay=100ms',
+    ]);
+    const latest = await waitFor('a completed checkpoint', async () => (await cluster!.checkpoints(id)).latest_completed, 30_000, 50);
+    const file = path.join(latest.path, 'v2-0.state');
+    const data = readFileSync(file);
+    data[data.length - 1] ^= 0xff;
+    writeFileSync(file, data);
+    const holder = (await cluster.status(id)).vertices[1].subtasks[0].taskmanager_id;
+    cluster.kill(pidOf(holder));
+    await cluster.startTaskManager();
+    const done = await cluster.waitForState(id, ['FAILED'], 60_000);
+    expect(done.failure_cause).toContain(`checkpoint state file ${file} is corrupt: its checksum does not match the checkpoint metadata`);
+    expect(done.summary.restarts).toBe(2);
   });
 });
