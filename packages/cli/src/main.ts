@@ -60,7 +60,7 @@ export async function main(argv: string[]): Promise<void> {
     action(async (opts: CommonOptions) => {
       const { startJobManager } = await import('@weir/jobmanager');
       const jm = await startJobManager(configOf(opts));
-      process.stderr.write(`JobManager listening on port ${jm.rpcPort}\n`);
+      process.stderr.write(`JobManager listening on port ${jm.rpcPort}; REST API and dashboard on http://localhost:${jm.restPort}/\n`);
       const stop = () => void jm.stop().then(() => process.exit(0));
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
