@@ -6,7 +6,10 @@ export interface KeyGroupRange { start: number; end: number } // end inclusive
 
 /** Stable text form of a key: the same key gives the same string in every process. */
 export function keyToString(key: unknown): string {
-  return typeof key === 'string' ? `s:${key}` : `j:${JSON.stringify(key)}`;
+  if (typeof key === 'string') return `s:${key}`;
+  // Same text as JSON.stringify for finite numbers, without its cost on the record path.
+  if (typeof key === 'number' && Number.isFinite(key)) return `j:${key}`;
+  return `j:${JSON.stringify(key)}`;
 }
 
 /** murmur3 32-bit finaliser over FNV-1a: cheap, stable and well spread. */
