@@ -1,4 +1,4 @@
-import { encode, keyGroupFor, keyToString, operatorIndexForKeyGroup, type Partitioning } from '@weir/core';
+import { encodeBatch, keyGroupFor, keyToString, operatorIndexForKeyGroup, type Partitioning } from '@weir/core';
 import type { ResultSubpartition } from './result-subpartition';
 import { Signal } from '../signal';
 
@@ -53,7 +53,7 @@ export class RecordWriter {
   private flushOne(target: number): void {
     const batch = this.pending[target];
     if (batch.length === 0) return;
-    this.subpartitions[target].add({ kind: 'batch', data: encode(batch), count: batch.length });
+    this.subpartitions[target].add({ kind: 'batch', data: encodeBatch(batch), count: batch.length });
     this.pending[target] = [];
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decode, keyGroupFor, keyToString, operatorIndexForKeyGroup } from '@weir/core';
+import { decodeBatch, keyGroupFor, keyToString, operatorIndexForKeyGroup } from '@weir/core';
 import type { ChannelItem } from './events';
 import { MAX_BACKLOG, RecordWriter } from './record-writer';
 import { ResultSubpartition } from './result-subpartition';
@@ -108,7 +108,7 @@ describe('RecordWriter', () => {
     const subs = Array.from({ length: n }, () => new ResultSubpartition(() => {}));
     const got: unknown[][] = subs.map(() => []);
     subs.forEach((s, i) =>
-      s.attach({ deliver: (item) => void (item.kind === 'batch' ? got[i].push(...decode<unknown[]>(item.data)) : got[i].push(label(item))) }, 1000),
+      s.attach({ deliver: (item) => void (item.kind === 'batch' ? got[i].push(...decodeBatch(item.data)) : got[i].push(label(item))) }, 1000),
     );
     const w = new RecordWriter(subs, partitioning, partitioning === 'HASH' ? (v) => (v as { k: string }).k : undefined, 128, producerSubtask);
     return { w, subs, got };

@@ -2,12 +2,14 @@ import { keyGroupFor, keyToString, StateError, type KeyGroupRange } from '@weir/
 import type { ListState, MapState, ReducingState, StateDescriptor, ValueState } from '@weir/api';
 import type { ReducingStateDescriptor, ValueStateDescriptor } from '@weir/api';
 
-type Table = Map<number, Map<string, unknown>>; // key group -> key -> value
+/** Numbers index the table as they are; every other key by its stable text form. */
+type TableKey = number | string;
+type Table = Map<number, Map<TableKey, unknown>>; // key group -> key -> value
 
 /** A captured copy of keyed state, taken in the synchronous part of a snapshot. */
 export interface KeyedSnapshot {
   range: KeyGroupRange;
-  states: Record<string, { kind: string; groups: [number, [string, unknown][]][] }>;
+  states: Record<string, { kind: string; groups: [number, [TableKey, unknown][]][] }>;
 }
 
 /**
@@ -16,7 +18,7 @@ export interface KeyedSnapshot {
  */
 export class HeapKeyedStateBackend {
   private readonly tables = new Map<string, { kind: string; table: Table }>();
-  private currentKeyString = '';
+  private currentTableKey: TableKey = '';
   private currentKeyGroup = 0;
   private currentKeyValue: unknown;
 
@@ -27,8 +29,10 @@ export class HeapKeyedStateBackend {
 
   setCurrentKey(key: unknown): void {
     this.currentKeyValue = key;
-    this.currentKeyString = keyToString(key);
-    this.currentKeyGroup = keyGroupFor(this.currentKeyString, this.maxParallelism);
+    const text = keyToString(key);
+    this.currentKeyGroup = keyGroupFor(text, this.maxParallelism);
+    // A number looks up faster than a string built for every record.
+    this.currentTableKey = typeof key === 'number' ? key : text;
   }
 
   currentKey(): unknown {
@@ -47,17 +51,17 @@ export class HeapKeyedStateBackend {
   }
 
   private read(table: Table): unknown {
-    return table.get(this.currentKeyGroup)?.get(this.currentKeyString);
+    return table.get(this.currentKeyGroup)?.get(this.currentTableKey);
   }
 
   private write(table: Table, value: unknown): void {
     let group = table.get(this.currentKeyGroup);
     if (!group) table.set(this.currentKeyGroup, (group = new Map()));
-    group.set(this.currentKeyString, value);
+    group.set(this.currentTableKey, value);
   }
 
   private remove(table: Table): void {
-    table.get(this.currentKeyGroup)?.delete(this.currentKeyString);
+    table.get(this.currentKeyGroup)?.delete(this.currentTableKey);
   }
 
   getState<S>(descriptor: StateDescriptor<S>, namespace: string): S {
@@ -128,10 +132,10 @@ export class HeapKeyedStateBackend {
   snapshot(): KeyedSnapshot {
     const states: KeyedSnapshot['states'] = {};
     for (const [name, { kind, table }] of this.tables) {
-      const groups: [number, [string, unknown][]][] = [];
+      const groups: [number, [TableKey, unknown][]][] = [];
       for (const [kg, entries] of table) {
         if (entries.size === 0) continue;
-        const copied: [string, unknown][] = [];
+        const copied: [TableKey, unknown][] = [];
         for (const [k, v] of entries) copied.push([k, copyValue(kind, v)]);
         groups.push([kg, copied]);
       }
@@ -147,7 +151,7 @@ export class HeapKeyedStateBackend {
         const table = this.table(name, kind);
         for (const [kg, entries] of groups) {
           if (kg < this.range.start || kg > this.range.end) continue;
-          const group = new Map<string, unknown>();
+          const group = new Map<TableKey, unknown>();
           // Copies, as snapshot() does: list add() pushes in place and must not write into the snapshot.
           for (const [k, v] of entries) group.set(k, kind === 'map' ? new Map(v as [string, [unknown, unknown]][]) : kind === 'list' ? [...(v as unknown[])] : v);
           table.set(kg, group);

@@ -1,5 +1,5 @@
 import {
-  keyGroupRangeFor, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decode, describeError,
+  keyGroupRangeFor, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
@@ -178,7 +178,7 @@ export class Task {
       }
       const { channel, item } = next;
       if (item.kind === 'batch') {
-        const records = decode<unknown[]>(item.data);
+        const records = decodeBatch(item.data);
         this.recordsIn += records.length;
         if (keyed && keySelector) {
           for (const record of records) {
