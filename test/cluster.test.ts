@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLES, TestCluster, waitFor, weir, freePort } from './harness';
+import { EXAMPLES, TestCluster, waitFor, weir, freePort, WEIR } from './harness';
 
 const WORDS = [
   'to be or not to be that is the question',
@@ -144,5 +145,33 @@ describe('cluster foundation: a job across TaskManager processes', () => {
       expect((await cluster.listTaskManagers()).length).toBe(2);
     });
   });
-});
 
+  it('weir cluster starts a JobManager and N TaskManagers as processes and stops them all on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [WEIR, 'cluster', '--taskmanagers', '2', '--port', String(port), '-D', 'rest.port=0', '--log-dir', path.join(cluster.dir, 'cluster-logs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    try {
+      const line = await waitFor('the cluster to be up', () => /Weir cluster is up: .*\n/.exec(out)?.[0], 30_000);
+      expect(line).toContain(`JobManager at localhost:${port}`);
+      const pids = [...line.matchAll(/pid[s]? ([\d, ]+)/g)].flatMap((m) => m[1].split(',').map((x) => Number(x.trim()))).filter(Boolean);
+      expect(pids).toHaveLength(3);
+      const tms = await weir(['taskmanagers', '--json', '--jobmanager', `127.0.0.1:${port}`]);
+      expect(JSON.parse(tms.stdout)).toHaveLength(2);
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      await waitFor('every cluster process to exit', () => pids.every((pid) => !alive(pid)), 10_000);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});

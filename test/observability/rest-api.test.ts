@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLES, TestCluster, waitFor } from '../harness';
+import { committedLines, diffLines, EXAMPLES, expectedKeyedSum, TestCluster, waitFor } from '../harness';
 import { getJson, httpGet } from './http';
 
 /**
@@ -134,6 +134,7 @@ describe('REST API', () => {
 
     // When the job is over nothing moves: REST and `weir checkpoints --json` count the same.
     await cluster.waitForState(jobId, ['FINISHED'], 60_000);
+    expect(diffLines(committedLines(out), expectedKeyedSum(200000, 10))).toEqual({ missing: [], extra: [] });
     const final = await getJson<Checkpoints>(rest, `/jobs/${jobId}/checkpoints`);
     const cli = await cluster.checkpoints(jobId);
     expect(final.counts).toEqual({ completed: cli.completed, failed: cli.failed, in_progress: cli.in_progress, restored: cli.restored, total: cli.completed + cli.failed + cli.in_progress });
@@ -157,6 +158,7 @@ describe('REST API', () => {
     }, 30_000, 200);
     const completedBefore = before.history.filter((h) => h.status === 'COMPLETED');
 
+    const firstStatusBefore = await cluster.status(firstJob);
     // kill -9 the JobManager and start a new one on the same ports and store.
     const jm = cluster.jobmanager!;
     const exited = new Promise((resolve) => jm.once('exit', resolve));
@@ -167,6 +169,9 @@ describe('REST API', () => {
 
     // The finished job's statistics are what they were.
     expect(await getJson<Checkpoints>(rest, `/jobs/${firstJob}/checkpoints`)).toEqual(firstJobCheckpoints);
+    const firstStatusAfter = await cluster.status(firstJob);
+    expect(firstStatusAfter.last_restore_checkpoint_id).toBe(firstStatusBefore.last_restore_checkpoint_id);
+    expect(firstStatusAfter.last_restore_timestamp).toBe(firstStatusBefore.last_restore_timestamp);
     const firstExceptions = await getJson(rest, `/jobs/${firstJob}/exceptions`);
     expect(firstExceptions.exceptions.length).toBeGreaterThanOrEqual(1);
 
@@ -183,6 +188,8 @@ describe('REST API', () => {
     expect(resumed.latest.restored!.id).toBeGreaterThanOrEqual(completedBefore[0].id);
 
     await cluster.waitForState(jobId, ['FINISHED'], 60_000);
+    // Exactly-once across the JobManager's failure too.
+    expect(diffLines(committedLines(out), expectedKeyedSum(60000, 10))).toEqual({ missing: [], extra: [] });
     const final = await getJson<Checkpoints>(rest, `/jobs/${jobId}/checkpoints`);
     // Counts agree with the history they summarise, whatever was in flight at the kill.
     expect(final.counts.completed).toBe(final.history.filter((h) => h.status === 'COMPLETED').length);

@@ -19,7 +19,7 @@ export class WeirClient {
       this.client[method](request, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, res: Res) => {
         if (!err) return resolve(res);
         if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
-          reject(new RpcError(`cannot reach the JobManager at ${this.address}: ${err.details || 'unavailable'}`));
+          reject(new RpcError(`cannot reach the JobManager at ${this.address}: ${unreachableReason(err)}`));
         } else {
           reject(new RpcError(err.details || err.message));
         }
@@ -30,4 +30,13 @@ export class WeirClient {
   close(): void {
     this.client.close();
   }
+}
+
+/** gRPC's details are long and technical; say what went wrong in a few words. */
+function unreachableReason(err: grpc.ServiceError): string {
+  const details = err.details || '';
+  if (/ECONNREFUSED/.test(details)) return 'connection refused (is the JobManager running?)';
+  if (/ENOTFOUND|EAI_AGAIN|Name resolution failed/i.test(details)) return 'host not found';
+  if (err.code === grpc.status.DEADLINE_EXCEEDED) return `no answer within ${DEADLINE_MS / 1000} s`;
+  return details.split('. Resolution note')[0] || 'unavailable';
 }

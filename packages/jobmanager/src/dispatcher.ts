@@ -55,7 +55,7 @@ export class Dispatcher {
       } catch {
         continue;
       }
-      const master = this.createMaster(job.jobId, job.graph, bundle, job.args, config, job.submittedAt, { stats, attempt: job.attempt, restarts: job.restarts });
+      const master = this.createMaster(job.jobId, job.graph, bundle, job.args, config, job.submittedAt, { stats, attempt: job.attempt, restarts: job.restarts, lastRestore: job.lastRestore });
       master.exceptions.push(...job.exceptions);
       if (isTerminal(job.state as never)) {
         master.state = job.state as never;
@@ -87,6 +87,7 @@ function toStored(m: JobMaster): StoredJob {
     failureCause: m.failureCause,
     attempt: m.currentAttempt,
     restarts: m.restarts,
+    lastRestore: m.lastRestore,
     exceptions: m.exceptions,
   };
 }

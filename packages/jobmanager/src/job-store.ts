@@ -14,6 +14,7 @@ export interface StoredJob {
   failureCause: string;
   attempt: number;
   restarts: number;
+  lastRestore?: { timestamp: number; checkpointId: number; path: string };
   exceptions: { timestamp: number; task: string; taskmanager_id: string; root_cause: string }[];
 }
 

@@ -59,7 +59,7 @@ export class JobMaster {
     private readonly log: Logger,
     private readonly hooks: JobMasterHooks,
     checkpointRoot: string,
-    recovered?: { stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number },
+    recovered?: { stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number; lastRestore?: JobMaster['lastRestore'] },
   ) {
     const config = submission.config;
     const interval = config.getOptionalNumber('execution.checkpointing.interval') ?? 0;
@@ -92,6 +92,7 @@ export class JobMaster {
     this.restartStrategy = restartStrategyFrom(config, interval > 0);
     if (recovered?.attempt !== undefined) this.attempt = recovered.attempt;
     if (recovered?.restarts !== undefined) this.restarts = recovered.restarts;
+    if (recovered?.lastRestore) this.lastRestore = recovered.lastRestore;
   }
 
   private readonly storeRef: CompletedCheckpointStore;
