@@ -19,6 +19,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machineJiffies, pidJiffies, readRssKb } from '../../../scripts/bench/lib/proc.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const LIB = path.join(HERE, 'target', 'lib');
@@ -121,29 +122,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 // ---------------------------------------------------------------- RSS sampling
 const rss = { phase: 'idle', byPhase: {}, overall: 0 };
-function readRssKb(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch { return 0; }
-}
 // CPU accounting, to tell how much of the machine other work used during the run:
 // jiffies of the cluster pids (summed from /proc/<pid>/stat deltas) vs. busy jiffies of the
 // whole machine (/proc/stat).
 const cpu = { cluster: 0, last: new Map(), machineStart: null, machineEnd: null };
-function machineJiffies() {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const idle = f[3] + (f[4] || 0);
-  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
-}
-function pidJiffies(pid) {
-  try {
-    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime
-  } catch { return null; }
-}
 function sampleRss() {
   let sum = 0;
   for (const [pid, c] of children) {

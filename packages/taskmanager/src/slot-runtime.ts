@@ -119,6 +119,29 @@ export class SlotRuntime {
     this.log.info({ task: task.name, slot: this.slotIndex }, 'task deployed');
     await task.run();
     this.tasks.delete(refKey(ref));
+    this.releaseAfter(task, deploy);
+  }
+
+  /**
+   * Forgets a finished task's partitions once its consumers have read them to the end
+   * (at most a minute), a failed or cancelled task's at once, and the job's plan when no
+   * task of the job is left in this slot.
+   */
+  private releaseAfter(task: Task, deploy: DeployTask): void {
+    const ref = deploy.task;
+    const keys = deploy.outputs.map((o) => partitionKey(ref.job_id, ref.attempt, ref.vertex_id, ref.subtask, o.consumer_vertex_id));
+    const deadline = Date.now() + 60_000;
+    const release = () => {
+      const drained = task.output.writers.every((w) => w.subpartitions.every((s) => s.finished));
+      if (!drained && Date.now() < deadline && !task.cancelledOrFailed) {
+        setTimeout(release, 1000).unref();
+        return;
+      }
+      for (const key of keys) this.registry.unregister(key);
+      const jobLeft = [...this.tasks.values()].some((t) => t.ref.job_id === ref.job_id);
+      if (!jobLeft) this.plans.delete(`${ref.job_id}@${ref.attempt}`);
+    };
+    release();
   }
 
   private wireOutputs(task: Task, deploy: DeployTask): void {

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { machineJiffies, pidJiffies, readRssKb } from './proc.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const WEIR = path.join(ROOT, 'packages/cli/dist/weir.cjs');
@@ -112,26 +113,7 @@ export function killNow(pid) {
 
 // ---------------------------------------------------------------- RSS / CPU sampling
 export const rss = { phase: 'idle', byPhase: {}, overall: 0 };
-function readRssKb(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch { return 0; }
-}
 const cpu = { cluster: 0, last: new Map(), machineStart: null, load0: null };
-function machineJiffies() {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const idle = f[3] + (f[4] || 0);
-  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
-}
-function pidJiffies(pid) {
-  try {
-    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch { return null; }
-}
 export function sampleRss() {
   let sum = 0;
   for (const [pid, c] of children) {

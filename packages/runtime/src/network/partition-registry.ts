@@ -26,6 +26,7 @@ export class PartitionRegistry {
   }
 
   unregister(key: string): void {
+    for (const s of this.partitions.get(key)?.subpartitions ?? []) s.release();
     this.partitions.delete(key);
   }
 

@@ -12,6 +12,8 @@ export class ResultSubpartition {
   private credit = 0;
   private backlogBatches = 0;
   released = false;
+  /** The consumer has received end-of-partition: nothing more will be asked of this one. */
+  finished = false;
 
   constructor(private readonly onBacklogChange: () => void) {}
 
@@ -54,6 +56,7 @@ export class ResultSubpartition {
         delivered = true;
       }
       this.queue.shift();
+      if (head.kind === 'end') this.finished = true;
       consumer.deliver(head);
     }
     if (delivered) this.onBacklogChange();

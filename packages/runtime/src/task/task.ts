@@ -37,6 +37,7 @@ export class Task {
   private readonly chain: OperatorChain;
   private aligner?: BarrierAligner;
   private cancelled = false;
+  private failed = false;
   private lastSnapshotId = 0;
   private completedUpTo = 0;
   private finalCheckpointId = 0;
@@ -60,6 +61,11 @@ export class Task {
 
   get isSource(): boolean {
     return !!this.plan.createSource;
+  }
+
+  /** Its partitions will never be read to the end. */
+  get cancelledOrFailed(): boolean {
+    return this.cancelled || this.failed;
   }
 
   get recordsOut(): number {
@@ -104,6 +110,7 @@ export class Task {
       this.events.state(this.ref, 'FINISHED');
     } catch (err) {
       if (this.cancelled) return this.cancelledExit();
+      this.failed = true;
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
       this.events.state(this.ref, 'FAILED', describeError(err) + (err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : ''));
