@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineJiffies, pidJiffies, readRssKb } from '../../../scripts/bench/lib/proc.mjs';
+import { firstSinkLineAfter } from '../../../scripts/bench/lib/sink-files.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const LIB = path.join(HERE, 'target', 'lib');
@@ -518,22 +519,6 @@ async function subtaskStates(cl, jobId, vertices) {
   return out;
 }
 
-function firstOutputAfter(outDir, minAttempt) {
-  let first = null;
-  for (const f of fs.readdirSync(outDir)) {
-    const m = /^sink-(\d+)-(\d+)\.log$/.exec(f);
-    if (!m || Number(m[2]) < minAttempt) continue;
-    const fd = fs.openSync(path.join(outDir, f), 'r');
-    const buf = Buffer.alloc(256);
-    const n = fs.readSync(fd, buf, 0, 256, 0);
-    fs.closeSync(fd);
-    const line = buf.subarray(0, n).toString().split('\n')[0];
-    if (!line.includes(' ') || n === 0) continue;
-    const ts = Number(line.split(' ')[0]);
-    if (Number.isFinite(ts) && (first === null || ts < first)) first = ts;
-  }
-  return first;
-}
 
 async function waitCheckpoints(cl, jobId, n, timeoutMs = 60000) {
   const t0 = Date.now();
@@ -597,7 +582,7 @@ async function recoveryPhase(result) {
           if (subs.every((s) => s.status === 'RUNNING' && s.attempt > maxAttempt)) runningMs = now;
         }
         if (firstOutMs === null) {
-          const ts = firstOutputAfter(outDir, maxAttempt + 1);
+          const ts = firstSinkLineAfter(outDir, maxAttempt + 1);
           if (ts !== null) firstOutMs = ts - killT;
         }
         if (runningMs === null || firstOutMs === null) await sleep(50);
