@@ -7,3 +7,4 @@ export * from './key-groups';
 export * from './serialization';
 export * from './proto';
 export * from './messages';
+export * from './task-ref';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { bindServer, CHANNEL_OPTIONS, createLogger, grpc, protos, type Configuration, type Logger } from '@weir/core';
+import { bindServer, CHANNEL_OPTIONS, ConfigError, createLogger, grpc, protos, type Configuration, type Logger } from '@weir/core';
 import { clientHandlers } from './client-service';
 import { Dispatcher } from './dispatcher';
 import { JobStore } from './job-store';
@@ -40,7 +40,7 @@ export async function startJobManager(config: Configuration): Promise<RunningJob
     rpcPort = await bindServer(server, bindAddress);
   } catch (err) {
     rm.close();
-    throw new (await import('@weir/core')).ConfigError(`cannot listen on ${bindAddress}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot listen on ${bindAddress}: ${(err as Error).message}`);
   }
   let rest: Awaited<ReturnType<typeof startRestServer>>;
   try {

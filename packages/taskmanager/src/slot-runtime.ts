@@ -1,5 +1,5 @@
 import {
-  createLogger, describeError, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef,
+  createLogger, describeError, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef,
 } from '@weir/core';
 import type { JobPlan } from '@weir/api/src/internal';
 import {
@@ -19,9 +19,6 @@ export type SlotEvent =
   | { type: 'ready'; port: number }
   | { type: 'message'; message: Omit<TaskManagerMessage, 'kind'> & Partial<Pick<TaskManagerMessage, 'kind'>> };
 
-function refKey(ref: TaskRef): string {
-  return `${ref.job_id}/${ref.vertex_id}/${ref.subtask}@${ref.attempt}`;
-}
 
 /**
  * One slot: its own thread, its own data exchange server, and the tasks deployed into it
@@ -53,13 +50,13 @@ export class SlotRuntime {
         void this.deploy(command.deploy);
         return;
       case 'cancel':
-        this.tasks.get(refKey(command.task))?.cancel();
+        this.tasks.get(taskRefKey(command.task))?.cancel();
         return;
       case 'trigger':
-        this.tasks.get(refKey(command.task))?.trigger(command.checkpointId, command.timestamp, command.final);
+        this.tasks.get(taskRefKey(command.task))?.trigger(command.checkpointId, command.timestamp, command.final);
         return;
       case 'notify':
-        this.tasks.get(refKey(command.task))?.notify(command.checkpointId, command.completed);
+        this.tasks.get(taskRefKey(command.task))?.notify(command.checkpointId, command.completed);
         return;
       case 'metrics':
         this.send({
@@ -113,12 +110,12 @@ export class SlotRuntime {
       events.state(ref, 'FAILED', describeError(err));
       return;
     }
-    this.tasks.set(refKey(ref), task);
+    this.tasks.set(taskRefKey(ref), task);
     this.wireOutputs(task, deploy);
     this.wireInputs(task, deploy);
     this.log.info({ task: task.name, slot: this.slotIndex }, 'task deployed');
     await task.run();
-    this.tasks.delete(refKey(ref));
+    this.tasks.delete(taskRefKey(ref));
     this.releaseAfter(task, deploy);
   }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
-  CHANNEL_OPTIONS, ConfigError, createLogger, grpc, protos, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
+  CHANNEL_OPTIONS, ConfigError, createLogger, grpc, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
 } from '@weir/core';
 import { TaskManagerMetrics } from './metrics/taskmanager-metrics';
 import type { SlotCommand, SlotEvent } from './slot-runtime';
@@ -22,9 +22,6 @@ export interface RunningTaskManager {
   stop(): Promise<void>;
 }
 
-function taskKey(ref: TaskRef): string {
-  return `${ref.job_id}/${ref.vertex_id}/${ref.subtask}@${ref.attempt}`;
-}
 
 function defaultAdvertisedHost(): string {
   // In a container other TaskManagers reach us by hostname; on one machine loopback is safest.
@@ -45,7 +42,7 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
   const basePort = config.getNumber('taskmanager.data.port');
   const workers: Worker[] = [];
   const slots: SlotInfo[] = [];
-  const taskSlots = new Map<string, number>();
+  const taskSlots = new Map<string, { slot: number; task: TaskRef }>();
   let session: grpc.ClientDuplexStream<unknown, JobManagerMessage> | undefined;
   let stopped = false;
   let lastJobManagerHeartbeat = Date.now();
@@ -68,7 +65,7 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
       if (event.type !== 'message') return;
       const m = event.message as { task_state?: { task: TaskRef; state: string }; metrics?: { tasks: TaskMetrics[] } };
       if (m.metrics) metrics.report(i, m.metrics.tasks);
-      if (m.task_state && ['FINISHED', 'CANCELED', 'FAILED'].includes(m.task_state.state)) taskSlots.delete(taskKey(m.task_state.task));
+      if (m.task_state && ['FINISHED', 'CANCELED', 'FAILED'].includes(m.task_state.state)) taskSlots.delete(taskRefKey(m.task_state.task));
       sendToJobManager(event.message as Record<string, unknown>);
     });
     worker.on('error', (err) => {
@@ -84,12 +81,7 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
   };
 
   const cancelAll = () => {
-    for (const [key, slot] of taskSlots) {
-      const [job_id, rest] = [key.split('/')[0], key.split('/').slice(1).join('/')];
-      const [vertex_id, subAttempt] = rest.split('/');
-      const [subtask, attempt] = subAttempt.split('@').map(Number);
-      toSlot(slot, { type: 'cancel', task: { job_id, vertex_id, subtask, attempt } });
-    }
+    for (const { slot, task } of taskSlots.values()) toSlot(slot, { type: 'cancel', task });
     taskSlots.clear();
   };
 
@@ -100,14 +92,14 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
         log.info({ taskmanager: id, jobmanager: options.jobmanager }, 'registered with JobManager');
         return;
       case 'deploy':
-        taskSlots.set(taskKey(msg.deploy.task), msg.deploy.slot);
+        taskSlots.set(taskRefKey(msg.deploy.task), { slot: msg.deploy.slot, task: msg.deploy.task });
         return toSlot(msg.deploy.slot, { type: 'deploy', deploy: msg.deploy });
       case 'cancel':
-        return toSlot(taskSlots.get(taskKey(msg.cancel.task)), { type: 'cancel', task: msg.cancel.task });
+        return toSlot(taskSlots.get(taskRefKey(msg.cancel.task))?.slot, { type: 'cancel', task: msg.cancel.task });
       case 'trigger':
-        return toSlot(taskSlots.get(taskKey(msg.trigger.task)), { type: 'trigger', task: msg.trigger.task, checkpointId: msg.trigger.checkpoint_id, timestamp: msg.trigger.timestamp, final: msg.trigger.final });
+        return toSlot(taskSlots.get(taskRefKey(msg.trigger.task))?.slot, { type: 'trigger', task: msg.trigger.task, checkpointId: msg.trigger.checkpoint_id, timestamp: msg.trigger.timestamp, final: msg.trigger.final });
       case 'notify':
-        return toSlot(taskSlots.get(taskKey(msg.notify.task)), { type: 'notify', task: msg.notify.task, checkpointId: msg.notify.checkpoint_id, completed: msg.notify.completed });
+        return toSlot(taskSlots.get(taskRefKey(msg.notify.task))?.slot, { type: 'notify', task: msg.notify.task, checkpointId: msg.notify.checkpoint_id, completed: msg.notify.completed });
     }
   };
 

@@ -36,6 +36,8 @@ export class Task {
   private readonly operatorStates = new Map<string, OperatorStateStore>();
   private readonly chain: OperatorChain;
   private aligner?: BarrierAligner;
+  /** The job's effective configuration, as every operator sees it. */
+  private readonly config: Record<string, string>;
   private cancelled = false;
   private failed = false;
   private lastSnapshotId = 0;
@@ -53,6 +55,7 @@ export class Task {
   ) {
     this.ref = deploy.task;
     this.name = formatTaskName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt);
+    this.config = JSON.parse(deploy.config_json || '{}') as Record<string, string>;
     if (plan.keySelector) {
       this.keyed = new HeapKeyedStateBackend(keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism), deploy.max_parallelism);
     }
@@ -125,8 +128,7 @@ export class Task {
   }
 
   private bufferTimeout(): number {
-    const config = JSON.parse(this.deploy.config_json || '{}') as Record<string, string>;
-    return Number(config['execution.buffer-timeout'] ?? 50);
+    return Number(this.config['execution.buffer-timeout'] ?? 50);
   }
 
   // ---- sources -------------------------------------------------------------------
@@ -311,7 +313,7 @@ export class Task {
   private contextFor(uid: string): OperatorContext {
     const keyed = this.keyed;
     const isHead = uid === this.plan.operatorUids[0];
-    const config = JSON.parse(this.deploy.config_json || '{}') as Record<string, string>;
+    const config = this.config;
     return {
       jobId: this.ref.job_id,
       taskName: this.name,
