@@ -6,10 +6,10 @@
 // `weir checkpoints --json`) of the same job holding 1,000,000 keys.
 // Prints a table on stdout (progress on stderr) and, as the last stdout line, one JSON object.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import {
-  EXAMPLES, WeirCluster, checkpointStats, cleanupTmp, ensureBuilt, installExitHandlers, killAllSync, machineReport, makeLogger, makeTmpRoot,
+  emitResult, runBenchmark,
+  EXAMPLES, WeirCluster, checkpointStats, ensureBuilt, installExitHandlers, machineReport, makeLogger, makeTmpRoot,
   measureThroughput, parseArgv, round, rss, startSampling, weirVersion,
 } from './lib/common.mjs';
 
@@ -98,15 +98,7 @@ async function main() {
     ['records/s meanwhile (1M keys)', c.records_per_s.toLocaleString('en-US')],
     ['other processes\' CPU share', `${round(result.machine.other_cpu_share * 100)} %`],
   ];
-  const w = Math.max(...rows.map((r) => r[0].length));
-  process.stdout.write('\n' + rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n\n');
-  if (opts.out) fs.writeFileSync(opts.out, JSON.stringify(result, null, 2) + '\n');
-  process.stdout.write(JSON.stringify(result) + '\n');
+  emitResult(rows, result, opts.out);
 }
 
-main().then(() => { killAllSync(); cleanupTmp(); process.exit(0); }, (e) => {
-  log(`error: ${e.stack ?? e}`);
-  killAllSync();
-  if (!opts.keepTmp) cleanupTmp();
-  process.exit(1);
-});
+runBenchmark(main, { log, keepTmp: opts.keepTmp });

@@ -13,7 +13,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  EXAMPLES, WeirCluster, cleanupTmp, ensureBuilt, installExitHandlers, killAllSync, machineReport, makeLogger, makeTmpRoot,
+  emitResult, runBenchmark,
+  EXAMPLES, WeirCluster, ensureBuilt, installExitHandlers, machineReport, makeLogger, makeTmpRoot,
   max, median, parseArgv, round, rss, sleep, startSampling, waitCheckpoints, weirVersion,
 } from './lib/common.mjs';
 import { killAndMeasure } from './lib/recovery.mjs';
@@ -104,15 +105,7 @@ async function main() {
     ['kill -9 -> all tasks RUNNING', `${result.kill_to_running_ms_median} ms`, `${result.kill_to_running_ms_max} ms`, f('kill_to_running_ms').join(', ')],
     ['kill -9 -> first new committed file', `${result.kill_to_first_commit_ms_median} ms`, `${result.kill_to_first_commit_ms_max} ms`, f('kill_to_first_commit_ms').join(', ')],
   ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  process.stdout.write('\n' + rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ')).join('\n') + '\n\n');
-  if (opts.out) fs.writeFileSync(opts.out, JSON.stringify(result, null, 2) + '\n');
-  process.stdout.write(JSON.stringify(result) + '\n');
+  emitResult(rows, result, opts.out);
 }
 
-main().then(() => { killAllSync(); cleanupTmp(); process.exit(0); }, (e) => {
-  log(`error: ${e.stack ?? e}`);
-  killAllSync();
-  if (!opts.keepTmp) cleanupTmp();
-  process.exit(1);
-});
+runBenchmark(main, { log, keepTmp: opts.keepTmp });

@@ -411,3 +411,21 @@ export async function tmPidOf(cluster, tmId) {
   const m = /^tm-.*-(\d+)-[0-9a-f]+$/.exec(tmId);
   return m ? Number(m[1]) : null;
 }
+
+/** Prints rows (arrays of cells) as a padded text table, then the result as JSON (and to --out). */
+export function emitResult(rows, result, out) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  process.stdout.write('\n' + rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n\n');
+  if (out) fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+/** Runs a benchmark's main and always stops what it started, on success and on error. */
+export function runBenchmark(main, { log, keepTmp }) {
+  main().then(() => { killAllSync(); cleanupTmp(); process.exit(0); }, (e) => {
+    log(`error: ${e.stack ?? e}`);
+    killAllSync();
+    if (!keepTmp) cleanupTmp();
+    process.exit(1);
+  });
+}
