@@ -133,4 +133,21 @@ describe('checkpointing on a real cluster (JobManager + 2 TaskManagers)', () => 
     expect(diff).toEqual({ missing: [], extra: [] });
     expect(readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
   });
+
+  it('keeps the latest checkpoint when a job is cancelled, unless told to delete it', async () => {
+    const run = async (retention: string) => {
+      const out = path.join(cluster.dir, `retention-${retention}`);
+      const id = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [out, '100000000', '10', '5000', '200'], ['-D', `execution.checkpointing.externalized-checkpoint-retention=${retention}`]);
+      const latest = await waitFor('a completed checkpoint', async () => (await cluster.checkpoints(id)).latest_completed, 30_000);
+      const r = await cluster.cli(['cancel', id]);
+      expect(r.stdout).toContain('CANCELED');
+      return { id, latest };
+    };
+    const kept = await run('RETAIN_ON_CANCELLATION');
+    expect(existsSync(path.join(kept.latest.path, '_metadata'))).toBe(true);
+    const deleted = await run('DELETE_ON_CANCELLATION');
+    expect(existsSync(path.join(cluster.checkpointDir, deleted.id))).toBe(true); // the job directory stays
+    // Completed ones go at once; state files still being written by cancelled tasks are removed by them.
+    await waitFor('no checkpoint directory left', () => readdirSync(path.join(cluster.checkpointDir, deleted.id)).every((n) => !n.startsWith('chk-')), 5_000);
+  });
 });

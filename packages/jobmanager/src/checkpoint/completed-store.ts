@@ -1,7 +1,7 @@
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, type StateHandle } from '@weir/core';
-import { checkpointDirectory, removeCheckpointDirectory, writeFileDurably } from '@weir/runtime';
+import { checkpointDirectory, discardStateFile, removeCheckpointDirectory, writeFileDurably } from '@weir/runtime';
 
 /** What `_metadata` holds: enough to redeploy every task with its state. */
 export interface CompletedCheckpoint {
@@ -67,6 +67,17 @@ export class CompletedCheckpointStore {
       }
     }
     while (this.completed.length > this.retained) this.completed.shift();
+  }
+
+  /** An aborted checkpoint's directory: whatever tasks wrote for it is garbage. */
+  async discardAborted(checkpointId: number): Promise<void> {
+    if (this.completed.some((c) => c.id === checkpointId)) return;
+    await removeCheckpointDirectory(this.root, this.jobId, checkpointId).catch(() => {});
+  }
+
+  /** State a task wrote for a checkpoint that no longer exists (a late acknowledgement). */
+  async discardHandles(handles: StateHandle[]): Promise<void> {
+    for (const h of handles) await discardStateFile(h);
   }
 
   async discardAll(): Promise<void> {

@@ -31,6 +31,8 @@ export interface CheckpointParticipants {
  */
 export class CheckpointCoordinator {
   private readonly pending = new Map<number, PendingCheckpoint>();
+  /** Acknowledged by every task, its metadata being written. */
+  private readonly completing = new Set<number>();
   private timer?: ReturnType<typeof setTimeout>;
   private running = false;
   private lastCompletionAt = Number.NEGATIVE_INFINITY;
@@ -122,6 +124,8 @@ export class CheckpointCoordinator {
     const name = taskName(ack.task.vertex_id, ack.task.subtask, ack.task.attempt);
     if (!checkpoint || checkpoint.attempt !== ack.task.attempt || !checkpoint.acknowledge(name, ack)) {
       this.log.debug({ checkpointId: ack.checkpoint_id, task: name }, 'ignoring stale acknowledgement');
+      const known = this.completing.has(ack.checkpoint_id) || this.store.all().some((c) => c.id === ack.checkpoint_id);
+      if (!checkpoint && !known) void this.store.discardHandles(ack.handles);
       return;
     }
     this.stats.acknowledged(ack.checkpoint_id, {
@@ -144,12 +148,15 @@ export class CheckpointCoordinator {
     const handles: Record<string, StateHandle[]> = {};
     for (const ack of checkpoint.acks.values()) (handles[ack.task.vertex_id] ??= []).push(...ack.handles);
     let completed: CompletedCheckpoint;
+    this.completing.add(checkpoint.id);
     try {
       completed = await this.store.add({ id: checkpoint.id, triggeredAt: checkpoint.triggeredAt, completedAt: this.now(), final: checkpoint.final, handles });
     } catch (err) {
       this.stats.failed(checkpoint.id, this.now(), `writing metadata failed: ${(err as Error).message}`, '');
       this.onFailure(`checkpoint ${checkpoint.id}: writing metadata failed`);
       return;
+    } finally {
+      this.completing.delete(checkpoint.id);
     }
     this.lastCompletionAt = this.now();
     this.consecutiveFailures = 0;
@@ -171,6 +178,7 @@ export class CheckpointCoordinator {
     if (checkpoint.timeout) clearTimeout(checkpoint.timeout);
     this.stats.failed(id, this.now(), reason, task);
     this.participants.persistStats();
+    void this.store.discardAborted(id);
     this.log.warn({ checkpointId: id, reason }, 'checkpoint aborted');
     for (const t of this.participants.currentTasks()) if (t.attempt === checkpoint.attempt) this.participants.notify(t, id, false);
     if (checkpoint.final) setTimeout(() => this.retryFinal(), 100);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, open, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, open, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, decode, encode, type StateHandle } from '@weir/core';
 import type { KeyedSnapshot } from '../state/keyed-backend';
@@ -71,4 +71,10 @@ export async function writeFileDurably(file: string, data: Uint8Array | string):
 
 export async function removeCheckpointDirectory(root: string, jobId: string, checkpointId: number): Promise<void> {
   await rm(checkpointDirectory(root, jobId, checkpointId), { recursive: true, force: true });
+}
+
+/** Removes a state file nobody will use, and its checkpoint directory when that is empty. */
+export async function discardStateFile(handle: StateHandle): Promise<void> {
+  await rm(handle.path, { force: true }).catch(() => {});
+  await rmdir(path.dirname(handle.path)).catch(() => {});
 }

@@ -4,7 +4,7 @@ import {
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
 import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
-import { readTaskState, writeTaskState, type TaskStateSnapshot } from '../checkpoint/storage';
+import { discardStateFile, readTaskState, writeTaskState, type TaskStateSnapshot } from '../checkpoint/storage';
 import { InputGate } from '../network/input-gate';
 import { TaskOutput } from '../network/record-writer';
 import { HeapKeyedStateBackend } from '../state/keyed-backend';
@@ -270,7 +270,11 @@ export class Task {
     const started = Date.now();
     try {
       const handle = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot);
-      if (this.cancelled) return;
+      if (this.cancelled) {
+        // Nobody will acknowledge this file: leave no garbage behind.
+        await discardStateFile(handle);
+        return;
+      }
       this.events.ack({
         task: this.ref,
         checkpoint_id: checkpointId,
