@@ -19,7 +19,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machineJiffies, pidJiffies, readRssKb } from '../../../scripts/bench/lib/proc.mjs';
+import { createClusterSampler } from '../../../scripts/bench/lib/proc.mjs';
 import { firstSinkLineAfter } from '../../../scripts/bench/lib/sink-files.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -122,25 +122,9 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 // ---------------------------------------------------------------- RSS sampling
-const rss = { phase: 'idle', byPhase: {}, overall: 0 };
-// CPU accounting, to tell how much of the machine other work used during the run:
-// jiffies of the cluster pids (summed from /proc/<pid>/stat deltas) vs. busy jiffies of the
-// whole machine (/proc/stat).
-const cpu = { cluster: 0, last: new Map(), machineStart: null, machineEnd: null };
-function sampleRss() {
-  let sum = 0;
-  for (const [pid, c] of children) {
-    if (!c.cluster || c.exitCode !== null) continue;
-    sum += readRssKb(pid);
-    const j = pidJiffies(pid);
-    if (j !== null) { cpu.cluster += j - (cpu.last.get(pid) ?? 0); cpu.last.set(pid, j); }
-  }
-  const mb = sum / 1024;
-  rss.overall = Math.max(rss.overall, mb);
-  rss.byPhase[rss.phase] = Math.max(rss.byPhase[rss.phase] ?? 0, mb);
-}
-const rssTimer = setInterval(sampleRss, 100);
-rssTimer.unref();
+// Peak RSS and the cluster's share of the CPU, to tell how much other work competed.
+const sampler = createClusterSampler(children);
+const rss = sampler.rss;
 
 // ---------------------------------------------------------------- helpers
 function freePort() {
@@ -612,7 +596,7 @@ async function recoveryPhase(result) {
 // ---------------------------------------------------------------- main
 async function main() {
   build();
-  cpu.machineStart = machineJiffies();
+  sampler.start();
   const load0 = os.loadavg();
   tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-flink-bench-'));
   log(`temp dir ${tmpRoot}`);
@@ -630,17 +614,14 @@ async function main() {
   };
   if (opts.only.has('throughput') || opts.only.has('checkpoint')) await throughputPhase(result);
   if (opts.only.has('recovery')) await recoveryPhase(result);
-  sampleRss();
-  cpu.machineEnd = machineJiffies();
-  const busy = cpu.machineEnd.busy - cpu.machineStart.busy;
-  const total = cpu.machineEnd.total - cpu.machineStart.total;
+  const shares = sampler.cpuShares();
   result.machine.loadavg_1m_start = round(load0[0], 2);
   result.machine.loadavg_1m_end = round(os.loadavg()[0], 2);
   // Share of the machine's CPU time (all cores) used by processes other than the Flink JVMs
   // during the run (includes this harness). High values mean
   // other work was competing with the benchmark.
-  result.machine.other_cpu_share = total > 0 ? round(Math.max(0, busy - cpu.cluster) / total, 3) : null;
-  result.machine.cluster_cpu_share = total > 0 ? round(cpu.cluster / total, 3) : null;
+  result.machine.other_cpu_share = round(shares.other, 3);
+  result.machine.cluster_cpu_share = round(shares.cluster, 3);
   result.peak_rss_mb = round(rss.overall);
   result.peak_rss_mb_by_phase = Object.fromEntries(Object.entries(rss.byPhase).filter(([k]) => k !== 'idle').map(([k, v]) => [k, round(v)]));
   // Flat headline figures for a compare script.

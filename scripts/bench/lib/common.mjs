@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { machineJiffies, pidJiffies, readRssKb } from './proc.mjs';
+import { createClusterSampler } from './proc.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const WEIR = path.join(ROOT, 'packages/cli/dist/weir.cjs');
@@ -112,39 +112,24 @@ export function killNow(pid) {
 }
 
 // ---------------------------------------------------------------- RSS / CPU sampling
-export const rss = { phase: 'idle', byPhase: {}, overall: 0 };
-const cpu = { cluster: 0, last: new Map(), machineStart: null, load0: null };
-export function sampleRss() {
-  let sum = 0;
-  for (const [pid, c] of children) {
-    if (!c.cluster || c.exitCode !== null) continue;
-    sum += readRssKb(pid);
-    const j = pidJiffies(pid);
-    if (j !== null) { cpu.cluster += j - (cpu.last.get(pid) ?? 0); cpu.last.set(pid, j); }
-  }
-  const mb = sum / 1024;
-  rss.overall = Math.max(rss.overall, mb);
-  rss.byPhase[rss.phase] = Math.max(rss.byPhase[rss.phase] ?? 0, mb);
-}
+const sampler = createClusterSampler(children);
+export const rss = sampler.rss;
+export const sampleRss = sampler.sample;
+let load0 = null;
 export function startSampling() {
-  cpu.machineStart = machineJiffies();
-  cpu.load0 = os.loadavg()[0];
-  const t = setInterval(sampleRss, 100);
-  t.unref();
+  load0 = os.loadavg()[0];
+  sampler.start();
 }
 /** machine fields as in the Flink harness. */
 export function machineReport() {
-  sampleRss();
-  const end = machineJiffies();
-  const busy = end.busy - cpu.machineStart.busy;
-  const total = end.total - cpu.machineStart.total;
+  const shares = sampler.cpuShares();
   return {
     cpus: os.cpus().length,
     mem_gib: round(os.totalmem() / 2 ** 30, 1),
-    loadavg_1m_start: round(cpu.load0, 2),
+    loadavg_1m_start: round(load0, 2),
     loadavg_1m_end: round(os.loadavg()[0], 2),
-    other_cpu_share: total > 0 ? round(Math.max(0, busy - cpu.cluster) / total, 3) : null,
-    cluster_cpu_share: total > 0 ? round(cpu.cluster / total, 3) : null,
+    other_cpu_share: round(shares.other, 3),
+    cluster_cpu_share: round(shares.cluster, 3),
   };
 }
 

@@ -30,3 +30,39 @@ export function pidJiffies(pid) {
     return null;
   }
 }
+
+/**
+ * Samples a benchmark cluster every 100 ms: peak RSS (overall and per phase, set
+ * rss.phase) and CPU jiffies of the cluster's processes, to tell how much of the machine
+ * other work took. `children` maps pid -> { cluster, exitCode }.
+ */
+export function createClusterSampler(children) {
+  const rss = { phase: 'idle', byPhase: {}, overall: 0 };
+  const cpu = { cluster: 0, last: new Map(), machineStart: null };
+  function sample() {
+    let sum = 0;
+    for (const [pid, c] of children) {
+      if (!c.cluster || c.exitCode !== null) continue;
+      sum += readRssKb(pid);
+      const j = pidJiffies(pid);
+      if (j !== null) { cpu.cluster += j - (cpu.last.get(pid) ?? 0); cpu.last.set(pid, j); }
+    }
+    const mb = sum / 1024;
+    rss.overall = Math.max(rss.overall, mb);
+    rss.byPhase[rss.phase] = Math.max(rss.byPhase[rss.phase] ?? 0, mb);
+  }
+  function start() {
+    cpu.machineStart = machineJiffies();
+    setInterval(sample, 100).unref();
+  }
+  /** Shares of all cores' time since start(): the cluster's, and everything else's. */
+  function cpuShares() {
+    sample();
+    const end = machineJiffies();
+    const busy = end.busy - cpu.machineStart.busy;
+    const total = end.total - cpu.machineStart.total;
+    if (total <= 0) return { other: null, cluster: null };
+    return { other: Math.max(0, busy - cpu.cluster) / total, cluster: cpu.cluster / total };
+  }
+  return { rss, sample, start, cpuShares };
+}
