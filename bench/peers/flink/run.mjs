@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClusterSampler } from '../../../scripts/bench/lib/proc.mjs';
-import { firstSinkLineAfter } from '../../../scripts/bench/lib/sink-files.mjs';
+import { countAt, firstSinkLineAfter, readCounts } from '../../../scripts/bench/lib/sink-files.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const LIB = path.join(HERE, 'target', 'lib');
@@ -375,28 +375,7 @@ class Cluster {
 }
 
 // ---------------------------------------------------------------- measurements
-/** counts-{subtask}-{attempt}.log files of the Discard sink -> [{t, c}] per file. */
-function readCounts(statsDir) {
-  if (!fs.existsSync(statsDir)) return [];
-  return fs.readdirSync(statsDir).filter((f) => f.startsWith('counts-')).map((f) =>
-    fs.readFileSync(path.join(statsDir, f), 'utf8').split('\n').filter(Boolean).map((l) => {
-      const [t, c] = l.split(' ').map(Number);
-      return { t, c };
-    }));
-}
 
-/** Records consumed by all sink subtasks up to epoch ms t (linear interpolation). */
-function countAt(series, t) {
-  let total = 0;
-  for (const s of series) {
-    if (!s.length || t <= s[0].t) continue;
-    let i = s.findIndex((p) => p.t >= t);
-    if (i < 0) { total += s[s.length - 1].c; continue; }
-    const a = s[i - 1], b = s[i];
-    total += a.c + ((b.c - a.c) * (t - a.t)) / Math.max(1, b.t - a.t);
-  }
-  return total;
-}
 
 /**
  * Records/s through the sink over windowS seconds after opts.warmupS, from the sink's own

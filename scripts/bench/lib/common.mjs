@@ -12,6 +12,9 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createClusterSampler } from './proc.mjs';
+import { countAt, readCounts } from './sink-files.mjs';
+
+export { countAt, readCounts };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const WEIR = path.join(ROOT, 'packages/cli/dist/weir.cjs');
@@ -312,26 +315,7 @@ export class WeirCluster {
 }
 
 // ---------------------------------------------------------------- throughput from the sink's counts
-export function readCounts(statsDir) {
-  if (!fs.existsSync(statsDir)) return [];
-  return fs.readdirSync(statsDir).filter((f) => f.startsWith('counts-')).map((f) =>
-    fs.readFileSync(path.join(statsDir, f), 'utf8').split('\n').filter(Boolean).map((l) => {
-      const [t, c] = l.split(' ').map(Number);
-      return { t, c };
-    }));
-}
 
-export function countAt(series, t) {
-  let total = 0;
-  for (const s of series) {
-    if (!s.length || t <= s[0].t) continue;
-    const i = s.findIndex((p) => p.t >= t);
-    if (i < 0) { total += s[s.length - 1].c; continue; }
-    const a = s[i - 1], b = s[i];
-    total += a.c + ((b.c - a.c) * (t - a.t)) / Math.max(1, b.t - a.t);
-  }
-  return total;
-}
 
 /** records/s through the sink over windowS after warmupS (sink clock), as the Flink harness. */
 export async function measureThroughput(cluster, jobId, { warmupS, windowS, statsDir, log }) {

@@ -19,3 +19,26 @@ export function firstSinkLineAfter(outDir, minAttempt) {
   }
   return first;
 }
+
+/** counts-<subtask>-<attempt>.log files of the counting sink -> [{t, c}] per file. */
+export function readCounts(statsDir) {
+  if (!fs.existsSync(statsDir)) return [];
+  return fs.readdirSync(statsDir).filter((f) => f.startsWith('counts-')).map((f) =>
+    fs.readFileSync(path.join(statsDir, f), 'utf8').split('\n').filter(Boolean).map((l) => {
+      const [t, c] = l.split(' ').map(Number);
+      return { t, c };
+    }));
+}
+
+/** Records counted by all sink subtasks up to epoch ms t (linear interpolation). */
+export function countAt(series, t) {
+  let total = 0;
+  for (const s of series) {
+    if (!s.length || t <= s[0].t) continue;
+    const i = s.findIndex((p) => p.t >= t);
+    if (i < 0) { total += s[s.length - 1].c; continue; }
+    const a = s[i - 1], b = s[i];
+    total += a.c + ((b.c - a.c) * (t - a.t)) / Math.max(1, b.t - a.t);
+  }
+  return total;
+}
