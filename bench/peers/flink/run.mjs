@@ -19,6 +19,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgv } from '../../../scripts/bench/lib/args.mjs';
 import { createClusterSampler } from '../../../scripts/bench/lib/proc.mjs';
 import { countAt, firstSinkLineAfter, readCounts } from '../../../scripts/bench/lib/sink-files.mjs';
 
@@ -46,15 +47,7 @@ const USAGE = `usage: node run.mjs [options]
   --out FILE              also write the JSON to FILE`;
 
 function parseArgs(argv) {
-  const o = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '-h' || a === '--help') { console.error(USAGE); process.exit(0); }
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}\n${USAGE}`);
-    const k = a.slice(2);
-    if (['quick', 'no-build', 'keep-tmp'].includes(k)) o[k] = true;
-    else o[k] = argv[++i];
-  }
+  const o = parseArgv(argv, ['quick', 'no-build', 'keep-tmp'], USAGE);
   const quick = !!o.quick;
   const num = (k, d) => (o[k] === undefined ? d : Number(o[k]));
   return {

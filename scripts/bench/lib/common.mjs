@@ -12,6 +12,9 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createClusterSampler } from './proc.mjs';
+import { parseArgv } from './args.mjs';
+
+export { parseArgv };
 import { countAt, readCounts } from './sink-files.mjs';
 
 export { countAt, readCounts };
@@ -38,20 +41,6 @@ export function makeLogger(tag) {
   return (...a) => console.error(`[${tag} ${new Date().toISOString().slice(11, 23)}]`, ...a);
 }
 
-/** --flag / --key value parsing; booleans listed in `flags`. */
-export function parseArgv(argv, flags, usage) {
-  const o = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '-h' || a === '--help') { console.error(usage); process.exit(0); }
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}\n${usage}`);
-    const k = a.slice(2);
-    if (flags.includes(k)) o[k] = true;
-    else if (i + 1 >= argv.length) throw new Error(`${a} expects a value\n${usage}`);
-    else o[k] = argv[++i];
-  }
-  return o;
-}
 
 // ---------------------------------------------------------------- processes
 export const children = new Map(); // pid -> {name, proc, exitCode, cluster}

@@ -1,0 +1,15 @@
+// Command-line parsing shared by the Weir and Flink benchmark harnesses.
+/** --flag / --key value parsing; booleans listed in `flags`. */
+export function parseArgv(argv, flags, usage) {
+  const o = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-h' || a === '--help') { console.error(usage); process.exit(0); }
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}\n${usage}`);
+    const k = a.slice(2);
+    if (flags.includes(k)) o[k] = true;
+    else if (i + 1 >= argv.length) throw new Error(`${a} expects a value\n${usage}`);
+    else o[k] = argv[++i];
+  }
+  return o;
+}
