@@ -1,4 +1,3 @@
-import path from 'node:path';
 import {
   Configuration, taskName, type DeployTask, type InputChannelSpec, type JobGraph, type Logger, type TaskRef, type TaskStateUpdate,
 } from '@weir/core';
@@ -320,13 +319,5 @@ export class JobMaster {
       await this.storeRef.discardAll();
     }
     this.transition('CANCELED');
-  }
-
-  completedCheckpointPath(): string {
-    return this.coordinator.latestCompleted()?.path ?? '';
-  }
-
-  jobCheckpointDir(): string {
-    return path.join(this.checkpointDir, this.jobId);
   }
 }

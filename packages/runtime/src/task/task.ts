@@ -1,5 +1,5 @@
 import {
-  keyGroupRangeFor, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError,
+  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
@@ -299,7 +299,7 @@ export class Task {
     for (const snap of snapshots) {
       for (const [uid, op] of Object.entries(snap.operators)) {
         if (op.operator) this.operatorStore(uid).restore([op.operator]);
-        if (op.keyed && mine && op.keyed.range.start <= mine.end && mine.start <= op.keyed.range.end) {
+        if (op.keyed && mine && rangesOverlap(op.keyed.range, mine)) {
           keyedSnaps.set(uid, [...(keyedSnaps.get(uid) ?? []), op.keyed]);
         }
       }
