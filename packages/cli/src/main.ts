@@ -4,6 +4,10 @@ import { Command, Option } from 'commander';
 import { ConfigError, describeError, loadConfiguration, type Configuration } from '@weir/core';
 import { jobmanagerAddress } from './client';
 
+// Job bundles carry inline source maps: a user's stack trace names the job's file and line.
+// Turned on after Weir's own bundle has loaded, so only modules compiled later (jobs) are mapped.
+process.setSourceMapsEnabled(true);
+
 function collectDefine(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new ConfigError(`-D expects key=value, got "${value}"`);
@@ -49,6 +53,14 @@ function positiveInt(name: string) {
   return (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name} expects a positive integer, got "${value}"`);
+    return n;
+  };
+}
+
+function nonNegativeInt(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} expects a non-negative integer, got "${value}"`);
     return n;
   };
 }
@@ -125,6 +137,20 @@ export async function main(argv: string[]): Promise<void> {
   withClient(program.command('taskmanagers').description('list registered TaskManagers')).action(
     action(async (opts: CommonOptions) => (await import('./commands/views')).listTaskManagers(jobmanagerAddress(opts.jobmanager, configOf(opts)), !!opts.json)),
   );
+
+  program
+    .command('lines')
+    .description('serve the lines of stdin on a TCP port for socketTextStream, like nc -lk (lines wait while no job is connected)')
+    .addOption(new Option('--port <port>', 'port to listen on').default(9999).argParser(positiveInt('--port')))
+    .option('--host <host>', 'address to listen on (localhost: 127.0.0.1 and ::1)', 'localhost')
+    .addOption(new Option('--interval <ms>', 'least time between two lines (the first line to a new connection goes at once)').default(0).argParser(nonNegativeInt('--interval')))
+    .action(
+      action(async (opts: { port: number; host: string; interval: number }) => {
+        const { runLineServer } = await import('./commands/lines');
+        const hosts = opts.host === 'localhost' ? ['127.0.0.1', '::1'] : [opts.host];
+        return runLineServer({ port: opts.port, hosts, intervalMs: opts.interval, input: process.stdin, log: (l) => process.stderr.write(`weir lines: ${l}\n`) });
+      }),
+    );
 
   program
     .command('chaos')

@@ -3,14 +3,31 @@ import type { WeirClient } from '../client';
 interface JobSummary { state: string; restarts: number }
 interface JobDetails { summary: JobSummary; failure_cause: string }
 
-/** Polls the job until it ends; prints each state change. Exit code 0 only for FINISHED. */
-export async function followJob(client: WeirClient, jobId: string): Promise<number> {
+/**
+ * Follows a job until it ends: each state change to stderr and, with `printOutput`, what
+ * the job's print() sinks write to stdout as the JobManager receives it (Flink shows this
+ * only in the TaskManagers' .out files; an attached `weir run` shows it here too).
+ * Exit code 0 only for FINISHED.
+ */
+export async function followJob(client: WeirClient, jobId: string, options: { printOutput?: boolean } = {}): Promise<number> {
   let last = '';
   let stop = false;
   const onSignal = () => {
     stop = true;
   };
   process.once('SIGINT', onSignal);
+  const output = options.printOutput
+    ? client.stream<{ lines: string[]; dropped: number }>('FollowJobOutput', { job_id: jobId }, (m) => {
+        if (m.dropped > 0) process.stderr.write(`[${m.dropped} printed line(s) not shown]\n`);
+        if (m.lines.length) process.stdout.write(`${m.lines.join('\n')}\n`);
+      })
+    : undefined;
+  // The output stream only informs: a broken one must not end the follow.
+  const outputDone = output?.done.catch(() => undefined);
+  const drain = async () => {
+    // The JobManager ends the stream once the job has ended and every line is out.
+    if (outputDone) await Promise.race([outputDone, new Promise((r) => setTimeout(r, 2000))]);
+  };
   try {
     for (;;) {
       const details = await client.call<JobDetails>('GetJob', { job_id: jobId });
@@ -20,8 +37,12 @@ export async function followJob(client: WeirClient, jobId: string): Promise<numb
         process.stderr.write(`Job ${jobId}: ${line}\n`);
         last = line;
       }
-      if (state === 'FINISHED') return 0;
+      if (state === 'FINISHED') {
+        await drain();
+        return 0;
+      }
       if (state === 'FAILED' || state === 'CANCELED') {
+        await drain();
         if (details.failure_cause) process.stderr.write(`Cause: ${details.failure_cause}\n`);
         return 1;
       }
@@ -32,6 +53,7 @@ export async function followJob(client: WeirClient, jobId: string): Promise<numb
       await new Promise((r) => setTimeout(r, 300));
     }
   } finally {
+    output?.cancel();
     process.off('SIGINT', onSignal);
   }
 }

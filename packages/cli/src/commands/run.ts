@@ -32,7 +32,7 @@ export async function runJob(file: string, args: string[], options: RunOptions):
     const { job_id } = await client.call<{ job_id: string }>('SubmitJob', { graph: plan.graph, bundle: Buffer.from(bundle), args, config: submitConfig }, 30_000);
     process.stdout.write(`Job has been submitted with JobID ${job_id}\n`);
     if (options.detached) return 0;
-    return await followJob(client, job_id);
+    return await followJob(client, job_id, { printOutput: true });
   } finally {
     client.close();
   }

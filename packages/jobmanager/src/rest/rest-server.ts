@@ -29,7 +29,7 @@ type Route = { pattern: RegExp; handle: (ctx: RestContext, params: string[], que
 class NotFound extends Error {}
 
 function job(ctx: RestContext, id: string) {
-  const master = ctx.dispatcher.jobs.get(id);
+  const master = ctx.dispatcher.jobs.get(id) ?? ctx.dispatcher.archived.get(id);
   if (!master) throw new NotFound(`no job with id ${id}`);
   return master;
 }
