@@ -3,6 +3,7 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { Command, Option } from 'commander';
 import { ConfigError, describeError, loadConfiguration, type Configuration } from '@weir/core';
 import { jobmanagerAddress } from './client';
+import { stopWhenParentGoes } from './parent-watch';
 
 // Job bundles carry inline source maps: a user's stack trace names the job's file and line.
 // Turned on after Weir's own bundle has loaded, so only modules compiled later (jobs) are mapped.
@@ -76,6 +77,7 @@ export async function main(argv: string[]): Promise<void> {
       const stop = () => void jm.stop().then(() => process.exit(0));
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      stopWhenParentGoes(stop);
       await new Promise(() => {});
     }),
   );
@@ -92,6 +94,7 @@ export async function main(argv: string[]): Promise<void> {
         const stop = () => void tm.stop().then(() => process.exit(0));
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        stopWhenParentGoes(stop);
         await new Promise(() => {});
       }),
     );
@@ -122,9 +125,11 @@ export async function main(argv: string[]): Promise<void> {
       }),
     );
 
-  withClient(program.command('list').description('list jobs')).action(
-    action(async (opts: CommonOptions) => (await import('./commands/views')).listJobs(jobmanagerAddress(opts.jobmanager, configOf(opts)), !!opts.json)),
-  );
+  withClient(program.command('list').description("list this JobManager's jobs, newest first"))
+    .option('--all', 'also jobs that ended under an earlier JobManager (read back from its store)')
+    .action(
+      action(async (opts: CommonOptions & { all?: boolean }) => (await import('./commands/views')).listJobs(jobmanagerAddress(opts.jobmanager, configOf(opts)), !!opts.json, !!opts.all)),
+    );
   withClient(program.command('status').description("show a job's tasks, restarts and exceptions").argument('<job-id>')).action(
     action(async (id: string, opts: CommonOptions) => (await import('./commands/views')).jobStatus(jobmanagerAddress(opts.jobmanager, configOf(opts)), id, !!opts.json)),
   );

@@ -99,7 +99,9 @@ export async function startRestServer(ctx: RestContext, log: Logger): Promise<Re
   const host = ctx.config.getString('rest.bind-address');
   const wanted = ctx.config.getNumber('rest.port');
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new ConfigError(`cannot serve the REST API on ${host}:${wanted} (rest.port): ${err.message}`)));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new ConfigError(`cannot serve the REST API on ${host}:${wanted} (rest.port): ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`)),
+    );
     server.listen(wanted, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
