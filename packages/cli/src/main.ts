@@ -117,11 +117,12 @@ export async function main(argv: string[]): Promise<void> {
     .argument('[args...]', 'arguments for the job (after --)')
     .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job').argParser(positiveInt('--parallelism')))
     .option('-d, --detached', 'submit and return')
+    .option('--no-typecheck', 'bundle a TypeScript job without type-checking it against @weir/api first')
     .action(
-      action(async (file: string, args: string[], opts: CommonOptions & { parallelism?: number; detached?: boolean }) => {
+      action(async (file: string, args: string[], opts: CommonOptions & { parallelism?: number; detached?: boolean; typecheck: boolean }) => {
         const config = configOf(opts);
         const { runJob } = await import('./commands/run');
-        return runJob(file, args, { parallelism: opts.parallelism, detached: opts.detached, jobmanager: jobmanagerAddress(opts.jobmanager, config), config, define: opts.define });
+        return runJob(file, args, { parallelism: opts.parallelism, detached: opts.detached, noTypecheck: !opts.typecheck, jobmanager: jobmanagerAddress(opts.jobmanager, config), config, define: opts.define });
       }),
     );
 

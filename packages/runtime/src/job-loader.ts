@@ -57,9 +57,10 @@ export function evaluateJobModule(bundle: string, filename: string): JobFunction
   return typeof exported === 'function' ? (exported as JobFunction) : undefined;
 }
 
-/** The message, and where in the job it was thrown (the first frame, source-mapped). */
+/** The message, and where in the job it was thrown: the first frame in the job's own (source-mapped) code. */
 function describeUserError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const frame = err.stack?.split('\n').find((l) => /^\s+at /.test(l));
-  return frame ? `${err.message} (${frame.trim()})` : err.message;
+  const frames = err.stack?.split('\n').filter((l) => /^\s+at /.test(l)) ?? [];
+  const own = frames.find((f) => !f.includes(__filename) && !/[( ]node:/.test(f));
+  return own ? `${err.message} (${own.trim()})` : err.message;
 }

@@ -1,0 +1,81 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { JobError } from '@weir/core';
+
+type TS = typeof import('typescript');
+
+/** This Weir's root: `packages/cli/dist/weir.cjs` and `packages/cli/src/*.ts` both sit three levels below. */
+function weirRoot(): string {
+  return path.resolve(__dirname, '../../..');
+}
+
+function loadTypeScript(root: string): TS | undefined {
+  try {
+    // Not a literal require: the Docker image's dependency scan must not take the compiler along.
+    return createRequire(path.join(root, 'package.json'))('typescript') as TS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The declarations the build writes beside the bundle, or the sources in a checkout. */
+function apiTypes(root: string): string | undefined {
+  return [path.join(root, 'packages/cli/dist/api-types/index.d.ts'), path.join(root, 'packages/api/src/index.ts')].find((p) => existsSync(p));
+}
+
+/** "Cannot find name 'process'/'Buffer'... install type definitions for node", or a node module not found. */
+const NEEDS_NODE_TYPES = new Set([2580, 2591, 2592]);
+
+/**
+ * Type-checks a TypeScript job against `@weir/api` before it is bundled, as javac would a
+ * Flink job: `import { Nope } from '@weir/api'` or a misspelt method fails here, as one
+ * line naming file:line, not deep inside a run. Only the job's own files are reported.
+ * Node's types are loaded only for jobs that use Node (they are most of the cost).
+ * Skipped (returns false) for JavaScript jobs, or where the compiler is not installed (a
+ * production install without dev dependencies).
+ */
+export function typecheckJob(file: string): boolean {
+  if (!/\.[cm]?tsx?$/.test(file)) return false;
+  const root = weirRoot();
+  const api = apiTypes(root);
+  const ts = loadTypeScript(root);
+  if (!ts || !api) return false;
+  let diagnostics = check(ts, root, api, file, false);
+  if (diagnostics.some((d) => NEEDS_NODE_TYPES.has(d.code) || (d.code === 2307 && /'(node:[^']+|fs|path|net|os|crypto|url|util|events|stream|child_process|worker_threads|http|https|zlib|readline)'/.test(ts.flattenDiagnosticMessageText(d.messageText, ' '))))) {
+    diagnostics = check(ts, root, api, file, true);
+  }
+  if (diagnostics.length === 0) return true;
+  const first = diagnostics[0];
+  const message = ts.flattenDiagnosticMessageText(first.messageText, ' ');
+  let where = '';
+  if (first.file && first.start !== undefined) {
+    const { line, character } = first.file.getLineAndCharacterOfPosition(first.start);
+    where = `${path.relative(process.cwd(), first.file.fileName) || first.file.fileName}:${line + 1}:${character + 1}: `;
+  }
+  const more = diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more error${diagnostics.length > 2 ? 's' : ''})` : '';
+  throw new JobError(`job file ${file} does not type-check: ${where}${message}${more}`);
+}
+
+function check(ts: TS, root: string, api: string, file: string, nodeTypes: boolean): readonly import('typescript').Diagnostic[] {
+  const program = ts.createProgram([path.resolve(file)], {
+    target: ts.ScriptTarget.ES2022,
+    lib: ['lib.es2022.d.ts'],
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    esModuleInterop: true,
+    resolveJsonModule: true,
+    skipLibCheck: true,
+    noEmit: true,
+    strict: false,
+    types: nodeTypes ? ['node'] : [],
+    typeRoots: [path.join(root, 'node_modules/@types')],
+    paths: { '@weir/api': [api] },
+  });
+  const weirFiles = path.join(root, 'packages') + path.sep;
+  const own = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !f.fileName.includes('/node_modules/') && !path.resolve(f.fileName).startsWith(weirFiles + 'api') && !path.resolve(f.fileName).startsWith(weirFiles + 'core'));
+  return [
+    ...program.getOptionsDiagnostics(),
+    ...own.flatMap((f) => [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)]),
+  ].filter((d) => d.category === ts.DiagnosticCategory.Error);
+}
