@@ -36,16 +36,18 @@ const NEEDS_NODE_TYPES = new Set([2580, 2591, 2592]);
  * production install without dev dependencies).
  */
 export function typecheckJob(file: string): boolean {
-  if (!/\.[cm]?tsx?$/.test(file)) return false;
+  if (!/\.[cm]?tsx?$/.test(file) || !existsSync(file)) return false;
   const root = weirRoot();
   const api = apiTypes(root);
   const ts = loadTypeScript(root);
   if (!ts || !api) return false;
   let diagnostics = check(ts, root, api, file, false);
-  if (diagnostics.some((d) => NEEDS_NODE_TYPES.has(d.code) || (d.code === 2307 && /'(node:[^']+|fs|path|net|os|crypto|url|util|events|stream|child_process|worker_threads|http|https|zlib|readline)'/.test(ts.flattenDiagnosticMessageText(d.messageText, ' '))))) {
+  // A syntax error is the bundler's to report ("does not compile"), as for a JavaScript job.
+  if (diagnostics === 'syntax') return false;
+  if (diagnostics.some((d: import('typescript').Diagnostic) => NEEDS_NODE_TYPES.has(d.code) || (d.code === 2307 && /'(node:[^']+|fs|path|net|os|crypto|url|util|events|stream|child_process|worker_threads|http|https|zlib|readline)'/.test(ts.flattenDiagnosticMessageText(d.messageText, ' '))))) {
     diagnostics = check(ts, root, api, file, true);
   }
-  if (diagnostics.length === 0) return true;
+  if (diagnostics === 'syntax' || diagnostics.length === 0) return diagnostics !== 'syntax';
   const first = diagnostics[0];
   const message = ts.flattenDiagnosticMessageText(first.messageText, ' ');
   let where = '';
@@ -57,7 +59,7 @@ export function typecheckJob(file: string): boolean {
   throw new JobError(`job file ${file} does not type-check: ${where}${message}${more}`);
 }
 
-function check(ts: TS, root: string, api: string, file: string, nodeTypes: boolean): readonly import('typescript').Diagnostic[] {
+function check(ts: TS, root: string, api: string, file: string, nodeTypes: boolean): readonly import('typescript').Diagnostic[] | 'syntax' {
   const program = ts.createProgram([path.resolve(file)], {
     target: ts.ScriptTarget.ES2022,
     lib: ['lib.es2022.d.ts'],
@@ -74,8 +76,6 @@ function check(ts: TS, root: string, api: string, file: string, nodeTypes: boole
   });
   const weirFiles = path.join(root, 'packages') + path.sep;
   const own = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !f.fileName.includes('/node_modules/') && !path.resolve(f.fileName).startsWith(weirFiles + 'api') && !path.resolve(f.fileName).startsWith(weirFiles + 'core'));
-  return [
-    ...program.getOptionsDiagnostics(),
-    ...own.flatMap((f) => [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)]),
-  ].filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (own.some((f) => program.getSyntacticDiagnostics(f).length > 0)) return 'syntax';
+  return [...program.getOptionsDiagnostics(), ...own.flatMap((f) => program.getSemanticDiagnostics(f))].filter((d) => d.category === ts.DiagnosticCategory.Error);
 }

@@ -100,27 +100,31 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
 
   const address = `localhost:${options.port}`;
   const restPort = loadConfiguration({ file: options.configFile, overrides: defines }).getNumber('rest.port');
+  // The JobManager first: a port it cannot bind is said within a second, before any
+  // TaskManager starts. Then the TaskManagers; up when every one has registered, down at
+  // once when a process exits first.
   const jm = start('jobmanager', ['jobmanager', '-D', `jobmanager.rpc.port=${options.port}`]);
-  for (let i = 0; i < options.taskmanagers; i++) start(`taskmanager-${i + 1}`, ['taskmanager', '--jobmanager', address, '--slots', String(options.slots)]);
-
-  // Up when every TaskManager has registered; down at once when a process exits first.
   const startFailure = new Promise<string>((resolve) => (failed = resolve));
-  const client = new WeirClient(address);
-  const deadline = Date.now() + 30_000;
-  let ready = false;
   let failure: string | undefined;
   void startFailure.then((m) => (failure = m));
-  while (!stopping && !failure && Date.now() < deadline) {
-    try {
-      const res = await client.call<{ taskmanagers: unknown[] }>('ListTaskManagers', {}, 1000);
-      if (res.taskmanagers.length >= options.taskmanagers) {
-        ready = true;
-        break;
+  const client = new WeirClient(address);
+  const deadline = Date.now() + 30_000;
+  const poll = async (enough: (registered: number) => boolean): Promise<boolean> => {
+    while (!stopping && !failure && Date.now() < deadline) {
+      try {
+        const res = await client.call<{ taskmanagers: unknown[] }>('ListTaskManagers', {}, 1000);
+        if (enough(res.taskmanagers.length)) return true;
+      } catch {
+        // not up yet
       }
-    } catch {
-      // not up yet
+      await Promise.race([new Promise((r) => setTimeout(r, 50)), startFailure]);
     }
-    await Promise.race([new Promise((r) => setTimeout(r, 100)), startFailure]);
+    return false;
+  };
+  let ready = await poll(() => true);
+  if (ready) {
+    for (let i = 0; i < options.taskmanagers; i++) start(`taskmanager-${i + 1}`, ['taskmanager', '--jobmanager', address, '--slots', String(options.slots)]);
+    ready = await poll((registered) => registered >= options.taskmanagers);
   }
   client.close();
   failed = undefined;
@@ -132,7 +136,8 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
   const tmPids = children.slice(1).map((c) => c.process.pid).join(', ');
   process.stdout.write(
     `Weir cluster is up: JobManager at ${address} (pid ${jm.process.pid}), ${options.taskmanagers} TaskManager(s) with ${options.slots} slot(s) each (pids ${tmPids}).\n` +
-      `Dashboard and REST API: http://localhost:${restPort}/   Logs and TaskManager output (*.out): ${options.logDir}. Ctrl-C stops the cluster.\n`,
+      `Dashboard and REST API: http://localhost:${restPort}/   Logs and TaskManager output (*.out): ${options.logDir}.\n` +
+      `Ctrl-C (or kill ${process.pid}) stops the cluster.\n`,
   );
   await new Promise<void>((resolve) => {
     const check = () => (alive().length === 0 ? resolve() : setTimeout(check, 200));
