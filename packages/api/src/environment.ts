@@ -45,6 +45,7 @@ export class StreamExecutionEnvironment {
 
   /** Checkpoints every `intervalMs` (at least 10 ms); as Flink's env.enableCheckpointing. */
   enableCheckpointing(intervalMs: number, mode: CheckpointingMode = 'EXACTLY_ONCE'): this {
+    validateValue('execution.checkpointing.mode', mode); // both valid, or neither set
     this.getCheckpointConfig().setCheckpointInterval(intervalMs).setCheckpointingMode(mode);
     return this;
   }

@@ -1,11 +1,7 @@
 import { inspect } from 'node:util';
 
-/**
- * One line of text per record, as a JavaScript user reads values: strings as they are,
- * numbers as numbers (NaN, Infinity and -0 included), other values as Node prints them
- * (`{ word: 'a', count: 1 }`, `Map(1) { 'k' => 1 }`), on one line.
- */
-export function formatRecord(value: unknown): string {
+/** A top-level primitive as text: strings as they are, numbers as numbers (NaN, Infinity, -0 kept). */
+function formatPrimitive(value: unknown): string | undefined {
   switch (typeof value) {
     case 'string':
       return value;
@@ -17,8 +13,23 @@ export function formatRecord(value: unknown): string {
     case 'undefined':
       return String(value);
     default:
-      if (value === null) return 'null';
-      if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
-      return inspect(value, { depth: 8, breakLength: Infinity, compact: true, maxArrayLength: 1000, maxStringLength: 10_000 });
+      return value === null ? 'null' : undefined;
   }
+}
+
+/**
+ * What print() writes for a record, as a JavaScript user reads values: primitives as
+ * above, other values as Node prints them (`{ word: 'a', count: 1 }`, `Map(1) { 'k' => 1 }`),
+ * on one line.
+ */
+export function formatPrinted(value: unknown): string {
+  const primitive = formatPrimitive(value);
+  if (primitive !== undefined) return primitive;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  return inspect(value, { depth: 8, breakLength: Infinity, compact: true, maxArrayLength: 1000, maxStringLength: 10_000 });
+}
+
+/** One line of a text file per record: primitives as above, objects as JSON for other tools to read. */
+export function formatRecord(value: unknown): string {
+  return formatPrimitive(value) ?? JSON.stringify(value);
 }

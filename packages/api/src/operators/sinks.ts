@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SinkFunction } from '../functions';
 import type { Output, StreamOperator } from '../operator';
-import { formatRecord } from './format';
+import { formatPrinted, formatRecord } from './format';
 import { printLine } from './print-output';
 
 /**
@@ -19,7 +19,7 @@ export function printOperator<T>(label?: string): StreamOperator<T, never> {
       prefix = parts.length ? `${parts.join(':')}> ` : '';
     },
     processElement(value) {
-      printLine(jobId, prefix + formatRecord(value));
+      printLine(jobId, prefix + formatPrinted(value));
     },
   };
 }
