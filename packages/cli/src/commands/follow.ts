@@ -1,7 +1,14 @@
 import type { WeirClient } from '../client';
 
+import { time } from '../table';
+
 interface JobSummary { state: string; restarts: number }
-interface JobDetails { summary: JobSummary; failure_cause: string }
+interface JobDetails {
+  summary: JobSummary;
+  failure_cause: string;
+  exceptions: { timestamp: number; root_cause: string }[];
+  restart_timestamps: number[];
+}
 
 /**
  * Follows a job until it ends: each state change to stderr and, with `printOutput`, what
@@ -11,6 +18,8 @@ interface JobDetails { summary: JobSummary; failure_cause: string }
  */
 export async function followJob(client: WeirClient, jobId: string, options: { printOutput?: boolean } = {}): Promise<number> {
   let last = '';
+  let failuresSeen = 0;
+  let restartsSeen = 0;
   let stop = false;
   const onSignal = () => {
     stop = true;
@@ -33,6 +42,16 @@ export async function followJob(client: WeirClient, jobId: string, options: { pr
       const details = await client.call<JobDetails>('GetJob', { job_id: jobId });
       const state = details.summary.state;
       const line = `${state}${details.summary.restarts ? ` (restarts: ${details.summary.restarts})` : ''}`;
+      // Each failure and restart with its time, in order, so the restart strategy's delays can be read off.
+      const events: [number, string][] = details.exceptions.slice(failuresSeen).map((e) => [e.timestamp, `failed at ${time(e.timestamp)}: ${e.root_cause.split('\n')[0]}`]);
+      for (const [i, at] of details.restart_timestamps.slice(restartsSeen).entries()) {
+        const n = restartsSeen + i;
+        const failure = details.exceptions[n]?.timestamp;
+        events.push([at, `restart ${n + 1} at ${time(at)}${failure ? `, ${at - failure} ms after the failure` : ''}`]);
+      }
+      for (const [, text] of events.sort((a, b) => a[0] - b[0])) process.stderr.write(`Job ${jobId}: ${text}\n`);
+      failuresSeen = details.exceptions.length;
+      restartsSeen = details.restart_timestamps.length;
       if (line !== last) {
         process.stderr.write(`Job ${jobId}: ${line}\n`);
         last = line;

@@ -289,7 +289,9 @@ export class JobMaster {
     this.rm.release(this.jobId);
     const delay = this.restartStrategy.onFailure(Date.now());
     if (delay === undefined) {
-      this.failureCause = `${cause} (restart strategy ${this.restartStrategy.description} gave up)`;
+      // The note goes on the first line, before any stack frames of the cause.
+      const [head, ...frames] = cause.split('\n');
+      this.failureCause = [`${head} (restart strategy ${this.restartStrategy.description} gave up)`, ...frames].join('\n');
       this.coordinator.stop();
       this.transition('FAILED');
       return;
