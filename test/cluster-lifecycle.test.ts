@@ -119,16 +119,19 @@ describe('a port that is taken', () => {
     const r = await runToExit(['cluster', '--taskmanagers', '1', '--port', String(port), '-D', `rest.port=${taken}`, '--log-dir', logDir]);
     console.log(`weir cluster with rest.port taken said why after ${r.ms} ms`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`weir: jobmanager could not start: cannot serve the REST API on 0.0.0.0:${taken} (rest.port): address already in use\n`);
+    expect(r.stderr).toBe(`weir: cannot listen on 0.0.0.0:${taken} (rest.port): address already in use\n`);
     expect(r.ms).toBeLessThan(2000);
     expect(await listening(port)).toBe(false);
   }, 60_000);
 
-  it('ends weir jobmanager at once with one line naming jobmanager.rpc.port', async () => {
+  it('ends weir jobmanager at once with one line naming jobmanager.rpc.port or rest.port', async () => {
     const taken = await hold();
     const r = await runToExit(['jobmanager', '-D', `jobmanager.rpc.port=${taken}`, '-D', 'rest.port=0', '-D', 'jobmanager.bind-host=127.0.0.1', '-D', `jobmanager.store.dir=${mkdtempSync(path.join(os.tmpdir(), 'weir-lifecycle-'))}`]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`weir: cannot listen on 127.0.0.1:${taken} (jobmanager.rpc.port): address already in use\n`);
+    const rest = await runToExit(['jobmanager', '-D', 'jobmanager.rpc.port=0', '-D', `rest.port=${taken}`, '-D', 'rest.bind-address=127.0.0.1', '-D', `jobmanager.store.dir=${mkdtempSync(path.join(os.tmpdir(), 'weir-lifecycle-'))}`]);
+    expect(rest.code).toBe(1);
+    expect(rest.stderr).toBe(`weir: cannot serve the REST API on 127.0.0.1:${taken} (rest.port): address already in use\n`);
   }, 30_000);
 
   it('npm run demo picks free ports: it runs even with 8081 (rest.port default) taken', async () => {

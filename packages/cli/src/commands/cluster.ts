@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { createWriteStream, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfiguration } from '@weir/core';
@@ -99,7 +100,17 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
   });
 
   const address = `localhost:${options.port}`;
-  const restPort = loadConfiguration({ file: options.configFile, overrides: defines }).getNumber('rest.port');
+  const config = loadConfiguration({ file: options.configFile, overrides: defines });
+  const restPort = config.getNumber('rest.port');
+  // Taken ports are said before anything starts; the JobManager's own bind stays the last word.
+  const taken = await firstTakenPort([
+    { host: config.getString('jobmanager.bind-host'), port: options.port, key: 'jobmanager.rpc.port' },
+    { host: config.getString('rest.bind-address'), port: restPort, key: 'rest.port' },
+  ]);
+  if (taken) {
+    process.stderr.write(`weir: cannot listen on ${taken.host}:${taken.port} (${taken.key}): address already in use\n`);
+    return 1;
+  }
   // The JobManager first: a port it cannot bind is said within a second, before any
   // TaskManager starts. Then the TaskManagers; up when every one has registered, down at
   // once when a process exits first.
@@ -144,4 +155,18 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
     check();
   });
   return stopping ? 0 : 1;
+}
+
+/** The first of these ports something else listens on (port 0 is always free). */
+async function firstTakenPort(ports: { host: string; port: number; key: string }[]): Promise<{ host: string; port: number; key: string } | undefined> {
+  for (const p of ports) {
+    if (p.port === 0) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'EADDRINUSE'));
+      probe.listen({ host: p.host, port: p.port, exclusive: true }, () => probe.close(() => resolve(true)));
+    });
+    if (!free) return p;
+  }
+  return undefined;
 }
