@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { JobError } from '@weir/core';
 
@@ -39,15 +41,22 @@ export function typecheckJob(file: string): boolean {
   if (!/\.[cm]?tsx?$/.test(file) || !existsSync(file)) return false;
   const root = weirRoot();
   const api = apiTypes(root);
+  if (!api) return false;
+  const cache = cacheFile(file, api);
+  if (stillChecked(cache)) return true;
   const ts = loadTypeScript(root);
-  if (!ts || !api) return false;
+  if (!ts) return false;
   let diagnostics = check(ts, root, api, file, false);
   // A syntax error is the bundler's to report ("does not compile"), as for a JavaScript job.
   if (diagnostics === 'syntax') return false;
   if (diagnostics.some((d: import('typescript').Diagnostic) => NEEDS_NODE_TYPES.has(d.code) || (d.code === 2307 && /'(node:[^']+|fs|path|net|os|crypto|url|util|events|stream|child_process|worker_threads|http|https|zlib|readline)'/.test(ts.flattenDiagnosticMessageText(d.messageText, ' '))))) {
     diagnostics = check(ts, root, api, file, true);
   }
-  if (diagnostics === 'syntax' || diagnostics.length === 0) return diagnostics !== 'syntax';
+  if (diagnostics === 'syntax') return false;
+  if (diagnostics.length === 0) {
+    remember(cache, checkedFiles);
+    return true;
+  }
   const first = diagnostics[0];
   const message = ts.flattenDiagnosticMessageText(first.messageText, ' ');
   let where = '';
@@ -58,6 +67,9 @@ export function typecheckJob(file: string): boolean {
   const more = diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more error${diagnostics.length > 2 ? 's' : ''})` : '';
   throw new JobError(`job file ${file} does not type-check: ${where}${message}${more}`);
 }
+
+/** The job's own files of the latest check, for the cache. */
+let checkedFiles: string[] = [];
 
 function check(ts: TS, root: string, api: string, file: string, nodeTypes: boolean): readonly import('typescript').Diagnostic[] | 'syntax' {
   const program = ts.createProgram([path.resolve(file)], {
@@ -76,6 +88,42 @@ function check(ts: TS, root: string, api: string, file: string, nodeTypes: boole
   });
   const weirFiles = path.join(root, 'packages') + path.sep;
   const own = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !f.fileName.includes('/node_modules/') && !path.resolve(f.fileName).startsWith(weirFiles + 'api') && !path.resolve(f.fileName).startsWith(weirFiles + 'core'));
+  checkedFiles = own.map((f) => path.resolve(f.fileName));
   if (own.some((f) => program.getSyntacticDiagnostics(f).length > 0)) return 'syntax';
   return [...program.getOptionsDiagnostics(), ...own.flatMap((f) => program.getSemanticDiagnostics(f))].filter((d) => d.category === ts.DiagnosticCategory.Error);
+}
+
+// A job that type-checked is not checked again while none of its own files changed: the
+// compiler costs about a second of CPU, and a job is often run many times while written.
+export function typecheckCacheDir(): string {
+  return path.join(os.tmpdir(), `weir-typecheck-${process.getuid?.() ?? 'user'}`);
+}
+
+function sha(text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Keyed by the job's path and this build of Weir (a rebuild may change the API). */
+function cacheFile(file: string, api: string): string {
+  const build = statSync(__filename);
+  const key = sha(`${path.resolve(file)}\n${api}\n${build.size}\n${build.mtimeMs}`);
+  return path.join(typecheckCacheDir(), `${key.slice(0, 32)}.json`);
+}
+
+function stillChecked(cache: string): boolean {
+  try {
+    const entries = JSON.parse(readFileSync(cache, 'utf8')) as { file: string; sha: string }[];
+    return entries.length > 0 && entries.every((e) => existsSync(e.file) && sha(readFileSync(e.file)) === e.sha);
+  } catch {
+    return false;
+  }
+}
+
+function remember(cache: string, files: string[]): void {
+  try {
+    mkdirSync(path.dirname(cache), { recursive: true });
+    writeFileSync(cache, JSON.stringify(files.map((file) => ({ file, sha: sha(readFileSync(file)) }))));
+  } catch {
+    // a cache that cannot be written only costs the next run a check
+  }
 }
