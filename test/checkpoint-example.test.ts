@@ -74,6 +74,10 @@ describe('the article checkpoint example, end to end', () => {
     const tmOut = timedLines(cluster.taskmanagers[0].process.stdout as NodeJS.ReadableStream);
     run = spawnWeir(['run', EXAMPLE, '--jobmanager', cluster.address], { cwd: cluster.dir });
     const first = await server.connection(1);
+    // A user types once the job runs: wait for RUNNING, so start-up is not counted as latency.
+    const submitted = await waitFor('the submission line', () => run!.stdout.find((l) => l.text.startsWith('Job has been submitted')));
+    const jobId = /JobID ([0-9a-f]{32})$/.exec(submitted.text)?.[1] as string;
+    await cluster.waitForState(jobId, ['RUNNING']);
 
     const numbers = ['1', '2', '3', '42', '-7'];
     const latencies: { line: string; taskmanager: number; attached: number }[] = [];
@@ -90,9 +94,8 @@ describe('the article checkpoint example, end to end', () => {
       expect(l.attached, `"${l.line}" on weir run's stdout`).toBeLessThan(PRINT_LATENCY_MS);
     }
     // Exactly the numbers, as numbers, unprefixed at parallelism 1 (after the submission line).
-    const [submitted, ...printed] = run.stdout.map((l) => l.text);
-    const jobId = /^Job has been submitted with JobID ([0-9a-f]{32})$/.exec(submitted)?.[1] as string;
-    expect(jobId).toBeTruthy();
+    const [submittedLine, ...printed] = run.stdout.map((l) => l.text);
+    expect(submittedLine).toBe(`Job has been submitted with JobID ${jobId}`);
     expect(printed).toEqual(numbers);
     expect(tmOut.map((l) => l.text)).toEqual(numbers);
 
