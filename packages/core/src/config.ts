@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { OPTIONS_BY_KEY, type ConfigOption } from './config-schema';
-import { parseDuration } from './durations';
+import { parseDuration, parseMemorySize } from './durations';
 import { ConfigError } from './errors';
 
 export type ConfigValue = string | number | boolean;
@@ -114,6 +114,12 @@ export function validateValue(key: string, raw: unknown): ConfigValue {
       const ms = parseDuration(text, key);
       if (option.min !== undefined && ms < option.min) throw new ConfigError(`${key}: must be at least ${option.min} ms, got ${ms} ms${option.belowMin ? ` (${option.belowMin})` : ''}`);
       return ms;
+    }
+    case 'memory': {
+      if (typeof text !== 'string' && typeof text !== 'number') throw new ConfigError(`${key}: expected a size, got "${String(raw)}"`);
+      const bytes = parseMemorySize(text, key);
+      if (option.min !== undefined && bytes < option.min) throw new ConfigError(`${key}: must be at least ${option.min} bytes, got ${bytes}`);
+      return bytes;
     }
     case 'boolean': {
       if (text === true || text === 'true') return true;

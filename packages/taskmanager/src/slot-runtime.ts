@@ -163,7 +163,9 @@ export class SlotRuntime {
       const key = partitionKey(ref.job_id, ref.attempt, ref.vertex_id, ref.subtask, out.consumer_vertex_id);
       this.registry.register({ key, subpartitions });
       const keySelector = task.plan.outputKeySelectors.get(out.consumer_vertex_id);
-      task.output.writers.push(new RecordWriter(subpartitions, out.partitioning, keySelector, deploy.max_parallelism, ref.subtask));
+      task.output.writers.push(
+        new RecordWriter(subpartitions, out.partitioning, keySelector, deploy.max_parallelism, ref.subtask, task.network.segmentSize, out.consumer_vertex_id),
+      );
     }
   }
 
@@ -178,6 +180,7 @@ export class SlotRuntime {
           const sub = partition?.subpartitions[input.subpartition];
           if (!sub) return channel.fail(new Error(`input channel ${description}: no local partition ${key}`));
           channel.returnCredit = (n) => sub.addCredit(n);
+          channel.requestBatchBytes = (bytes) => void (sub.batchBytes = bytes);
           sub.attach(channel, INITIAL_CREDIT);
         });
       } else {

@@ -18,6 +18,7 @@ export class BarrierAligner {
   private readonly seen = new Set<number>();
   private alignmentStart = 0;
   private lastCompleted = 0;
+  private currentTimestamp = 0;
 
   constructor(
     private readonly channels: AlignableChannel[],
@@ -34,6 +35,7 @@ export class BarrierAligner {
       // A newer barrier supersedes an alignment in progress (the older checkpoint was aborted).
       if (this.seen.size > 0) this.release();
       this.current = checkpointId;
+      this.currentTimestamp = timestamp;
       this.alignmentStart = this.now();
     }
     this.seen.add(channel.index);
@@ -56,6 +58,24 @@ export class BarrierAligner {
 
   isAligning(): boolean {
     return this.seen.size > 0;
+  }
+
+  /** How long the alignment in progress has taken (0 when none is). */
+  alignmentMs(): number {
+    return this.seen.size > 0 ? this.now() - this.alignmentStart : 0;
+  }
+
+  /**
+   * Aligned-checkpoint timeout: the checkpoint in alignment turns unaligned. Returns it and
+   * the channels that delivered their barrier already, and releases every held channel;
+   * the caller takes the snapshot instead of this aligner.
+   */
+  takeOver(): { checkpointId: number; timestamp: number; alignmentMs: number; aligned: Set<number> } | undefined {
+    if (this.seen.size === 0) return undefined;
+    const taken = { checkpointId: this.current, timestamp: this.currentTimestamp, alignmentMs: this.alignmentMs(), aligned: new Set(this.seen) };
+    this.lastCompleted = this.current;
+    this.release();
+    return taken;
   }
 
   private maybeComplete(timestamp: number): void {

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, open, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, decode, encode, type StateHandle } from '@weir/core';
 import type { KeyedSnapshot } from '../state/keyed-backend';
+import type { ChannelStateSnapshot } from './channel-state';
 
 /** What one task writes for one checkpoint: one file holding every operator of its chain. */
 export interface TaskStateSnapshot {
@@ -11,6 +12,10 @@ export interface TaskStateSnapshot {
   keyGroupStart: number;
   keyGroupEnd: number;
   operators: Record<string, { keyed?: KeyedSnapshot; operator?: Record<string, unknown[]> }>;
+  /** Parallelism of the vertex when it was written: channel state is redistributed when it changed. */
+  parallelism?: number;
+  /** In-flight data of an unaligned checkpoint. */
+  channels?: ChannelStateSnapshot;
 }
 
 export function checkpointDirectory(root: string, jobId: string, checkpointId: number): string {

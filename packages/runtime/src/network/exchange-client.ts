@@ -1,4 +1,4 @@
-import { grpc, protos, CHANNEL_OPTIONS, type PartitionRequest, type ProducerMessage } from '@weir/core';
+import { grpc, protos, DATA_CHANNEL_OPTIONS, type PartitionRequest, type ProducerMessage } from '@weir/core';
 import type { InputChannel } from './input-gate';
 
 const clients = new Map<string, grpc.Client>();
@@ -6,7 +6,7 @@ const clients = new Map<string, grpc.Client>();
 function clientFor(address: string): grpc.Client {
   let client = clients.get(address);
   if (!client) {
-    client = new (protos().DataExchange)(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    client = new (protos().DataExchange)(address, grpc.credentials.createInsecure(), DATA_CHANNEL_OPTIONS);
     clients.set(address, client);
   }
   return client;
@@ -37,6 +37,9 @@ export function connectRemoteChannel(address: string, request: PartitionRequest,
   call.write({ request });
   channel.returnCredit = (n) => {
     if (!done) call.write({ credit: { credit: n } });
+  };
+  channel.requestBatchBytes = (bytes) => {
+    if (!done) call.write({ credit: { credit: 0, batch_bytes: bytes } });
   };
   return () => {
     done = true;

@@ -1,4 +1,4 @@
-import { grpc, protos, bindServer, CHANNEL_OPTIONS, type ConsumerMessage, type Logger } from '@weir/core';
+import { grpc, protos, bindServer, DATA_CHANNEL_OPTIONS, type ConsumerMessage, type Logger } from '@weir/core';
 import type { ChannelItem } from './events';
 import { partitionKey, type PartitionRegistry } from './partition-registry';
 
@@ -6,14 +6,15 @@ const PARTITION_LOOKUP_TIMEOUT_MS = 30_000;
 
 /** Serves a slot's result partitions to consumers on other slots and TaskManagers. */
 export async function startExchangeServer(registry: PartitionRegistry, address: string, log: Logger): Promise<{ server: grpc.Server; port: number }> {
-  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const server = new grpc.Server(DATA_CHANNEL_OPTIONS);
   server.addService(protos().DataExchange.service, {
     Consume: (call: grpc.ServerDuplexStream<ConsumerMessage, unknown>) => {
       let subpartition: import('./result-subpartition').ResultSubpartition | undefined;
       let closed = false;
       call.on('data', async (msg: ConsumerMessage) => {
         if (msg.kind === 'credit') {
-          subpartition?.addCredit(msg.credit.credit);
+          if (subpartition && msg.credit.batch_bytes > 0) subpartition.batchBytes = msg.credit.batch_bytes;
+          if (msg.credit.credit > 0) subpartition?.addCredit(msg.credit.credit);
           return;
         }
         if (msg.kind !== 'request') return;

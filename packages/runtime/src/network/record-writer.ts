@@ -1,8 +1,10 @@
-import { encodeBatch, keyGroupFor, keyToString, operatorIndexForKeyGroup, type Partitioning } from '@weir/core';
+import { encode, encodeBatch, keyGroupFor, keyToString, operatorIndexForKeyGroup, type Partitioning } from '@weir/core';
 import type { ResultSubpartition } from './result-subpartition';
 import { Signal } from '../signal';
 
 const BATCH_RECORDS = 512;
+/** A batch whose encoding came out larger than this is split: gRPC refuses messages above 256 MiB. */
+const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 /** Batches a subpartition may hold undelivered before the producer is backpressured. */
 export const MAX_BACKLOG = 4;
 
@@ -14,13 +16,21 @@ export const MAX_BACKLOG = 4;
 export class RecordWriter {
   private readonly pending: unknown[][];
   private nextRoundRobin: number;
+  /**
+   * Encoded bytes per record of the latest batch: batches are cut by count and by bytes
+   * without encoding each record twice. Unknown until the first record was measured.
+   */
+  private bytesPerRecord = 0;
 
   constructor(
     readonly subpartitions: ResultSubpartition[],
-    private readonly partitioning: Partitioning,
+    readonly partitioning: Partitioning,
     private readonly keySelector: ((value: unknown) => unknown) | undefined,
     private readonly maxParallelism: number,
     producerSubtask: number,
+    /** Largest batch in bytes (`taskmanager.memory.segment-size`). */
+    private readonly segmentSize = 32 * 1024,
+    readonly consumerVertexId = '',
   ) {
     this.pending = subpartitions.map(() => []);
     this.nextRoundRobin = producerSubtask % subpartitions.length;
@@ -47,14 +57,35 @@ export class RecordWriter {
   private append(target: number, value: unknown): void {
     const batch = this.pending[target];
     batch.push(value);
-    if (batch.length >= BATCH_RECORDS) this.flushOne(target);
+    if (this.bytesPerRecord === 0) this.bytesPerRecord = Math.max(1, encode(value).length);
+    if (batch.length >= this.recordsPerBatch(target)) this.flushOne(target);
+  }
+
+  /** How many records make a full batch for this subpartition at the current record size. */
+  recordsPerBatch(target: number): number {
+    const asked = this.subpartitions[target].batchBytes;
+    const bytes = asked > 0 ? Math.min(asked, this.segmentSize) : this.segmentSize;
+    return Math.max(1, Math.min(BATCH_RECORDS, Math.floor(bytes / Math.max(1, this.bytesPerRecord))));
   }
 
   private flushOne(target: number): void {
     const batch = this.pending[target];
     if (batch.length === 0) return;
-    this.subpartitions[target].add({ kind: 'batch', data: encodeBatch(batch), count: batch.length });
     this.pending[target] = [];
+    this.send(target, batch);
+  }
+
+  private send(target: number, records: unknown[]): void {
+    const data = encodeBatch(records);
+    // Records can change size: the next batch is cut at the size this one had.
+    this.bytesPerRecord = Math.max(1, data.length / records.length);
+    if (data.length > MAX_BATCH_BYTES && records.length > 1) {
+      const half = Math.ceil(records.length / 2);
+      this.send(target, records.slice(0, half));
+      this.send(target, records.slice(half));
+      return;
+    }
+    this.subpartitions[target].add({ kind: 'batch', data, count: records.length });
   }
 
   flush(): void {
@@ -65,6 +96,15 @@ export class RecordWriter {
   broadcastBarrier(checkpointId: number, timestamp: number): void {
     this.flush();
     for (const s of this.subpartitions) s.add({ kind: 'barrier', checkpointId, timestamp });
+  }
+
+  /**
+   * Unaligned checkpoint: the barrier overtakes every batch queued for the consumers; the
+   * overtaken batches, per subpartition, are returned to be stored with the checkpoint.
+   */
+  broadcastPriorityBarrier(checkpointId: number, timestamp: number): Buffer[][] {
+    this.flush();
+    return this.subpartitions.map((s) => s.addPriorityBarrier(checkpointId, timestamp));
   }
 
   broadcastEnd(): void {
@@ -79,6 +119,13 @@ export class RecordWriter {
   usage(): number {
     return Math.max(0, ...this.subpartitions.map((s) => s.backlog / MAX_BACKLOG));
   }
+}
+
+/** The batches one output edge still held when an unaligned barrier overtook them, per subpartition. */
+export interface OutputChannelState {
+  consumerVertexId: string;
+  partitioning: Partitioning;
+  batches: Buffer[][];
 }
 
 /** All output edges of a task, with one wake-up for when they have room again. */
@@ -100,6 +147,14 @@ export class TaskOutput {
 
   broadcastBarrier(checkpointId: number, timestamp: number): void {
     for (const w of this.writers) w.broadcastBarrier(checkpointId, timestamp);
+  }
+
+  broadcastPriorityBarrier(checkpointId: number, timestamp: number): OutputChannelState[] {
+    return this.writers.map((w) => ({
+      consumerVertexId: w.consumerVertexId,
+      partitioning: w.partitioning,
+      batches: w.broadcastPriorityBarrier(checkpointId, timestamp),
+    }));
   }
 
   broadcastEnd(): void {

@@ -1,12 +1,16 @@
 import {
-  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError,
+  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError, encodeBatch,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
 import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
+import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
+import { channelStateBytes, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
 import { discardStateFile, readTaskState, writeTaskState, type TaskStateSnapshot } from '../checkpoint/storage';
-import { InputGate } from '../network/input-gate';
-import { TaskOutput } from '../network/record-writer';
+import { InputGate, type InputChannel } from '../network/input-gate';
+import { networkSettings, type NetworkSettings } from '../network/network-settings';
+import { TaskOutput, type OutputChannelState } from '../network/record-writer';
+import { BufferDebloater } from '../network/buffer-debloater';
 import { HeapKeyedStateBackend } from '../state/keyed-backend';
 import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
@@ -15,6 +19,20 @@ import { OperatorChain } from './operator-chain';
 import type { TaskEvents } from './task-events';
 
 const SOURCE_BATCH = 512;
+/**
+ * Longest stretch of user code between two turns of the slot's event loop: the slot's
+ * network side (gRPC streams, credits, keepalive pings) and a snapshot's asynchronous
+ * write run in those turns. By elapsed time, not by batch count, so slow records
+ * cannot stretch it.
+ */
+export const YIELD_INTERVAL_MS = 10;
+
+interface SnapshotTiming {
+  startDelayMs: number;
+  alignmentMs: number;
+  syncMs: number;
+  unaligned: boolean;
+}
 
 type Command =
   | { kind: 'trigger'; checkpointId: number; timestamp: number; final: boolean }
@@ -37,6 +55,13 @@ export class Task {
   private readonly operatorStates = new Map<string, OperatorStateStore>();
   private readonly chain: OperatorChain;
   private aligner?: BarrierAligner;
+  private unaligned?: UnalignedBarrierHandler;
+  readonly network: NetworkSettings;
+  private debloater?: BufferDebloater;
+  /** Records taken from a batch (or restored in-flight data) that are not processed yet. */
+  private current?: { channel?: InputChannel; records: unknown[]; next: number };
+  private readonly replay: unknown[][] = [];
+  private lastYield = Date.now();
   /** The job's effective configuration, as every operator sees it. */
   private readonly config: Record<string, string>;
   private cancelled = false;
@@ -57,6 +82,7 @@ export class Task {
     this.ref = deploy.task;
     this.name = formatTaskName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt);
     this.config = JSON.parse(deploy.config_json || '{}') as Record<string, string>;
+    this.network = networkSettings(this.config, deploy.checkpointing_mode || 'EXACTLY_ONCE');
     if (plan.keySelector) {
       this.keyed = new HeapKeyedStateBackend(keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism), deploy.max_parallelism);
     }
@@ -99,13 +125,27 @@ export class Task {
       await this.chain.open((uid) => this.contextFor(uid), this.plan.vertex.operators[0]?.uid);
       const mode = (this.deploy.checkpointing_mode || 'EXACTLY_ONCE') as CheckpointingMode;
       this.aligner = new BarrierAligner(this.gate.channels, mode, (id, ts, align) => this.snapshot(id, ts, align), () => this.gate.unblockAll());
+      if (this.network.unaligned) {
+        this.unaligned = new UnalignedBarrierHandler(this.gate, (id, ts, align, inputs) => this.snapshot(id, ts, align, inputs));
+        // With a timeout, barriers start aligned and a task switches once alignment takes too long.
+        this.gate.priorityBarriers = this.network.alignedTimeoutMs === 0;
+      }
+      if (this.network.debloat && this.gate.channels.length > 0) {
+        this.debloater = new BufferDebloater(this.gate.channels, this.network);
+      }
       this.events.state(this.ref, 'RUNNING');
       const flusher = setInterval(() => this.output.flush(), Math.max(1, this.bufferTimeout()));
+      const ticker = setInterval(() => {
+        this.debloater?.tick();
+        // wakes a task that waits on its inputs while an alignment may have timed out
+        if (this.aligner?.isAligning()) this.wakeup.notify();
+      }, 100);
       try {
         if (this.isSource) await this.runSource();
         else await this.runInputs();
       } finally {
         clearInterval(flusher);
+        clearInterval(ticker);
       }
       if (this.cancelled) return this.cancelledExit();
       await this.chain.finish();
@@ -168,16 +208,24 @@ export class Task {
   // ---- inputs --------------------------------------------------------------------
 
   private async runInputs(): Promise<void> {
-    const keyed = this.keyed;
-    const keySelector = this.plan.keySelector;
-    const head = this.chain.head;
-    let sinceYield = 0;
     for (;;) {
       await this.handleMailbox();
       if (this.cancelled) return;
       if (this.gate.error) throw this.gate.error;
+      this.handleBarriersOutOfBand();
       if (!this.output.isAvailable()) {
         await Promise.race([this.output.available.wait(), this.wakeup.wait()]);
+        continue;
+      }
+      if (!this.current && this.replay.length > 0) this.current = { records: this.replay.shift() as unknown[], next: 0 };
+      if (this.current) {
+        if (!this.processCurrent()) {
+          await this.yieldNow();
+          continue;
+        }
+      }
+      if (Date.now() - this.lastYield >= YIELD_INTERVAL_MS) {
+        await this.yieldNow();
         continue;
       }
       const next = this.gate.poll();
@@ -190,21 +238,10 @@ export class Task {
       if (item.kind === 'batch') {
         const records = decodeBatch(item.data);
         this.recordsIn += records.length;
-        if (keyed && keySelector) {
-          for (const record of records) {
-            keyed.setCurrentKey(keySelector(record));
-            head.collect(record);
-          }
-        } else {
-          for (const record of records) head.collect(record);
-        }
-        channel.returnCredit(1);
-        if (++sinceYield >= 4) {
-          sinceYield = 0;
-          await yieldToEventLoop();
-        }
+        this.current = { channel, records, next: 0 };
       } else if (item.kind === 'barrier') {
-        this.aligner?.onBarrier(channel, item.checkpointId, item.timestamp);
+        // Unaligned barriers were acted on when they arrived; this one is a leftover.
+        if (!this.gate.priorityBarriers) this.aligner?.onBarrier(channel, item.checkpointId, item.timestamp);
       } else {
         channel.ended = true;
         this.aligner?.onEndOfPartition();
@@ -219,6 +256,53 @@ export class Task {
         await this.wakeup.wait();
       }
     }
+  }
+
+  private async yieldNow(): Promise<void> {
+    await yieldToEventLoop();
+    this.lastYield = Date.now();
+  }
+
+  /**
+   * Processes the current batch until it is done (true) or the time slice is used up
+   * (false): one slow record per call at worst, never a whole slow batch.
+   */
+  private processCurrent(): boolean {
+    const current = this.current as { channel?: InputChannel; records: unknown[]; next: number };
+    const keyed = this.keyed;
+    const keySelector = this.plan.keySelector;
+    const head = this.chain.head;
+    const { records } = current;
+    while (current.next < records.length) {
+      const record = records[current.next++];
+      if (keyed && keySelector) keyed.setCurrentKey(keySelector(record));
+      head.collect(record);
+      if ((current.next & 7) === 0 && Date.now() - this.lastYield >= YIELD_INTERVAL_MS) break;
+    }
+    if (current.next < records.length) return false;
+    this.current = undefined;
+    current.channel?.returnCredit(1);
+    return true;
+  }
+
+  /** Unaligned barriers that arrived, and aligned checkpoints whose alignment timed out. */
+  private handleBarriersOutOfBand(): void {
+    const unaligned = this.unaligned;
+    if (!unaligned) return;
+    if (this.gate.arrivedBarriers.length > 0) unaligned.handleArrived(() => this.unprocessed());
+    const aligner = this.aligner;
+    if (!this.gate.priorityBarriers && aligner?.isAligning() && aligner.alignmentMs() >= this.network.alignedTimeoutMs) {
+      const taken = aligner.takeOver();
+      if (taken) unaligned.begin(taken.checkpointId, taken.timestamp, taken.alignmentMs, taken.aligned, () => this.unprocessed());
+    }
+  }
+
+  /** Records taken in but not processed yet: in-flight data of an unaligned checkpoint. */
+  private unprocessed(): Buffer | undefined {
+    const rest: unknown[] = [];
+    if (this.current) rest.push(...this.current.records.slice(this.current.next));
+    for (const batch of this.replay) rest.push(...batch);
+    return rest.length > 0 ? encodeBatch(rest) : undefined;
   }
 
   // ---- checkpoints ---------------------------------------------------------------
@@ -236,6 +320,7 @@ export class Task {
         if (this.finalCheckpointId && command.checkpointId >= this.finalCheckpointId) this.finalCheckpointDone = true;
       } else {
         this.aligner?.onAborted(command.checkpointId);
+        this.unaligned?.onAborted(command.checkpointId);
         await this.chain.notifyAborted(command.checkpointId);
       }
     }
@@ -246,8 +331,10 @@ export class Task {
    * copied, and the barrier goes downstream. Writing the file happens afterwards, off the
    * record path; the acknowledgement carries the handle and the timings.
    */
-  private snapshot(checkpointId: number, timestamp: number, alignmentMs: number): void {
+  private snapshot(checkpointId: number, timestamp: number, alignmentMs: number, inputs?: Promise<InputChannelState[] | undefined>): void {
     const started = Date.now();
+    const firstBarrier = this.gate.firstBarrierAt.get(checkpointId) ?? started;
+    const timing: SnapshotTiming = { startDelayMs: Math.max(0, firstBarrier - timestamp), alignmentMs, syncMs: 0, unaligned: inputs !== undefined || this.isUnalignedSource() };
     this.lastSnapshotId = Math.max(this.lastSnapshotId, checkpointId);
     try {
       this.chain.snapshotState(checkpointId);
@@ -258,18 +345,44 @@ export class Task {
         const headUid = this.plan.operatorUids[0];
         snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed: this.keyed.snapshot() };
       }
-      this.output.broadcastBarrier(checkpointId, timestamp);
-      const syncMs = Date.now() - started;
-      void this.persist(checkpointId, snapshot, syncMs, alignmentMs);
+      snapshot.parallelism = this.deploy.parallelism;
+      if (timing.unaligned) {
+        // The barrier overtakes what is queued for the consumers; that goes into the checkpoint.
+        const outputs = this.output.broadcastPriorityBarrier(checkpointId, timestamp);
+        timing.syncMs = Date.now() - started;
+        void this.persist(checkpointId, snapshot, timing, inputs ?? Promise.resolve([]), outputs);
+      } else {
+        this.output.broadcastBarrier(checkpointId, timestamp);
+        timing.syncMs = Date.now() - started;
+        void this.persist(checkpointId, snapshot, timing);
+      }
     } catch (err) {
       this.events.decline(this.ref, checkpointId, `${this.name}: snapshot failed: ${describeError(err)}`);
       throw err;
     }
   }
 
-  private async persist(checkpointId: number, snapshot: TaskStateSnapshot, syncMs: number, alignmentMs: number): Promise<void> {
+  /** A source emits its barriers unaligned when unaligned checkpoints are on from the start. */
+  private isUnalignedSource(): boolean {
+    return this.isSource && this.network.unaligned && this.network.alignedTimeoutMs === 0;
+  }
+
+  private async persist(
+    checkpointId: number, snapshot: TaskStateSnapshot, timing: SnapshotTiming,
+    inputs?: Promise<InputChannelState[] | undefined>, outputs?: OutputChannelState[],
+  ): Promise<void> {
     const started = Date.now();
     try {
+      let persistedBytes = 0;
+      if (inputs) {
+        const recorded = await inputs;
+        if (!recorded) {
+          this.events.decline(this.ref, checkpointId, `${this.name}: checkpoint ${checkpointId} was superseded while its in-flight data was being recorded`);
+          return;
+        }
+        snapshot.channels = { inputs: recorded, outputs: outputs ?? [] };
+        persistedBytes = channelStateBytes(snapshot.channels);
+      }
       const handle = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot);
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
@@ -281,10 +394,13 @@ export class Task {
         checkpoint_id: checkpointId,
         handles: [handle],
         state_size: handle.size,
-        sync_duration_ms: syncMs,
+        sync_duration_ms: timing.syncMs,
         async_duration_ms: Date.now() - started,
-        alignment_duration_ms: alignmentMs,
+        alignment_duration_ms: timing.alignmentMs,
         acknowledged_at: Date.now(),
+        start_delay_ms: timing.startDelayMs,
+        persisted_data_bytes: persistedBytes,
+        unaligned: timing.unaligned,
       });
     } catch (err) {
       this.events.decline(this.ref, checkpointId, `${this.name}: writing state failed: ${describeError(err)}`);
@@ -306,7 +422,21 @@ export class Task {
       }
     }
     if (this.keyed) for (const list of keyedSnaps.values()) this.keyed.restore(list.filter((s) => s !== undefined));
+    this.restoreChannelState(snapshots);
     this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id }, 'restored state');
+  }
+
+  /** In-flight data of an unaligned checkpoint: outputs go out first, inputs are replayed before new input. */
+  private restoreChannelState(snapshots: TaskStateSnapshot[]): void {
+    const stored: StoredChannelState[] = snapshots.flatMap((s) =>
+      s.channels ? [{ subtask: s.subtask, parallelism: s.parallelism ?? this.deploy.parallelism, state: s.channels }] : [],
+    );
+    if (stored.length === 0) return;
+    replayOutputs(stored, this.ref.subtask, this.deploy.parallelism, this.output.writers);
+    const range = this.keyed?.range;
+    const keyed = range && this.plan.keySelector ? { keySelector: this.plan.keySelector, maxParallelism: this.deploy.max_parallelism, ...range } : undefined;
+    this.replay.push(...inputRecordsToReplay(stored, this.ref.subtask, this.deploy.parallelism, keyed));
+    this.recordsIn += this.replay.reduce((n, b) => n + b.length, 0);
   }
 
   private operatorStore(uid: string): OperatorStateStore {
