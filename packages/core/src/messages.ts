@@ -58,7 +58,7 @@ export interface JobGraph {
 
 export type ProducerMessage =
   | { kind: 'batch'; batch: { data: Buffer; count: number } }
-  | { kind: 'barrier'; barrier: { checkpoint_id: number; timestamp: number } }
+  | { kind: 'barrier'; barrier: { checkpoint_id: number; timestamp: number; unaligned: boolean; final: boolean } }
   | { kind: 'end'; end: Record<string, never> };
 export interface PartitionRequest {
   job_id: string; attempt: number; producer_vertex_id: string; producer_subtask: number;

@@ -19,16 +19,17 @@ export class BarrierAligner {
   private alignmentStart = 0;
   private lastCompleted = 0;
   private currentTimestamp = 0;
+  private currentFinal = false;
 
   constructor(
     private readonly channels: AlignableChannel[],
     private readonly mode: CheckpointingMode,
-    private readonly snapshot: (checkpointId: number, timestamp: number, alignmentMs: number) => void,
+    private readonly snapshot: (checkpointId: number, timestamp: number, alignmentMs: number, final: boolean) => void,
     private readonly unblockAll: () => void,
     private readonly now: () => number = Date.now,
   ) {}
 
-  onBarrier(channel: AlignableChannel, checkpointId: number, timestamp: number): void {
+  onBarrier(channel: AlignableChannel, checkpointId: number, timestamp: number, final = false): void {
     if (checkpointId <= this.lastCompleted) return; // stale barrier of a finished checkpoint
     if (checkpointId < this.current) return; // an older checkpoint this task already gave up on
     if (checkpointId > this.current) {
@@ -36,6 +37,7 @@ export class BarrierAligner {
       if (this.seen.size > 0) this.release();
       this.current = checkpointId;
       this.currentTimestamp = timestamp;
+      this.currentFinal = final;
       this.alignmentStart = this.now();
     }
     this.seen.add(channel.index);
@@ -71,7 +73,8 @@ export class BarrierAligner {
    * the caller takes the snapshot instead of this aligner.
    */
   takeOver(): { checkpointId: number; timestamp: number; alignmentMs: number; aligned: Set<number> } | undefined {
-    if (this.seen.size === 0) return undefined;
+    // A bounded job's final checkpoint stays aligned: nothing may be in flight behind it.
+    if (this.seen.size === 0 || this.currentFinal) return undefined;
     const taken = { checkpointId: this.current, timestamp: this.currentTimestamp, alignmentMs: this.alignmentMs(), aligned: new Set(this.seen) };
     this.lastCompleted = this.current;
     this.release();
@@ -86,7 +89,7 @@ export class BarrierAligner {
     this.lastCompleted = id;
     this.seen.clear();
     // Snapshot before releasing: the held channels' records belong after this checkpoint.
-    this.snapshot(id, timestamp, alignmentMs);
+    this.snapshot(id, timestamp, alignmentMs, this.currentFinal);
     this.unblockAll();
   }
 

@@ -32,7 +32,7 @@ export class UnalignedBarrierHandler {
   handleArrived(unprocessed: () => Buffer | undefined): void {
     while (this.gate.arrivedBarriers.length > 0) {
       const channel = this.gate.arrivedBarriers.shift() as InputChannel;
-      const index = channel.queue.findIndex((item) => item.kind === 'barrier');
+      const index = channel.queue.findIndex((item) => item.kind === 'barrier' && item.unaligned);
       if (index < 0) continue;
       const barrier = channel.queue[index];
       if (barrier.kind !== 'barrier') continue;
@@ -66,7 +66,8 @@ export class UnalignedBarrierHandler {
           closed = true;
           break;
         } else if (item.checkpointId >= checkpointId) {
-          channel.queue.splice(i, 1); // overtaken: this barrier has done its work
+          // This checkpoint's barrier has done its work here; a newer one stays for later.
+          if (item.checkpointId === checkpointId) channel.queue.splice(i, 1);
           closed = true;
           break;
         }

@@ -19,7 +19,9 @@ export function connectRemoteChannel(address: string, request: PartitionRequest,
   let done = false;
   call.on('data', (msg: ProducerMessage) => {
     if (msg.kind === 'batch') channel.deliver({ kind: 'batch', data: msg.batch.data, count: msg.batch.count });
-    else if (msg.kind === 'barrier') channel.deliver({ kind: 'barrier', checkpointId: msg.barrier.checkpoint_id, timestamp: msg.barrier.timestamp });
+    else if (msg.kind === 'barrier') channel.deliver({
+        kind: 'barrier', checkpointId: msg.barrier.checkpoint_id, timestamp: msg.barrier.timestamp, unaligned: msg.barrier.unaligned, final: msg.barrier.final,
+      });
     else if (msg.kind === 'end') {
       done = true;
       channel.deliver({ kind: 'end' });

@@ -33,7 +33,7 @@ export async function startExchangeServer(registry: PartitionRegistry, address: 
             deliver: (item: ChannelItem) => {
               if (closed) return;
               if (item.kind === 'batch') call.write({ batch: { data: item.data, count: item.count } });
-              else if (item.kind === 'barrier') call.write({ barrier: { checkpoint_id: item.checkpointId, timestamp: item.timestamp } });
+              else if (item.kind === 'barrier') call.write({ barrier: { checkpoint_id: item.checkpointId, timestamp: item.timestamp, unaligned: !!item.unaligned, final: !!item.final } });
               else {
                 call.write({ end: {} });
                 call.end();

@@ -32,7 +32,7 @@ export class InputChannel {
     } else {
       // A barrier (or the end) closes this channel's part of an unaligned checkpoint.
       if (this.recordingFor && (item.kind === 'end' || item.checkpointId >= this.recordingFor)) this.gate.stopRecording(this);
-      if (item.kind === 'barrier') this.gate.barrierArrived(this, item.checkpointId);
+      if (item.kind === 'barrier') this.gate.barrierArrived(this, item.checkpointId, !!item.unaligned);
     }
     this.queue.push(item);
     this.gate.signal.notify();
@@ -49,9 +49,7 @@ export class InputGate {
   readonly signal = new Signal();
   private next = 0;
   error?: Error;
-  /** Unaligned mode: barriers are acted on when they arrive, not when they are polled. */
-  priorityBarriers = false;
-  /** Channels whose barrier arrived and waits to be acted on (unaligned mode). */
+  /** Channels whose unaligned barrier arrived and waits to be acted on: before anything is polled. */
   readonly arrivedBarriers: InputChannel[] = [];
   /** When the first barrier of each checkpoint reached this task (start delay). */
   readonly firstBarrierAt = new Map<number, number>();
@@ -69,12 +67,12 @@ export class InputGate {
     this.signal.notify();
   }
 
-  barrierArrived(channel: InputChannel, checkpointId: number): void {
+  barrierArrived(channel: InputChannel, checkpointId: number, unaligned: boolean): void {
     if (!this.firstBarrierAt.has(checkpointId)) {
       this.firstBarrierAt.set(checkpointId, Date.now());
       for (const id of this.firstBarrierAt.keys()) if (id < checkpointId - 16) this.firstBarrierAt.delete(id);
     }
-    if (this.priorityBarriers) this.arrivedBarriers.push(channel);
+    if (unaligned) this.arrivedBarriers.push(channel);
   }
 
   stopRecording(channel: InputChannel): void {

@@ -93,9 +93,9 @@ export class RecordWriter {
   }
 
   /** Barriers travel behind every record emitted before them. */
-  broadcastBarrier(checkpointId: number, timestamp: number): void {
+  broadcastBarrier(checkpointId: number, timestamp: number, final = false): void {
     this.flush();
-    for (const s of this.subpartitions) s.add({ kind: 'barrier', checkpointId, timestamp });
+    for (const s of this.subpartitions) s.add({ kind: 'barrier', checkpointId, timestamp, final });
   }
 
   /**
@@ -145,8 +145,8 @@ export class TaskOutput {
     for (const w of this.writers) w.flush();
   }
 
-  broadcastBarrier(checkpointId: number, timestamp: number): void {
-    for (const w of this.writers) w.broadcastBarrier(checkpointId, timestamp);
+  broadcastBarrier(checkpointId: number, timestamp: number, final = false): void {
+    for (const w of this.writers) w.broadcastBarrier(checkpointId, timestamp, final);
   }
 
   broadcastPriorityBarrier(checkpointId: number, timestamp: number): OutputChannelState[] {

@@ -40,7 +40,7 @@ export class ResultSubpartition {
   addPriorityBarrier(checkpointId: number, timestamp: number): Buffer[] {
     if (this.released) return [];
     const overtaken = this.queue.flatMap((item) => (item.kind === 'batch' ? [item.data] : []));
-    this.queue.unshift({ kind: 'barrier', checkpointId, timestamp });
+    this.queue.unshift({ kind: 'barrier', checkpointId, timestamp, unaligned: true });
     this.drain();
     return overtaken;
   }

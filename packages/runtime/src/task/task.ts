@@ -124,11 +124,9 @@ export class Task {
       await this.restore();
       await this.chain.open((uid) => this.contextFor(uid), this.plan.vertex.operators[0]?.uid);
       const mode = (this.deploy.checkpointing_mode || 'EXACTLY_ONCE') as CheckpointingMode;
-      this.aligner = new BarrierAligner(this.gate.channels, mode, (id, ts, align) => this.snapshot(id, ts, align), () => this.gate.unblockAll());
+      this.aligner = new BarrierAligner(this.gate.channels, mode, (id, ts, align, final) => this.snapshot(id, ts, align, final), () => this.gate.unblockAll());
       if (this.network.unaligned) {
-        this.unaligned = new UnalignedBarrierHandler(this.gate, (id, ts, align, inputs) => this.snapshot(id, ts, align, inputs));
-        // With a timeout, barriers start aligned and a task switches once alignment takes too long.
-        this.gate.priorityBarriers = this.network.alignedTimeoutMs === 0;
+        this.unaligned = new UnalignedBarrierHandler(this.gate, (id, ts, align, inputs) => this.snapshot(id, ts, align, false, inputs));
       }
       if (this.network.debloat && this.gate.channels.length > 0) {
         this.debloater = new BufferDebloater(this.gate.channels, this.network);
@@ -240,8 +238,8 @@ export class Task {
         this.recordsIn += records.length;
         this.current = { channel, records, next: 0 };
       } else if (item.kind === 'barrier') {
-        // Unaligned barriers were acted on when they arrived; this one is a leftover.
-        if (!this.gate.priorityBarriers) this.aligner?.onBarrier(channel, item.checkpointId, item.timestamp);
+        // Unaligned barriers were acted on when they arrived.
+        if (!item.unaligned) this.aligner?.onBarrier(channel, item.checkpointId, item.timestamp, item.final);
       } else {
         channel.ended = true;
         this.aligner?.onEndOfPartition();
@@ -291,7 +289,7 @@ export class Task {
     if (!unaligned) return;
     if (this.gate.arrivedBarriers.length > 0) unaligned.handleArrived(() => this.unprocessed());
     const aligner = this.aligner;
-    if (!this.gate.priorityBarriers && aligner?.isAligning() && aligner.alignmentMs() >= this.network.alignedTimeoutMs) {
+    if (aligner?.isAligning() && aligner.alignmentMs() >= this.network.alignedTimeoutMs) {
       const taken = aligner.takeOver();
       if (taken) unaligned.begin(taken.checkpointId, taken.timestamp, taken.alignmentMs, taken.aligned, () => this.unprocessed());
     }
@@ -313,7 +311,7 @@ export class Task {
       if (command.kind === 'trigger') {
         if (!this.isSource) continue;
         if (command.final) this.finalCheckpointId = command.checkpointId;
-        this.snapshot(command.checkpointId, command.timestamp, 0);
+        this.snapshot(command.checkpointId, command.timestamp, 0, command.final);
       } else if (command.completed) {
         this.completedUpTo = Math.max(this.completedUpTo, command.checkpointId);
         await this.chain.notifyComplete(command.checkpointId);
@@ -331,10 +329,10 @@ export class Task {
    * copied, and the barrier goes downstream. Writing the file happens afterwards, off the
    * record path; the acknowledgement carries the handle and the timings.
    */
-  private snapshot(checkpointId: number, timestamp: number, alignmentMs: number, inputs?: Promise<InputChannelState[] | undefined>): void {
+  private snapshot(checkpointId: number, timestamp: number, alignmentMs: number, final: boolean, inputs?: Promise<InputChannelState[] | undefined>): void {
     const started = Date.now();
     const firstBarrier = this.gate.firstBarrierAt.get(checkpointId) ?? started;
-    const timing: SnapshotTiming = { startDelayMs: Math.max(0, firstBarrier - timestamp), alignmentMs, syncMs: 0, unaligned: inputs !== undefined || this.isUnalignedSource() };
+    const timing: SnapshotTiming = { startDelayMs: Math.max(0, firstBarrier - timestamp), alignmentMs, syncMs: 0, unaligned: inputs !== undefined || (this.isUnalignedSource() && !final) };
     this.lastSnapshotId = Math.max(this.lastSnapshotId, checkpointId);
     try {
       this.chain.snapshotState(checkpointId);
@@ -352,7 +350,7 @@ export class Task {
         timing.syncMs = Date.now() - started;
         void this.persist(checkpointId, snapshot, timing, inputs ?? Promise.resolve([]), outputs);
       } else {
-        this.output.broadcastBarrier(checkpointId, timestamp);
+        this.output.broadcastBarrier(checkpointId, timestamp, final);
         timing.syncMs = Date.now() - started;
         void this.persist(checkpointId, snapshot, timing);
       }
