@@ -68,6 +68,14 @@ export class RecordWriter {
     return Math.max(1, Math.min(BATCH_RECORDS, Math.floor(bytes / Math.max(1, this.bytesPerRecord))));
   }
 
+  /** Records that fill the smallest batch of this edge; 1 until a record was measured. */
+  smallestBatch(): number {
+    if (this.bytesPerRecord === 0) return 1;
+    let least = BATCH_RECORDS;
+    for (let i = 0; i < this.subpartitions.length; i++) least = Math.min(least, this.recordsPerBatch(i));
+    return least;
+  }
+
   private flushOne(target: number): void {
     const batch = this.pending[target];
     if (batch.length === 0) return;
@@ -163,5 +171,15 @@ export class TaskOutput {
 
   usage(): number {
     return Math.max(0, ...this.writers.map((w) => w.usage()));
+  }
+
+  /**
+   * How many records a source may emit before it looks at backpressure again: about one
+   * batch, so that large records do not pile up hundreds of batches in one call.
+   */
+  recordsPerCall(max: number): number {
+    let n = max;
+    for (const w of this.writers) n = Math.min(n, w.smallestBatch());
+    return Math.max(1, n);
   }
 }

@@ -182,7 +182,7 @@ export class Task {
         await Promise.race([this.output.available.wait(), this.wakeup.wait()]);
         continue;
       }
-      const step = await source.emit(this.chain.head, SOURCE_BATCH);
+      const step = await source.emit(this.chain.head, this.output.recordsPerCall(SOURCE_BATCH));
       if (step.status === 'end') break;
       if (step.status === 'idle') {
         this.output.flush();
