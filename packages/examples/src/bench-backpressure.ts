@@ -19,8 +19,8 @@ export default function benchBackpressure(env: StreamExecutionEnvironment, args:
     .setParallelism(2)
     .rebalance()
     .sinkTo(() => {
-      const until = performance.now() + low + Math.random() * spread;
-      while (performance.now() < until) {
+      const until = process.hrtime.bigint() + BigInt(Math.round((low + Math.random() * spread) * 1e6));
+      while (process.hrtime.bigint() < until) {
         // a slow external system
       }
     })
