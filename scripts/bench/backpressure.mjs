@@ -16,7 +16,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
   EXAMPLES, WEIR, WeirCluster, emitResult, ensureBuilt, installExitHandlers, machineReport, makeLogger, makeTmpRoot,
-  measureThroughput, parseArgv, round, runBenchmark, sleep,
+  measureThroughput, parseArgv, round, runBenchmark, sleep, startSampling,
 } from './lib/common.mjs';
 
 const USAGE = `usage: node scripts/bench/backpressure.mjs [options]
@@ -113,6 +113,7 @@ async function throughputCost(cl) {
 
 async function main() {
   ensureBuilt(log, opts.build);
+  startSampling();
   const root = makeTmpRoot('weir-bench-bp-', opts.keepTmp);
   const cl = new WeirCluster(root, 'cluster', 2, {}, { log });
   const result = { benchmark: 'backpressure', started_at: new Date().toISOString(), setup: { ...opts, build: undefined }, modes: [] };
@@ -120,9 +121,14 @@ async function main() {
     await cl.start();
     for (const mode of opts.modes) {
       if (!MODES[mode]) throw new Error(`unknown mode ${mode} (aligned, debloat, unaligned)`);
-      result.modes.push(await runMode(cl, mode));
+      const m = await runMode(cl, mode);
+      log(`${mode}: ${JSON.stringify(m)}`);
+      result.modes.push(m);
     }
-    if (opts.throughput) result.throughput = await throughputCost(cl);
+    if (opts.throughput) {
+      result.throughput = await throughputCost(cl);
+      log(`throughput: ${JSON.stringify(result.throughput)}`);
+    }
   } finally {
     await cl.stop();
   }
