@@ -54,9 +54,9 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc-node.max_session_memory': 64,
 };
 
-export function bindServer(server: grpc.Server, address: string): Promise<number> {
+export function bindServer(server: grpc.Server, address: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
   });
 }
 

@@ -217,6 +217,7 @@ export class JobMaster {
       checkpointing_mode: this.submission.config.getString('execution.checkpointing.mode'),
       checkpointing_enabled: this.checkpointingEnabled,
       config_json: JSON.stringify(config),
+      exchange_token: graph.exchangeToken,
     };
   }
 

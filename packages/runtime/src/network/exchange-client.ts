@@ -2,11 +2,17 @@ import { grpc, protos, CHANNEL_OPTIONS, type PartitionRequest, type ProducerMess
 import type { InputChannel } from './input-gate';
 
 const clients = new Map<string, grpc.Client>();
+let credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure();
+
+/** Set once per slot thread before any channel connects (internal TLS or plain). */
+export function setExchangeCredentials(c: grpc.ChannelCredentials): void {
+  credentials = c;
+}
 
 function clientFor(address: string): grpc.Client {
   let client = clients.get(address);
   if (!client) {
-    client = new (protos().DataExchange)(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    client = new (protos().DataExchange)(address, credentials, CHANNEL_OPTIONS);
     clients.set(address, client);
   }
   return client;
