@@ -51,5 +51,6 @@ function unreachableReason(err: grpc.ServiceError): string {
   if (/certificate|SSL|TLS|handshake|alert/i.test(details)) return `TLS handshake failed (check security.ssl.* and the CA): ${details.split('\n')[0]}`;
   if (/ENOTFOUND|EAI_AGAIN|Name resolution failed/i.test(details)) return 'host not found';
   if (err.code === grpc.status.DEADLINE_EXCEEDED) return `no answer within ${DEADLINE_MS / 1000} s`;
+  if (/No connection established/.test(details)) return 'no connection (is the JobManager running, and does it ask for TLS: security.ssl.*?)';
   return details.split('. Resolution note')[0] || 'unavailable';
 }

@@ -48,7 +48,9 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
   process.on('SIGTERM', stop);
 
   const address = `localhost:${options.port}`;
-  const restPort = loadConfiguration({ file: options.configFile, overrides: defines }).getNumber('rest.port');
+  const clusterConfig = loadConfiguration({ file: options.configFile, overrides: defines });
+  const restPort = clusterConfig.getNumber('rest.port');
+  const restScheme = clusterConfig.get('security.ssl.rest.enabled') === true ? 'https' : 'http';
   const jm = start('jobmanager', ['jobmanager', '-D', `jobmanager.rpc.port=${options.port}`]);
   for (let i = 0; i < options.taskmanagers; i++) start(`taskmanager-${i + 1}`, ['taskmanager', '--jobmanager', address, '--slots', String(options.slots)]);
 
@@ -75,7 +77,7 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
   }
   process.stdout.write(
     `Weir cluster is up: JobManager at ${address} (pid ${jm.pid}), ${options.taskmanagers} TaskManager(s) with ${options.slots} slot(s) each (pids ${children.slice(1).map((c) => c.pid).join(', ')}).\n` +
-      `Dashboard and REST API: http://localhost:${restPort}/   Logs: ${options.logDir}. Ctrl-C stops the cluster.\n`,
+      `Dashboard and REST API: ${restScheme}://localhost:${restPort}/   Logs: ${options.logDir}. Ctrl-C stops the cluster.\n`,
   );
   await new Promise<void>((resolve) => {
     const check = () => (children.every((c) => c.exitCode !== null || c.signalCode !== null) ? resolve() : setTimeout(check, 200));
