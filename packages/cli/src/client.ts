@@ -1,4 +1,4 @@
-import { authToken, bearerMetadata, CHANNEL_OPTIONS, clientChannelCredentials, Configuration, grpc, protos, RpcError } from '@weir/core';
+import { authToken, bearerMetadata, CHANNEL_OPTIONS, clientChannel, Configuration, grpc, protos, RpcError } from '@weir/core';
 
 const DEADLINE_MS = 5_000;
 
@@ -19,7 +19,8 @@ export class WeirClient {
 
   constructor(readonly address: string, config: Configuration = clientConfig) {
     this.token = authToken(config, process.env);
-    this.client = new (protos().ClientService)(address, clientChannelCredentials(config), CHANNEL_OPTIONS) as grpc.Client & Record<string, Function>;
+    const channel = clientChannel(config, address);
+    this.client = new (protos().ClientService)(address, channel.credentials, { ...CHANNEL_OPTIONS, ...channel.options }) as grpc.Client & Record<string, Function>;
   }
 
   call<Res>(method: string, request: object, deadlineMs = DEADLINE_MS): Promise<Res> {
@@ -48,7 +49,7 @@ export class WeirClient {
 function unreachableReason(err: grpc.ServiceError): string {
   const details = err.details || '';
   if (/ECONNREFUSED/.test(details)) return 'connection refused (is the JobManager running?)';
-  if (/certificate|SSL|TLS|handshake|alert/i.test(details)) return `TLS handshake failed (check security.ssl.* and the CA): ${details.split('\n')[0]}`;
+  if (/certificate|SSL|TLS|handshake|alert/i.test(details)) return `TLS handshake failed (check security.ssl.* and the CA): ${details.split('\n')[0].split('. Resolution note')[0]}`;
   if (/ENOTFOUND|EAI_AGAIN|Name resolution failed/i.test(details)) return 'host not found';
   if (err.code === grpc.status.DEADLINE_EXCEEDED) return `no answer within ${DEADLINE_MS / 1000} s`;
   if (/No connection established/.test(details)) return 'no connection (is the JobManager running, and does it ask for TLS: security.ssl.*?)';

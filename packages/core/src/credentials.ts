@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { X509Certificate, timingSafeEqual, createHash } from 'node:crypto';
-import type { PeerCertificate } from 'node:tls';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Configuration } from './config';
 import { ConfigError } from './errors';
@@ -73,6 +74,14 @@ export function internalChannelCredentials(tls: TlsMaterial | undefined): grpc.C
 }
 
 /**
+ * Channel options that go with internal credentials: a TLS server name that is not an IP
+ * address (Node refuses those in SNI), since the identity check above ignores it anyway.
+ */
+export function internalChannelOptions(tls: TlsMaterial | undefined): grpc.ChannelOptions {
+  return tls ? { 'grpc.ssl_target_name_override': tls.commonName || 'weir-internal' } : {};
+}
+
+/**
  * The JobManager's one gRPC port serves TaskManagers and clients: mutual TLS when internal
  * TLS is on (clients present a certificate of the same CA), server TLS for clients when only
  * REST TLS is on, plain otherwise.
@@ -85,16 +94,27 @@ export function jobManagerServerCredentials(config: Configuration): grpc.ServerC
   return grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(rest.cert), private_key: Buffer.from(rest.key) }], false);
 }
 
-/** The CLI's channel to the JobManager: trusts the REST CA (or the internal one) and shows a client certificate when it has one. */
-export function clientChannelCredentials(config: Configuration): grpc.ChannelCredentials {
+/**
+ * The CLI's channel to the JobManager: trusts the REST CA (or the internal one), checks the
+ * JobManager's name or address against its certificate, and shows a client certificate
+ * when it has one.
+ */
+export function clientChannel(config: Configuration, address: string): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
   const internalOn = config.get('security.ssl.internal.enabled') === true;
-  if (!internalOn && config.get('security.ssl.rest.enabled') !== true) return grpc.credentials.createInsecure();
+  if (!internalOn && config.get('security.ssl.rest.enabled') !== true) return { credentials: grpc.credentials.createInsecure(), options: {} };
+  const host = address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  // An IP address cannot be a TLS server name: send a placeholder name and check the address itself.
+  const byAddress = isIP(host) !== 0;
+  const verify = { checkServerIdentity: (name: string, cert: PeerCertificate) => checkServerIdentity(byAddress ? host : name, cert) };
+  const options: grpc.ChannelOptions = byAddress ? { 'grpc.ssl_target_name_override': 'weir-jobmanager' } : {};
   const pick = (name: 'ca' | 'cert' | 'key') => config.getOptionalString(`security.ssl.rest.${name}`) ? `security.ssl.rest.${name}` : `security.ssl.internal.${name}`;
   const ca = readPem(config, pick('ca'));
   const hasCert = !!config.getOptionalString(pick('cert'));
   if (internalOn && !hasCert) throw new ConfigError('security.ssl.internal.enabled: the JobManager asks clients for a certificate of the cluster CA; set security.ssl.rest.cert and security.ssl.rest.key');
-  if (!hasCert) return grpc.credentials.createSsl(Buffer.from(ca));
-  return grpc.credentials.createSsl(Buffer.from(ca), Buffer.from(readPem(config, pick('key'))), Buffer.from(readPem(config, pick('cert'))));
+  const credentials = hasCert
+    ? grpc.credentials.createSsl(Buffer.from(ca), Buffer.from(readPem(config, pick('key'))), Buffer.from(readPem(config, pick('cert'))), verify)
+    : grpc.credentials.createSsl(Buffer.from(ca), null, null, verify);
+  return { credentials, options };
 }
 
 /** Common name of the peer's verified certificate, or undefined (plain connection, no certificate). */

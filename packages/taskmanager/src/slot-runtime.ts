@@ -1,5 +1,5 @@
 import {
-  createLogger, describeError, internalChannelCredentials, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef, type TlsMaterial,
+  createLogger, describeError, internalChannelCredentials, internalChannelOptions, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef, type TlsMaterial,
 } from '@weir/core';
 import type { JobPlan } from '@weir/api/src/internal';
 import {
@@ -39,7 +39,7 @@ export class SlotRuntime {
   }
 
   async start(bindHost: string, port: number, advertisedHost: string, tls?: TlsMaterial): Promise<number> {
-    setExchangeCredentials(internalChannelCredentials(tls));
+    setExchangeCredentials(internalChannelCredentials(tls), internalChannelOptions(tls));
     const { port: bound } = await startExchangeServer(this.registry, `${bindHost}:${port}`, this.log, tls);
     this.address = `${advertisedHost}:${bound}`;
     return bound;

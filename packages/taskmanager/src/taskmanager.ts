@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
-  CHANNEL_OPTIONS, ConfigError, createLogger, grpc, internalChannelCredentials, internalTls, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
+  CHANNEL_OPTIONS, ConfigError, createLogger, grpc, internalChannelCredentials, internalChannelOptions, internalTls, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
 } from '@weir/core';
 import { TaskManagerMetrics } from './metrics/taskmanager-metrics';
 import type { SlotCommand, SlotEvent } from './slot-runtime';
@@ -104,7 +104,7 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
     }
   };
 
-  const client = new (protos().JobManagerService)(options.jobmanager, internalChannelCredentials(tls), CHANNEL_OPTIONS) as unknown as {
+  const client = new (protos().JobManagerService)(options.jobmanager, internalChannelCredentials(tls), { ...CHANNEL_OPTIONS, ...internalChannelOptions(tls) }) as unknown as {
     Session(): grpc.ClientDuplexStream<unknown, JobManagerMessage>;
     close(): void;
   };
