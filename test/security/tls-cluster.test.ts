@@ -40,7 +40,8 @@ describe('a secured cluster (internal mTLS, REST TLS, token)', () => {
     const config: Record<string, string> = {};
     for (const line of read(sec, 'cluster.yaml').split('\n').filter(Boolean)) {
       const i = line.indexOf(':');
-      config[line.slice(0, i)] = line.slice(i + 1).trim();
+      const value = line.slice(i + 1).trim();
+      config[line.slice(0, i)] = /\.pem$|^token$/.test(value) ? path.join(sec, value) : value; // relative to the file
     }
     cluster = new TestCluster(config, 'weir-tls-');
     cluster.clientArgs = ['--config', path.join(sec, 'client.yaml')];

@@ -9,6 +9,8 @@ export interface ConfigOption {
   min?: number;
   /** A secret: views and logs show that it is set, never its value. */
   secret?: boolean;
+  /** A file: a relative path in a config file is taken from that file's directory. */
+  file?: boolean;
   doc: string;
 }
 
@@ -56,15 +58,15 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'jobstore.expiration-time', type: 'duration', default: 3_600_000, min: 0, doc: 'How long a finished job stays in the JobManager\'s memory before it is pruned.' },
   { key: 'jobmanager.submission.max-size', type: 'int', default: 104_857_600, min: 1024, doc: 'Largest job submission (graph + bundle) in bytes; larger ones are refused before they are read whole.' },
   { key: 'security.ssl.internal.enabled', type: 'boolean', default: false, doc: 'Mutual TLS on every gRPC connection (TaskManager <-> JobManager, TaskManager <-> TaskManager, CLI -> JobManager): a peer without a certificate of the cluster\'s CA is refused at the handshake.' },
-  { key: 'security.ssl.internal.cert', type: 'string', doc: 'PEM certificate of the JobManager and TaskManagers (Flink: security.ssl.internal.keystore).' },
-  { key: 'security.ssl.internal.key', type: 'string', doc: 'PEM private key of security.ssl.internal.cert (Flink: the key in the keystore, security.ssl.internal.key-password).' },
-  { key: 'security.ssl.internal.ca', type: 'string', doc: 'PEM CA certificate that signs every internal and client certificate (Flink: security.ssl.internal.truststore).' },
+  { key: 'security.ssl.internal.cert', type: 'string', file: true, doc: 'PEM certificate of the JobManager and TaskManagers (Flink: security.ssl.internal.keystore).' },
+  { key: 'security.ssl.internal.key', type: 'string', file: true, doc: 'PEM private key of security.ssl.internal.cert (Flink: the key in the keystore, security.ssl.internal.key-password).' },
+  { key: 'security.ssl.internal.ca', type: 'string', file: true, doc: 'PEM CA certificate that signs every internal and client certificate (Flink: security.ssl.internal.truststore).' },
   { key: 'security.ssl.rest.enabled', type: 'boolean', default: false, doc: 'HTTPS for the REST API and TLS for the client API (Flink: security.ssl.rest.enabled).' },
-  { key: 'security.ssl.rest.cert', type: 'string', doc: 'PEM certificate the REST server presents; for the CLI its client certificate (Flink: security.ssl.rest.keystore).' },
-  { key: 'security.ssl.rest.key', type: 'string', doc: 'PEM private key of security.ssl.rest.cert.' },
-  { key: 'security.ssl.rest.ca', type: 'string', doc: 'PEM CA the CLI trusts for the JobManager (Flink: security.ssl.rest.truststore).' },
+  { key: 'security.ssl.rest.cert', type: 'string', file: true, doc: 'PEM certificate the REST server presents; for the CLI its client certificate (Flink: security.ssl.rest.keystore).' },
+  { key: 'security.ssl.rest.key', type: 'string', file: true, doc: 'PEM private key of security.ssl.rest.cert.' },
+  { key: 'security.ssl.rest.ca', type: 'string', file: true, doc: 'PEM CA the CLI trusts for the JobManager (Flink: security.ssl.rest.truststore).' },
   { key: 'security.auth.token', type: 'string', secret: true, doc: 'Bearer token every client call and REST request must carry (also $WEIR_AUTH_TOKEN for the CLI); unset: no token is asked for.' },
-  { key: 'security.auth.token-file', type: 'string', doc: 'File holding security.auth.token (one line), so the secret stays out of the configuration.' },
+  { key: 'security.auth.token-file', type: 'string', file: true, doc: 'File holding security.auth.token (one line), so the secret stays out of the configuration.' },
   { key: 'log.level', type: 'enum', default: 'info', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], doc: 'Log level of the services.' },
 ];
 

@@ -83,26 +83,27 @@ export function securityInit(options: SecurityInitOptions): string[] {
   writeFileSync(file('client.pem'), client.certPem);
   writeFileSync(file('client-key.pem'), client.keyPem, secret);
   writeFileSync(file('token'), `${token}\n`, secret);
+  // Paths relative to the YAML file: the directory can move (a container mounts it elsewhere).
   // The cluster's processes: mutual TLS inside, HTTPS for REST, the token for clients.
   writeFileSync(file('cluster.yaml'), [
     'security.ssl.internal.enabled: true',
-    `security.ssl.internal.cert: ${file('internal.pem')}`,
-    `security.ssl.internal.key: ${file('internal-key.pem')}`,
-    `security.ssl.internal.ca: ${file('ca.pem')}`,
+    'security.ssl.internal.cert: internal.pem',
+    'security.ssl.internal.key: internal-key.pem',
+    'security.ssl.internal.ca: ca.pem',
     'security.ssl.rest.enabled: true',
-    `security.ssl.rest.cert: ${file('internal.pem')}`,
-    `security.ssl.rest.key: ${file('internal-key.pem')}`,
-    `security.ssl.rest.ca: ${file('ca.pem')}`,
-    `security.auth.token-file: ${file('token')}`,
+    'security.ssl.rest.cert: internal.pem',
+    'security.ssl.rest.key: internal-key.pem',
+    'security.ssl.rest.ca: ca.pem',
+    'security.auth.token-file: token',
     '',
   ].join('\n'));
   // The CLI: trusts the CA, shows the client certificate, sends the token.
   writeFileSync(file('client.yaml'), [
     'security.ssl.rest.enabled: true',
-    `security.ssl.rest.cert: ${file('client.pem')}`,
-    `security.ssl.rest.key: ${file('client-key.pem')}`,
-    `security.ssl.rest.ca: ${file('ca.pem')}`,
-    `security.auth.token-file: ${file('token')}`,
+    'security.ssl.rest.cert: client.pem',
+    'security.ssl.rest.key: client-key.pem',
+    'security.ssl.rest.ca: ca.pem',
+    'security.auth.token-file: token',
     '',
   ].join('\n'));
   return ['ca.pem', 'ca-key.pem', 'internal.pem', 'internal-key.pem', 'client.pem', 'client-key.pem', 'token', 'cluster.yaml', 'client.yaml'].map(file);
