@@ -64,9 +64,10 @@ export class Configuration {
     return Object.fromEntries(this.values);
   }
 
-  /** String form for the wire (proto map<string,string>). */
-  toStringMap(): Record<string, string> {
-    return Object.fromEntries([...this.values].map(([k, v]) => [k, String(v)]));
+  /** String form for the wire (proto map<string,string>); `secrets: false` leaves out keys marked secret. */
+  toStringMap(options: { secrets?: boolean } = {}): Record<string, string> {
+    const keep = ([k]: [string, ConfigValue]) => options.secrets !== false || !OPTIONS_BY_KEY.get(k)?.secret;
+    return Object.fromEntries([...this.values].filter(keep).map(([k, v]) => [k, String(v)]));
   }
 }
 

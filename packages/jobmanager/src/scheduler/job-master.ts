@@ -198,7 +198,7 @@ export class JobMaster {
       }
     }
     const config = {
-      ...this.submission.config.toStringMap(),
+      ...this.submission.config.toStringMap({ secrets: false }), // tasks never need the client token
       'parallelism.default': String(this.submission.config.getNumber('parallelism.default')),
     };
     return {
