@@ -18,7 +18,8 @@ export class JobPruner {
     private readonly now: () => number = Date.now,
   ) {
     this.prune();
-    this.timer = setInterval(() => this.prune(), Math.max(100, Math.min(this.expirationMs / 2, 10_000)));
+    // A scan of the job map each second is cheap, and keeps the capacity a promptly kept bound.
+    this.timer = setInterval(() => this.prune(), Math.max(100, Math.min(this.expirationMs / 2, 1000)));
     this.timer.unref();
   }
 
