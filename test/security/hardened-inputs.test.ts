@@ -74,6 +74,9 @@ describe('hardened inputs and bounded memory', () => {
     const ok = await rawHttp(cluster.restPort, request('/jobs', 'Authorization: Bearer s3cret-token\r\n'));
     expect(statusOf(ok)).toBe(200);
     expect(ok.toLowerCase()).toContain('access-control-allow-origin: https://ui.example');
+    const preflight = await rawHttp(cluster.restPort, 'OPTIONS /jobs HTTP/1.1\r\nHost: localhost\r\nOrigin: https://ui.example\r\nConnection: close\r\n\r\n');
+    expect(statusOf(preflight)).toBe(204);
+    expect(preflight.toLowerCase()).toContain('access-control-allow-headers: authorization');
     // The dashboard's page holds no data and loads without the token.
     expect(statusOf(await rawHttp(cluster.restPort, request('/')))).toBe(200);
 

@@ -93,6 +93,12 @@ export async function startRestServer(ctx: RestContext, log: Logger): Promise<Re
     };
     const fail = (status: number, message: string, extra: Record<string, string> = {}) =>
       send(status, JSON.stringify({ errors: [message] }), 'application/json; charset=utf-8', extra);
+    // A browser on the configured origin asks first whether it may send the token.
+    if (req.method === 'OPTIONS' && allowOrigin) {
+      res.writeHead(204, { ...baseHeaders('text/plain', allowOrigin), 'access-control-allow-methods': 'GET, HEAD', 'access-control-allow-headers': 'authorization', 'access-control-max-age': '600' });
+      res.end();
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return fail(405, `${req.method} is not supported: the REST API is read-only`);
     let pathname: string;
     let query: URLSearchParams;
