@@ -55,7 +55,8 @@ export async function startJobManager(config: Configuration): Promise<RunningJob
     rpcPort = await bindServer(server, bindAddress, credentials);
   } catch (err) {
     rm.close();
-    throw new ConfigError(`cannot listen on ${bindAddress}: ${(err as Error).message}`);
+    const tls = /x509|PEM|key values|certificate/i.test((err as Error).message) ? ' (check the security.ssl.* certificate and key)' : '';
+    throw new ConfigError(`cannot listen on ${bindAddress}${tls}: ${(err as Error).message}`);
   }
   let rest: Awaited<ReturnType<typeof startRestServer>>;
   try {

@@ -59,7 +59,7 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
     const data: SlotWorkerData = { role: 'weir-slot', slotIndex: i, bindHost: config.getString('taskmanager.bind-host'), port: basePort ? basePort + i : 0, advertisedHost, tls };
     const worker = new Worker(options.workerScript, { workerData: data, stdout: false, stderr: false });
     const port = await new Promise<number>((resolve, reject) => {
-      worker.once('error', reject);
+      worker.once('error', (err: Error) => reject(new ConfigError(`slot ${i} cannot serve data exchange on ${data.bindHost}:${data.port}${tls ? ' (check the security.ssl.internal certificate and key)' : ''}: ${err.message}`)));
       worker.once('message', (event: SlotEvent) => (event.type === 'ready' ? resolve(event.port) : reject(new Error('slot did not start'))));
     });
     worker.on('message', (event: SlotEvent) => {
