@@ -161,6 +161,9 @@ export class SlotRuntime {
     for (const out of deploy.outputs) {
       const count = out.partitioning === 'FORWARD' ? 1 : out.consumer_parallelism;
       const subpartitions = Array.from({ length: count }, () => new ResultSubpartition(() => task.output.available.notify()));
+      // Debloating: start with the smallest batches; the consumer asks for larger ones as it
+      // measures its throughput, before full-size batches could pile up in front of a barrier.
+      if (task.network.debloat) for (const s of subpartitions) s.batchBytes = task.network.minSegmentSize;
       const key = partitionKey(ref.job_id, ref.attempt, ref.vertex_id, ref.subtask, out.consumer_vertex_id);
       this.registry.register({ key, subpartitions, token: deploy.exchange_token });
       const keySelector = task.plan.outputKeySelectors.get(out.consumer_vertex_id);

@@ -1,6 +1,6 @@
 import {
   jobCheckpointDirectory,
-  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError, encodeBatch,
+  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
@@ -8,7 +8,7 @@ import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
 import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
 import { channelStateBytes, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
 import { discardStateFile, readTaskState, writeTaskState, type TaskStateSnapshot } from '../checkpoint/storage';
-import { InputGate, type InputChannel } from '../network/input-gate';
+import { InputGate } from '../network/input-gate';
 import { networkSettings, type NetworkSettings } from '../network/network-settings';
 import { TaskOutput, type OutputChannelState } from '../network/record-writer';
 import { BufferDebloater } from '../network/buffer-debloater';
@@ -17,16 +17,10 @@ import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
 import { failureCause } from './failure-cause';
 import { OperatorChain } from './operator-chain';
+import { RecordFeeder } from './record-feeder';
 import type { TaskEvents } from './task-events';
 
 const SOURCE_BATCH = 512;
-/**
- * Longest stretch of user code between two turns of the slot's event loop: the slot's
- * network side (gRPC streams, credits, keepalive pings) and a snapshot's asynchronous
- * write run in those turns. By elapsed time, not by batch count, so slow records
- * cannot stretch it.
- */
-export const YIELD_INTERVAL_MS = 10;
 
 interface SnapshotTiming {
   startDelayMs: number;
@@ -59,10 +53,7 @@ export class Task {
   private unaligned?: UnalignedBarrierHandler;
   readonly network: NetworkSettings;
   private debloater?: BufferDebloater;
-  /** Records taken from a batch (or restored in-flight data) that are not processed yet. */
-  private current?: { channel?: InputChannel; records: unknown[]; next: number };
-  private readonly replay: unknown[][] = [];
-  private lastYield = Date.now();
+  private readonly feeder: RecordFeeder;
   /** The job's effective configuration, as every operator sees it. */
   private readonly config: Record<string, string>;
   private cancelled = false;
@@ -88,6 +79,17 @@ export class Task {
       this.keyed = new HeapKeyedStateBackend(keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism), deploy.max_parallelism);
     }
     this.chain = new OperatorChain(plan, (v) => this.output.emit(v));
+    const head = this.chain.head;
+    const keyed = this.keyed;
+    const keySelector = plan.keySelector;
+    this.feeder = new RecordFeeder(
+      keyed && keySelector
+        ? (record) => {
+            keyed.setCurrentKey(keySelector(record));
+            head.collect(record);
+          }
+        : (record) => head.collect(record),
+    );
   }
 
   get isSource(): boolean {
@@ -216,15 +218,12 @@ export class Task {
         await Promise.race([this.output.available.wait(), this.wakeup.wait()]);
         continue;
       }
-      if (!this.current && this.replay.length > 0) this.current = { records: this.replay.shift() as unknown[], next: 0 };
-      if (this.current) {
-        if (!this.processCurrent()) {
-          await this.yieldNow();
-          continue;
-        }
+      if (this.feeder.hasWork() && !this.feeder.run()) {
+        await this.feeder.yieldNow();
+        continue;
       }
-      if (Date.now() - this.lastYield >= YIELD_INTERVAL_MS) {
-        await this.yieldNow();
+      if (this.feeder.sliceUsedUp()) {
+        await this.feeder.yieldNow();
         continue;
       }
       const next = this.gate.poll();
@@ -237,7 +236,7 @@ export class Task {
       if (item.kind === 'batch') {
         const records = decodeBatch(item.data);
         this.recordsIn += records.length;
-        this.current = { channel, records, next: 0 };
+        this.feeder.take(channel, records);
       } else if (item.kind === 'barrier') {
         // Unaligned barriers were acted on when they arrived.
         if (!item.unaligned) this.aligner?.onBarrier(channel, item.checkpointId, item.timestamp, item.final);
@@ -257,51 +256,16 @@ export class Task {
     }
   }
 
-  private async yieldNow(): Promise<void> {
-    await yieldToEventLoop();
-    this.lastYield = Date.now();
-  }
-
-  /**
-   * Processes the current batch until it is done (true) or the time slice is used up
-   * (false): one slow record per call at worst, never a whole slow batch.
-   */
-  private processCurrent(): boolean {
-    const current = this.current as { channel?: InputChannel; records: unknown[]; next: number };
-    const keyed = this.keyed;
-    const keySelector = this.plan.keySelector;
-    const head = this.chain.head;
-    const { records } = current;
-    while (current.next < records.length) {
-      const record = records[current.next++];
-      if (keyed && keySelector) keyed.setCurrentKey(keySelector(record));
-      head.collect(record);
-      if ((current.next & 7) === 0 && Date.now() - this.lastYield >= YIELD_INTERVAL_MS) break;
-    }
-    if (current.next < records.length) return false;
-    this.current = undefined;
-    current.channel?.returnCredit(1);
-    return true;
-  }
-
   /** Unaligned barriers that arrived, and aligned checkpoints whose alignment timed out. */
   private handleBarriersOutOfBand(): void {
     const unaligned = this.unaligned;
     if (!unaligned) return;
-    if (this.gate.arrivedBarriers.length > 0) unaligned.handleArrived(() => this.unprocessed());
+    if (this.gate.arrivedBarriers.length > 0) unaligned.handleArrived(() => this.feeder.unprocessed());
     const aligner = this.aligner;
     if (aligner?.isAligning() && aligner.alignmentMs() >= this.network.alignedTimeoutMs) {
       const taken = aligner.takeOver();
-      if (taken) unaligned.begin(taken.checkpointId, taken.timestamp, taken.alignmentMs, taken.aligned, () => this.unprocessed());
+      if (taken) unaligned.begin(taken.checkpointId, taken.timestamp, taken.alignmentMs, taken.aligned, () => this.feeder.unprocessed());
     }
-  }
-
-  /** Records taken in but not processed yet: in-flight data of an unaligned checkpoint. */
-  private unprocessed(): Buffer | undefined {
-    const rest: unknown[] = [];
-    if (this.current) rest.push(...this.current.records.slice(this.current.next));
-    for (const batch of this.replay) rest.push(...batch);
-    return rest.length > 0 ? encodeBatch(rest) : undefined;
   }
 
   // ---- checkpoints ---------------------------------------------------------------
@@ -434,8 +398,9 @@ export class Task {
     replayOutputs(stored, this.ref.subtask, this.deploy.parallelism, this.output.writers);
     const range = this.keyed?.range;
     const keyed = range && this.plan.keySelector ? { keySelector: this.plan.keySelector, maxParallelism: this.deploy.max_parallelism, ...range } : undefined;
-    this.replay.push(...inputRecordsToReplay(stored, this.ref.subtask, this.deploy.parallelism, keyed));
-    this.recordsIn += this.replay.reduce((n, b) => n + b.length, 0);
+    const replay = inputRecordsToReplay(stored, this.ref.subtask, this.deploy.parallelism, keyed);
+    this.feeder.addReplay(replay);
+    this.recordsIn += replay.reduce((n, b) => n + b.length, 0);
   }
 
   private operatorStore(uid: string): OperatorStateStore {
