@@ -20,9 +20,9 @@ describe('unaligned checkpoints under backpressure', () => {
   it('kill -9 of a TaskManager after unaligned checkpoints with in-flight data: restored, output exact', async () => {
     cluster = await new TestCluster({ 'heartbeat.interval': 500, 'heartbeat.timeout': 5000 }).start(3);
     const out = path.join(cluster.dir, 'out');
-    const n = 40_000;
+    const n = 24_000;
     const keys = 40;
-    const id = await cluster.submit(path.join(JOBS, 'backpressured-sum.ts'), [out, String(n), String(keys), '250', '300'], ['-p', '2', ...UNALIGNED, ...FAST_RESTART]);
+    const id = await cluster.submit(path.join(JOBS, 'backpressured-sum.ts'), [out, String(n), String(keys), '150', '300'], ['-p', '2', ...UNALIGNED, ...FAST_RESTART]);
     // Wait for a completed checkpoint that stored records in flight: restoring it must replay them.
     const withData = await waitFor(
       'a completed unaligned checkpoint with in-flight data',
@@ -58,7 +58,7 @@ describe('unaligned checkpoints under backpressure', () => {
     const missing = await cluster.cli(['checkpoints', id, '--details', '99999']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr.trim()).toBe(`weir: job ${id} has no statistics for checkpoint 99999`);
-  });
+  }, 180_000);
 
   it('unaligned checkpoints with AT_LEAST_ONCE are refused at submission with one clear message', async () => {
     cluster = await new TestCluster().start(1);
