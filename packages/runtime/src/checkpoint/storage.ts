@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, open, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, decode, encode, type StateHandle } from '@weir/core';
+import { CheckpointError, ContractViolation, RecordSerializer, WeirError, type StateHandle } from '@weir/core';
 import type { KeyedSnapshot } from '../state/keyed-backend';
 
 /** What one task writes for one checkpoint: one file holding every operator of its chain. */
@@ -22,10 +22,18 @@ export function sha256(data: Uint8Array): string {
 }
 
 /** Writes a task's state file (off the record path) and returns its handle. */
-export async function writeTaskState(root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot): Promise<StateHandle> {
+export async function writeTaskState(
+  root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot, serializer = new RecordSerializer(),
+): Promise<StateHandle> {
   const dir = checkpointDirectory(root, jobId, checkpointId);
   await mkdir(dir, { recursive: true });
-  const data = encode(snapshot);
+  let data: Buffer;
+  try {
+    data = serializer.encodeState(snapshot);
+  } catch (err) {
+    if (err instanceof ContractViolation) throw err.toJobError(`the state of ${snapshot.vertexId}#${snapshot.subtask} cannot be serialized`, 'state');
+    throw err;
+  }
   const file = path.join(dir, `${snapshot.vertexId}-${snapshot.subtask}.state`);
   await writeFileDurably(file, data);
   return {
@@ -39,7 +47,7 @@ export async function writeTaskState(root: string, jobId: string, checkpointId: 
 }
 
 /** Reads a state file and checks it against its handle: a damaged file is never restored. */
-export async function readTaskState(handle: StateHandle): Promise<TaskStateSnapshot> {
+export async function readTaskState(handle: StateHandle, serializer = new RecordSerializer()): Promise<TaskStateSnapshot> {
   let data: Buffer;
   try {
     data = await readFile(handle.path);
@@ -50,8 +58,10 @@ export async function readTaskState(handle: StateHandle): Promise<TaskStateSnaps
     throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`);
   }
   try {
-    return decode<TaskStateSnapshot>(data);
+    return serializer.decodeState<TaskStateSnapshot>(data);
   } catch (err) {
+    // A registered class the job no longer registers: the job error says which.
+    if (err instanceof WeirError) throw err;
     throw new CheckpointError(`checkpoint state file ${handle.path} cannot be decoded`, { cause: err });
   }
 }
