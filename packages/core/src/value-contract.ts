@@ -64,12 +64,28 @@ class TooDeep extends Error {}
  * ContractViolation naming the first field that breaks the contract.
  */
 export function prepareValue(value: unknown, types: TypeRegistry): unknown {
+  if (isFlatPlainData(value)) return value;
   try {
     return walk(value, types, 0);
   } catch (err) {
     if (err instanceof TooDeep) throw explainTooDeep(value);
     throw err;
   }
+}
+
+/**
+ * The common record, checked without a call per field: a string or a plain object whose
+ * fields are strings, booleans or non-zero numbers (0 may be -0: the full walk decides).
+ */
+function isFlatPlainData(value: unknown): boolean {
+  if (typeof value !== 'object') return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && value !== 0);
+  if (value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) {
+    const field = (value as Record<string, unknown>)[key];
+    const type = typeof field;
+    if (type !== 'string' && type !== 'boolean' && (type !== 'number' || field === 0)) return false;
+  }
+  return true;
 }
 
 /** Changed unless it is the same value (NaN is not equal to itself but needs no copy). */
