@@ -1,6 +1,7 @@
+import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { JobError } from './errors';
-import { RecordSerializer } from './serialization';
+import { decode, RecordSerializer } from './serialization';
 import { TypeRegistry } from './type-registry';
 import { ContractViolation } from './value-contract';
 
@@ -114,6 +115,11 @@ describe('the serializer contract: what round-trips exactly', () => {
     s.prepare(record);
     expect(record.p).toBeInstanceOf(Point);
     expect(Object.is(record.p.y, -0)).toBe(true);
+  });
+
+  it('reads state files written before the contract (plain msgpack maps)', () => {
+    const before = { vertexId: 'v2', operators: { sum: { keyed: { range: { start: 0, end: 127 }, states: { 'sum/sum': { kind: 'value', groups: [[3, [['s:a', 5]]]] } } } } } };
+    expect(decode(new Packr({ useRecords: false }).pack(before))).toStrictEqual(before);
   });
 
   it('a process whose job does not register the class refuses to decode it, naming the fix', () => {

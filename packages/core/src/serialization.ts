@@ -12,6 +12,8 @@ import { NO_TYPES, type TypeRegistry } from './type-registry';
  */
 const recordPackr = new Packr({ useRecords: true, moreTypes: true });
 const statePackr = new Packr({ useRecords: true, moreTypes: true });
+/** State files written before the contract: objects as plain msgpack maps. */
+const legacyStatePackr = new Packr({ useRecords: false });
 
 /** The registry of the job whose bytes are being decoded; msgpackr's read hooks have no context argument. */
 let decodingTypes: TypeRegistry = NO_TYPES;
@@ -62,8 +64,10 @@ export class RecordSerializer {
     return statePackr.pack(prepareValue(snapshot, this.types));
   }
 
+  /** A snapshot is an object: one that decodes as a Map was written before the contract, with objects as msgpack maps. */
   decodeState<T>(data: Uint8Array): T {
-    return this.decodeWith(statePackr, data) as T;
+    const value = this.decodeWith(statePackr, data);
+    return (value instanceof Map ? legacyStatePackr.unpack(data) : value) as T;
   }
 
   private decodeWith(packr: Packr, data: Uint8Array): unknown {

@@ -1,6 +1,6 @@
 import {
   keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, describeError,
-  ContractViolation, RecordSerializer,
+  ContractViolation, RecordSerializer, WeirError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
@@ -122,7 +122,9 @@ export class Task {
       this.failed = true;
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
-      this.events.state(this.ref, 'FAILED', describeError(err) + (err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : ''));
+      // A WeirError's message is complete (operator, field, fix); its stack is Weir's, not the job's.
+      const stack = err instanceof Error && !(err instanceof WeirError) && err.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : '';
+      this.events.state(this.ref, 'FAILED', describeError(err) + stack);
     } finally {
       for (const d of this.disconnects) d();
     }
