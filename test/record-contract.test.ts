@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { committedLines, diffLines, expectedKeyedSum, TestCluster, waitFor } from './harness';
+import { committedLines, diffLines, expectedKeyedSum, TestCluster, waitFor, weir } from './harness';
 import { describeRecord, makeRecord } from './jobs/record-types';
 import { keyOf } from './jobs/key-kinds';
 
@@ -97,6 +97,21 @@ describe('records and keys cross tasks as the serializer contract says, chained 
     }
     expect(counts.size).toBe(15);
     expect(diffLines(committedLines(out), expected)).toEqual({ missing: [], extra: [] });
+  });
+});
+
+describe('env.registerType used wrongly', () => {
+  it('ends weir run with one line and exit 1 before anything is submitted', async () => {
+    const cases: [string, string][] = [
+      ['not-a-class', "weir: the job's default export failed while building the pipeline: registerType: expected a class, got number"],
+      ['same-name', 'weir: the job\'s default export failed while building the pipeline: registerType: two classes are registered as "Point"; pass a distinct name: env.registerType(MyClass, "other.MyClass")'],
+    ];
+    for (const [mode, line] of cases) {
+      // An address nobody listens on: the error comes before the JobManager is asked.
+      const r = await weir(['run', path.join(JOBS, 'register-misuse.ts'), '--jobmanager', '127.0.0.1:1', '--', mode]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe(line);
+    }
   });
 });
 
