@@ -67,6 +67,14 @@ describe('records and keys cross tasks as the serializer contract says, chained 
     }
   });
 
+  it('with pipeline.object-reuse, as in Flink, chained operators hand records on unchecked; across tasks they are still checked', async () => {
+    const reuse = [...NO_RESTART, '-D', 'pipeline.object-reuse=true'];
+    const chained = await cluster.submit(path.join(JOBS, 'bad-records.ts'), [path.join(cluster.dir, 'reuse-chained'), 'function', 'chained'], reuse);
+    const split = await cluster.submit(path.join(JOBS, 'bad-records.ts'), [path.join(cluster.dir, 'reuse-split'), 'function', 'split'], reuse);
+    expect((await cluster.waitForState(chained, ['FINISHED', 'FAILED'], 60_000)).summary.state).toBe('FINISHED');
+    expect(await failureOf(cluster, split)).toContain('record.items[2].handler is a function');
+  });
+
   it('a key selector returning undefined or null, or a function as a key, fails the job naming the keyed operator', async () => {
     const fix = 'keys cannot be null or undefined (as in Flink): return a value for every record';
     const cases: [string, string][] = [

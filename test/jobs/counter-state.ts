@@ -1,17 +1,17 @@
 import { FileSink, ValueStateDescriptor, type StreamExecutionEnvironment } from '@weir/api';
 
 /**
- * A registered class kept in ValueState, whose method is called on the value read back:
- * after a restore the value must still be a Counter. Output as keyed-sum.ts: "key count".
- * Args: output N keys ratePerSecond
+ * A registered class kept in ValueState and changed in place by its method, as a Flink
+ * user writes it: after a restore the value must still be a Counter, holding the count of
+ * the checkpoint. Output as keyed-sum.ts: "key count". Args: output N keys ratePerSecond
  */
 export class Counter {
   constructor(
     readonly key: number,
-    readonly n: number,
+    public n: number,
   ) {}
-  next(): Counter {
-    return new Counter(this.key, this.n + 1);
+  inc(): void {
+    this.n++;
   }
 }
 
@@ -27,9 +27,10 @@ export default function counterState(env: StreamExecutionEnvironment, args: stri
     .keyBy((i) => i % keys)
     .process<string>((i, ctx, out) => {
       const state = ctx.getState(counter);
-      const next = (state.value() ?? new Counter(i % keys, 0)).next();
-      state.update(next);
-      out.collect(`${next.key} ${next.n}`);
+      const cur = state.value() ?? new Counter(i % keys, 0);
+      cur.inc();
+      state.update(cur);
+      out.collect(`${cur.key} ${cur.n}`);
     })
     .uid('counter')
     .sinkTo(FileSink.forRowFormat<string>(output).build());

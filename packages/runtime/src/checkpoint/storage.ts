@@ -21,12 +21,13 @@ export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Writes a task's state file (off the record path) and returns its handle. */
+/** Encodes a task's state at once, then writes the file (off the record path) and returns its handle. */
 export async function writeTaskState(
   root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot, serializer = new RecordSerializer(),
 ): Promise<StateHandle> {
   const dir = checkpointDirectory(root, jobId, checkpointId);
-  await mkdir(dir, { recursive: true });
+  // Encoded before the first await, so in the snapshot's synchronous part: a state value
+  // that a later record changes in place must not reach this checkpoint.
   let data: Buffer;
   try {
     data = serializer.encodeState(snapshot);
@@ -34,6 +35,7 @@ export async function writeTaskState(
     if (err instanceof ContractViolation) throw err.toJobError(`the state of ${snapshot.vertexId}#${snapshot.subtask} cannot be serialized`, 'state');
     throw err;
   }
+  await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${snapshot.vertexId}-${snapshot.subtask}.state`);
   await writeFileDurably(file, data);
   return {

@@ -16,7 +16,8 @@ export class OperatorChain {
   private readonly outputs: Output[];
   recordsOut = 0;
 
-  constructor(plan: VertexPlan, emit: (value: unknown) => void, serializer: RecordSerializer) {
+  /** Without a serializer (pipeline.object-reuse), chained operators hand records on unchecked. */
+  constructor(plan: VertexPlan, emit: (value: unknown) => void, serializer?: RecordSerializer) {
     this.source = plan.createSource?.();
     this.operators = plan.createOperators.map((create) => create());
     this.uids = plan.operatorUids;
@@ -33,7 +34,7 @@ export class OperatorChain {
       const downstream = next;
       this.outputs[i] = downstream;
       const producer = i > 0 ? this.uids[i - 1] : plan.createSource ? plan.vertex.operators[0]?.uid : undefined;
-      if (producer === undefined) {
+      if (producer === undefined || !serializer) {
         // The head of a task without a source reads records that were decoded, so checked.
         next = { collect: (value) => op.processElement(value, downstream) };
       } else {

@@ -65,7 +65,8 @@ export class Task {
     if (plan.keySelector) {
       this.keyed = new HeapKeyedStateBackend(keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism), deploy.max_parallelism, plan.types);
     }
-    this.chain = new OperatorChain(plan, (v) => this.output.emit(v), this.serializer);
+    const objectReuse = String(this.config['pipeline.object-reuse']) === 'true';
+    this.chain = new OperatorChain(plan, (v) => this.output.emit(v), objectReuse ? undefined : this.serializer);
   }
 
   get isSource(): boolean {
