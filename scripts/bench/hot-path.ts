@@ -3,7 +3,9 @@
 // keyed, summed in a ValueState by the keyed operator and passed to a chained sink, as
 // Task.runInputs does. Prints CPU ns per record (process.cpuUsage: time spent waiting
 // for a core on a busy machine is not counted), best of --rounds (default 7).
-// Run: npx vite-node scripts/bench/hot-path.ts [--rounds N] [--object-reuse]
+// Run it bundled, as a TaskManager runs its code (vite-node adds a cost to every call
+// between modules that the bundle does not have):
+//   npx esbuild scripts/bench/hot-path.ts --bundle --platform=node --outfile=/tmp/hot-path.cjs && node /tmp/hot-path.cjs [--rounds N] [--object-reuse]
 import { ValueStateDescriptor, type ValueState } from '@weir/api';
 import * as core from '@weir/core';
 import { HeapKeyedStateBackend, RecordWriter, ResultSubpartition } from '@weir/runtime';

@@ -1,6 +1,8 @@
 // Cost of the serializer contract per record, in one process: the check between chained
 // operators (prepare), a batch's encode with and without it, decode, and key text + hash.
-// Run: npx vite-node scripts/bench/serializer.ts [--rounds N]
+// Run it bundled, as a TaskManager runs its code (vite-node adds a cost to every call
+// between modules that the bundle does not have):
+//   npx esbuild scripts/bench/serializer.ts --bundle --platform=node --outfile=/tmp/serializer.cjs && node /tmp/serializer.cjs [--rounds N]
 // Figures are CPU ns per record (process.cpuUsage, so time waiting for a core on a busy
 // machine is not counted), best of N rounds (default 7); still noisy on a shared machine.
 import { hashString, keyToString, RecordSerializer, TypeRegistry } from '@weir/core';
