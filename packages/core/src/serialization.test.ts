@@ -84,6 +84,14 @@ describe('the serializer contract: what round-trips exactly', () => {
     for (const out of roundTrips(-0)) expect(Object.is(out, -0)).toBe(true);
   });
 
+  it('a hole in an array arrives as undefined', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    for (const out of roundTrips([1, , 3]) as unknown[][]) {
+      expect(Object.keys(out)).toEqual(['0', '1', '2']); // present, not a hole
+      expect(out[1]).toBeUndefined();
+    }
+  });
+
   it('an undefined field is still a field', () => {
     for (const out of roundTrips({ a: undefined }) as object[]) expect(Object.keys(out)).toEqual(['a']);
   });
