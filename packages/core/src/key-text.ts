@@ -66,9 +66,15 @@ function composite(value: unknown, types: TypeRegistry, depth: number): string {
   const proto = Object.getPrototypeOf(value) as object | null;
   if (proto === Array.prototype) {
     const array = value as unknown[];
-    const parts: string[] = [];
-    for (let i = 0; i < array.length; i++) parts.push(inside(() => composite(array[i], types, depth + 1), `[${i}]`));
-    return `[${parts.join(',')}]`;
+    let out = '[';
+    for (let i = 0; i < array.length; i++) {
+      try {
+        out += (i > 0 ? ',' : '') + composite(array[i], types, depth + 1);
+      } catch (err) {
+        throw at(err, `[${i}]`);
+      }
+    }
+    return out + ']';
   }
   if (proto === Date.prototype) return `Date(${(value as Date).getTime()})`;
   if (proto === Object.prototype || proto === null) return fields(value as Record<string, unknown>, types, depth);
@@ -80,21 +86,27 @@ function composite(value: unknown, types: TypeRegistry, depth: number): string {
 
 /** Fields sorted by name, so {a, b} and {b, a} are one key. */
 function fields(object: Record<string, unknown>, types: TypeRegistry, depth: number): string {
-  const names = Object.keys(object).sort();
-  const parts: string[] = [];
+  const names = Object.keys(object);
+  if (!isSorted(names)) names.sort();
+  let out = '{';
   for (const name of names) {
     const v = object[name];
     if (v === undefined) continue;
-    parts.push(`${JSON.stringify(name)}:${inside(() => composite(v, types, depth + 1), /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`)}`);
+    try {
+      out += (out.length > 1 ? ',' : '') + JSON.stringify(name) + ':' + composite(v, types, depth + 1);
+    } catch (err) {
+      throw at(err, /^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`);
+    }
   }
-  return `{${parts.join(',')}}`;
+  return out + '}';
 }
 
-function inside(fn: () => string, segment: string): string {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof ContractViolation) err.segments.push(segment);
-    throw err;
-  }
+function isSorted(names: string[]): boolean {
+  for (let i = 1; i < names.length; i++) if (names[i - 1] > names[i]) return false;
+  return true;
+}
+
+function at(err: unknown, segment: string): unknown {
+  if (err instanceof ContractViolation) err.segments.push(segment);
+  return err;
 }
