@@ -11,6 +11,7 @@ import { TaskOutput } from '../network/record-writer';
 import { HeapKeyedStateBackend } from '../state/keyed-backend';
 import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
+import { failureCause } from './failure-cause';
 import { describeOperator, OperatorChain } from './operator-chain';
 import type { TaskEvents } from './task-events';
 
@@ -124,8 +125,7 @@ export class Task {
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
       // A WeirError's message is complete (operator, field, fix); its stack is Weir's, not the job's.
-      const stack = err instanceof Error && !(err instanceof WeirError) && err.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : '';
-      this.events.state(this.ref, 'FAILED', describeError(err) + stack);
+      this.events.state(this.ref, 'FAILED', err instanceof WeirError ? err.message : failureCause(err));
     } finally {
       for (const d of this.disconnects) d();
     }
