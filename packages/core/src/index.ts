@@ -11,3 +11,5 @@ export * from './key-text';
 export * from './proto';
 export * from './messages';
 export * from './task-ref';
+export * from './credentials';
+export * from './state-paths';

@@ -1,4 +1,5 @@
 import {
+  jobCheckpointDirectory,
   keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, describeError,
   ContractViolation, RecordSerializer, WeirError,
 } from '@weir/core';
@@ -293,7 +294,7 @@ export class Task {
       const handle = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer);
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
-        await discardStateFile(handle);
+        await discardStateFile(handle, jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id));
         return;
       }
       this.events.ack({
@@ -315,7 +316,8 @@ export class Task {
     const handles: StateHandle[] = this.deploy.restore_handles ?? [];
     if (!this.deploy.restore_checkpoint_id || handles.length === 0) return;
     const mine = this.keyed?.range;
-    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, this.serializer)));
+    const jobDir = jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id);
+    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, jobDir, this.serializer)));
     const keyedSnaps = new Map<string, TaskStateSnapshot['operators'][string]['keyed'][]>();
     for (const snap of snapshots) {
       for (const [uid, op] of Object.entries(snap.operators)) {
