@@ -59,13 +59,13 @@ describe('channel state at restore', () => {
     // old: 2 producers, each with one subpartition towards `down`; new: 1 producer, 2 consumers
     const keySelector = (v: unknown) => v;
     const s1 = subs();
-    const w1 = new RecordWriter(s1, 'HASH', keySelector, 128, 0, 32 * 1024, 'down');
+    const w1 = new RecordWriter(s1, 'HASH', keySelector, 128, 0, undefined, undefined, 32 * 1024, 'down');
     replayOutputs(stored(2), 0, 1, [w1]);
     const got = collect(s1);
     expect(got.flat().sort((a, b) => a - b)).toEqual(all(2).map((r) => r + 1000).sort((a, b) => a - b));
     // same parallelism and shape: raw batch back into subpartition 0 of subtask 1
     const s2 = [new ResultSubpartition(() => {})];
-    replayOutputs(stored(2), 1, 2, [new RecordWriter(s2, 'HASH', keySelector, 128, 1, 32 * 1024, 'down')]);
+    replayOutputs(stored(2), 1, 2, [new RecordWriter(s2, 'HASH', keySelector, 128, 1, undefined, undefined, 32 * 1024, 'down')]);
     expect(collect(s2)).toEqual([[1100, 1101, 1102, 1103, 1104, 1105, 1106, 1107, 1108, 1109]]);
   });
 });

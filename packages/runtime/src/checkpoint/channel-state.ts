@@ -1,4 +1,4 @@
-import { decodeBatch, keyGroupFor, keyToString } from '@weir/core';
+import { keyGroupFor, keyToString, RecordSerializer } from '@weir/core';
 import type { InputChannelState } from '../barrier/unaligned';
 import type { OutputChannelState, RecordWriter } from '../network/record-writer';
 
@@ -34,7 +34,9 @@ export function inputRecordsToReplay(
   subtask: number,
   parallelism: number,
   keyed?: { keySelector: (value: unknown) => unknown; maxParallelism: number; start: number; end: number },
+  serializer = new RecordSerializer(),
 ): unknown[][] {
+  const decodeBatch = (data: Uint8Array) => serializer.decodeBatch(data);
   const out: unknown[][] = [];
   for (const s of stored) {
     const same = s.parallelism === parallelism;
@@ -46,7 +48,7 @@ export function inputRecordsToReplay(
     for (const input of s.state.inputs) {
       for (const b of input.batches) {
         const mine = decodeBatch(b).filter((r) => {
-          const group = keyGroupFor(keyToString(keyed.keySelector(r)), keyed.maxParallelism);
+          const group = keyGroupFor(keyToString(keyed.keySelector(r), serializer.types), keyed.maxParallelism);
           return group >= keyed.start && group <= keyed.end;
         });
         if (mine.length > 0) out.push(mine);
@@ -70,13 +72,14 @@ export function replayOutputs(stored: StoredChannelState[], subtask: number, par
       const writer = writers.find((w) => w.consumerVertexId === output.consumerVertexId);
       if (!writer) continue;
       const sameShape = same && output.batches.length === writer.subpartitions.length;
+      const { serializer } = writer;
       output.batches.forEach((batches, index) => {
         for (const data of batches) {
           if (sameShape || output.partitioning === 'BROADCAST') {
             const sub = writer.subpartitions[index];
-            if (sub) sub.add({ kind: 'batch', data: Buffer.from(data), count: decodeBatch(data).length });
+            if (sub) sub.add({ kind: 'batch', data: Buffer.from(data), count: serializer.decodeBatch(data).length });
           } else {
-            for (const record of decodeBatch(data)) writer.emit(record);
+            for (const record of serializer.decodeBatch(data)) writer.emit(record, serializer.prepare(record));
           }
         }
       });

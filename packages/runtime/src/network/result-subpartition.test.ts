@@ -165,7 +165,7 @@ describe('RecordWriter: batches cut by bytes, unaligned barriers', () => {
     const sizes: number[] = [];
     const counts: number[] = [];
     sub.attach({ deliver: (item) => void (item.kind === 'batch' && (sizes.push(item.data.length), counts.push(item.count))) }, 1_000_000);
-    return { w: new RecordWriter([sub], 'FORWARD', undefined, 128, 0, segmentSize), sub, sizes, counts };
+    return { w: new RecordWriter([sub], 'FORWARD', undefined, 128, 0, undefined, undefined, segmentSize), sub, sizes, counts };
   }
 
   it('cuts a batch near segment-size bytes, and a record larger than that travels alone', () => {

@@ -1,4 +1,3 @@
-import { encodeBatch } from '@weir/core';
 import type { InputChannel } from '../network/input-gate';
 import { yieldToEventLoop } from '../signal';
 
@@ -21,7 +20,11 @@ export class RecordFeeder {
   private readonly replay: unknown[][] = [];
   private lastYield = Date.now();
 
-  constructor(private readonly process: (record: unknown) => void) {}
+  constructor(
+    private readonly process: (record: unknown) => void,
+    /** The task's serializer, for what is left when an unaligned checkpoint stores it. */
+    private readonly encode: (records: unknown[]) => Buffer,
+  ) {}
 
   /** Restored in-flight records: processed before anything new is taken. */
   addReplay(batches: unknown[][]): void {
@@ -73,6 +76,6 @@ export class RecordFeeder {
     const rest: unknown[] = [];
     if (this.current) rest.push(...this.current.records.slice(this.current.next));
     for (const batch of this.replay) rest.push(...batch);
-    return rest.length > 0 ? encodeBatch(rest) : undefined;
+    return rest.length > 0 ? this.encode(rest) : undefined;
   }
 }
