@@ -11,6 +11,7 @@ import { TaskOutput } from '../network/record-writer';
 import { HeapKeyedStateBackend } from '../state/keyed-backend';
 import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
+import type { JobSourceMap } from '../job-source-map';
 import { failureCause } from './failure-cause';
 import { OperatorChain } from './operator-chain';
 import type { TaskEvents } from './task-events';
@@ -54,6 +55,8 @@ export class Task {
     readonly plan: VertexPlan,
     private readonly events: TaskEvents,
     private readonly log: Logger,
+    /** The job bundle's source map, so the failure cause names the job's own file and line. */
+    private readonly sourceMap?: JobSourceMap,
   ) {
     this.ref = deploy.task;
     this.name = formatTaskName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt);
@@ -118,7 +121,7 @@ export class Task {
       this.failed = true;
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
-      this.events.state(this.ref, 'FAILED', failureCause(err));
+      this.events.state(this.ref, 'FAILED', failureCause(err, { sourceMap: this.sourceMap }));
     } finally {
       for (const d of this.disconnects) d();
     }
