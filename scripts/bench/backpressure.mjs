@@ -28,6 +28,7 @@ const USAGE = `usage: node scripts/bench/backpressure.mjs [options]
   --timeout-ms N       checkpoint timeout (default 10000)
   --throughput         also measure unaligned vs aligned on bench-throughput.ts (no backpressure)
   --window-s N         throughput window (default 20)
+  --rounds N           throughput: alternate aligned/unaligned this many times (default 3)
   --no-build  --keep-tmp  --out FILE`;
 const o = parseArgv(process.argv.slice(2), ['no-build', 'keep-tmp', 'throughput'], USAGE);
 const num = (k, d) => (o[k] === undefined ? d : Number(o[k]));
@@ -35,7 +36,7 @@ const [sinkMin, sinkMax] = String(o['sink-ms'] ?? '1-2').split('-').map(Number);
 const opts = {
   modes: String(o.modes ?? 'aligned,debloat,unaligned').split(','),
   durationS: num('duration-s', 60), warmupS: num('warmup-s', 5), sinkMin, sinkMax: sinkMax ?? sinkMin,
-  intervalMs: num('interval-ms', 1000), timeoutMs: num('timeout-ms', 10000), throughput: !!o.throughput, windowS: num('window-s', 20),
+  intervalMs: num('interval-ms', 1000), timeoutMs: num('timeout-ms', 10000), throughput: !!o.throughput, windowS: num('window-s', 20), rounds: num('rounds', 3),
   build: !o['no-build'], keepTmp: !!o['keep-tmp'], out: o.out,
 };
 const MODES = {
@@ -99,16 +100,24 @@ async function runMode(cl, mode) {
 }
 
 async function throughputCost(cl) {
+  // Paired, alternating rounds: on a shared machine the load drifts more than the cost.
   const job = path.join(EXAMPLES, 'bench-throughput.ts');
-  const rps = {};
-  for (const mode of ['aligned', 'unaligned']) {
-    const statsDir = path.join(cl.dir, `stats-${mode}`);
-    const id = submit(cl, job, [statsDir, '10000', String(opts.intervalMs)], MODES[mode]);
-    const t = await measureThroughput(cl, id, { warmupS: opts.warmupS, windowS: opts.windowS, statsDir, log });
-    rps[mode] = round(t.rps);
-    await cl.cancel(id);
+  const rps = { aligned: [], unaligned: [] };
+  for (let r = 0; r < opts.rounds; r++) {
+    for (const mode of r % 2 === 0 ? ['aligned', 'unaligned'] : ['unaligned', 'aligned']) {
+      const statsDir = path.join(cl.dir, `stats-${mode}-${r}`);
+      const id = submit(cl, job, [statsDir, '10000', String(opts.intervalMs)], MODES[mode]);
+      const t = await measureThroughput(cl, id, { warmupS: opts.warmupS, windowS: opts.windowS, statsDir, log });
+      rps[mode].push(round(t.rps));
+      await cl.cancel(id);
+    }
   }
-  return { aligned_records_per_s: rps.aligned, unaligned_records_per_s: rps.unaligned, ratio_unaligned_to_aligned: round(rps.unaligned / rps.aligned, 3), load_avg_1m: round(os.loadavg()[0], 1) };
+  const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const ratios = rps.aligned.map((a, i) => round(rps.unaligned[i] / a, 3));
+  return {
+    aligned_records_per_s: med(rps.aligned), unaligned_records_per_s: med(rps.unaligned), ratio_unaligned_to_aligned: med(ratios),
+    ratios_per_round: ratios, runs: rps, load_avg_1m: round(os.loadavg()[0], 1),
+  };
 }
 
 async function main() {
@@ -141,7 +150,7 @@ async function main() {
   if (result.throughput) {
     const t = result.throughput;
     rows.push(['throughput aligned', t.aligned_records_per_s, '', '', '', '', '', '', '', '', '', t.load_avg_1m]);
-    rows.push(['throughput unaligned', t.unaligned_records_per_s, `ratio ${t.ratio_unaligned_to_aligned}`, '', '', '', '', '', '', '', '', '']);
+    rows.push(['throughput unaligned', t.unaligned_records_per_s, `ratio ${t.ratio_unaligned_to_aligned} (median of ${t.ratios_per_round.join(', ')})`, '', '', '', '', '', '', '', '', '']);
   }
   emitResult(rows, result, opts.out);
 }
