@@ -20,7 +20,7 @@ import {
 } from './lib/common.mjs';
 
 const USAGE = `usage: node scripts/bench/backpressure.mjs [options]
-  --modes LIST         comma-separated: aligned,debloat,unaligned (default all three)
+  --modes LIST         comma-separated: aligned,debloat,unaligned (default all three; none with --throughput)
   --duration-s N       seconds per mode after warm-up (default 60)
   --warmup-s N         seconds before measuring (default 5)
   --sink-ms A-B        sink time per record, uniform in [A, B] ms (default 1-2)
@@ -34,7 +34,7 @@ const o = parseArgv(process.argv.slice(2), ['no-build', 'keep-tmp', 'throughput'
 const num = (k, d) => (o[k] === undefined ? d : Number(o[k]));
 const [sinkMin, sinkMax] = String(o['sink-ms'] ?? '1-2').split('-').map(Number);
 const opts = {
-  modes: String(o.modes ?? 'aligned,debloat,unaligned').split(','),
+  modes: String(o.modes ?? 'aligned,debloat,unaligned').split(',').filter((m) => m && m !== 'none'),
   durationS: num('duration-s', 60), warmupS: num('warmup-s', 5), sinkMin, sinkMax: sinkMax ?? sinkMin,
   intervalMs: num('interval-ms', 1000), timeoutMs: num('timeout-ms', 10000), throughput: !!o.throughput, windowS: num('window-s', 20), rounds: num('rounds', 3),
   build: !o['no-build'], keepTmp: !!o['keep-tmp'], out: o.out,
