@@ -1,3 +1,6 @@
+/** Flink's upper bound of max parallelism (key groups): 2^15. */
+export const MAX_MAX_PARALLELISM = 32768;
+
 /** The one table of configuration keys: type, default and meaning. Names follow Flink's. */
 export type ConfigType = 'int' | 'duration' | 'string' | 'enum' | 'boolean' | 'double';
 
@@ -7,6 +10,7 @@ export interface ConfigOption {
   default?: string | number | boolean;
   values?: readonly string[];
   min?: number;
+  max?: number;
   doc: string;
 }
 
@@ -24,8 +28,8 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'heartbeat.interval', type: 'duration', default: 10_000, min: 1, doc: 'How often TaskManager and JobManager exchange heartbeats.' },
   { key: 'heartbeat.timeout', type: 'duration', default: 50_000, min: 1, doc: 'Silence after which a TaskManager is marked lost.' },
   { key: 'slot.request.timeout', type: 'duration', default: 300_000, min: 0, doc: 'How long a job waits for enough free slots before it fails.' },
-  { key: 'parallelism.default', type: 'int', default: 1, min: 1, doc: 'Parallelism of jobs that set none.' },
-  { key: 'pipeline.max-parallelism', type: 'int', default: 128, min: 1, doc: 'Number of key groups (upper bound of rescaling).' },
+  { key: 'parallelism.default', type: 'int', default: 1, min: 1, max: MAX_MAX_PARALLELISM, doc: 'Parallelism of jobs that set none.' },
+  { key: 'pipeline.max-parallelism', type: 'int', default: 128, min: 1, max: MAX_MAX_PARALLELISM, doc: 'Number of key groups (upper bound of rescaling); at most 32768 as in Flink.' },
   { key: 'execution.buffer-timeout', type: 'duration', default: 50, min: 0, doc: 'Longest time a record batch waits before it is sent.' },
   { key: 'execution.checkpointing.interval', type: 'duration', doc: 'Checkpoint interval; checkpointing is off when unset.' },
   { key: 'execution.checkpointing.mode', type: 'enum', default: 'EXACTLY_ONCE', values: ['EXACTLY_ONCE', 'AT_LEAST_ONCE'], doc: 'EXACTLY_ONCE aligns barriers; AT_LEAST_ONCE does not.' },
@@ -48,6 +52,9 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'restart-strategy.exponential-delay.jitter-factor', type: 'double', default: 0.1, min: 0, doc: 'Random share added to or taken from each delay.' },
   { key: 'restart-strategy.exponential-delay.reset-backoff-threshold', type: 'duration', default: 3_600_000, min: 0, doc: 'Time without failure after which the delay resets.' },
   { key: 'restart-strategy.exponential-delay.attempts-before-reset-backoff', type: 'int', default: 2147483647, min: 0, doc: 'Restarts before the job fails.' },
+  { key: 'jobmanager.submission.max-size', type: 'int', default: 104_857_600, min: 1024, doc: 'Largest job submission (bundle, graph and arguments) the JobManager accepts, in bytes; larger ones are refused with the reason (as Flink\'s rest.server.max-content-length for job uploads).' },
+  { key: 'cluster.registration.initial-timeout', type: 'duration', default: 100, min: 1, doc: 'First pause before a TaskManager tries again to register with a JobManager it lost; it doubles per failed try.' },
+  { key: 'cluster.registration.max-timeout', type: 'duration', default: 1000, min: 1, doc: 'Longest pause between registration tries, whatever the outage length, so TaskManagers are back within about this long of the JobManager.' },
   { key: 'jobmanager.store.dir', type: 'string', doc: 'Where the JobManager keeps submitted jobs (default: .weir/jobmanager).' },
   { key: 'log.level', type: 'enum', default: 'info', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], doc: 'Log level of the services.' },
 ];

@@ -8,3 +8,4 @@ export * from './serialization';
 export * from './proto';
 export * from './messages';
 export * from './task-ref';
+export * from './fault-points';

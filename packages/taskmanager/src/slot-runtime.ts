@@ -73,7 +73,7 @@ export class SlotRuntime {
   private events(): TaskEvents {
     const post = (message: unknown) => this.send({ type: 'message', message: message as never });
     return {
-      state: (task, state, error) => post({ task_state: { task, state, error: error ?? '', timestamp: Date.now() } }),
+      state: (task, state, error, errorKind) => post({ task_state: { task, state, error: error ?? '', timestamp: Date.now(), error_kind: errorKind ?? '' } }),
       ack: (ack) => post({ ack }),
       decline: (task, checkpoint_id, reason) => post({ decline: { task, checkpoint_id, reason } }),
       sourceExhausted: (task) => post({ source_exhausted: { task } }),

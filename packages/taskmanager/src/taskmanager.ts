@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
-  CHANNEL_OPTIONS, ConfigError, createLogger, grpc, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
+  CHANNEL_OPTIONS, ConfigError, createLogger, faultPoint, grpc, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
 } from '@weir/core';
 import { TaskManagerMetrics } from './metrics/taskmanager-metrics';
 import type { SlotCommand, SlotEvent } from './slot-runtime';
@@ -66,7 +66,8 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
       const m = event.message as { task_state?: { task: TaskRef; state: string }; metrics?: { tasks: TaskMetrics[] } };
       if (m.metrics) metrics.report(i, m.metrics.tasks);
       if (m.task_state && ['FINISHED', 'CANCELED', 'FAILED'].includes(m.task_state.state)) taskSlots.delete(taskRefKey(m.task_state.task));
-      sendToJobManager(event.message as Record<string, unknown>);
+      if ((m as { ack?: unknown }).ack) session?.write(event.message, () => void faultPoint('tm.ack.sent'));
+      else sendToJobManager(event.message as Record<string, unknown>);
     });
     worker.on('error', (err) => {
       log.fatal({ err, slot: i }, 'slot thread crashed');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AcknowledgeCheckpoint, TaskRef } from '@weir/core';
+import { CheckpointIdCounter } from './checkpoint-id-counter';
 import { CheckpointStatsTracker } from './checkpoint-stats';
 import { CompletedCheckpointStore } from './completed-store';
 import { CheckpointCoordinator, type CheckpointParticipants, type CheckpointSettings } from './coordinator';
@@ -82,7 +83,7 @@ function setup(settings: Partial<CheckpointSettings> = {}, retained = 1) {
     store,
     stats,
     log,
-    1,
+    new CheckpointIdCounter(undefined),
     () => Date.now(),
   );
   /** Every task of the current attempt acknowledges checkpoint `id`. */

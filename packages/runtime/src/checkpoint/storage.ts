@@ -56,17 +56,37 @@ export async function readTaskState(handle: StateHandle): Promise<TaskStateSnaps
   }
 }
 
-/** temp file, fsync, rename: a reader sees the old file or the whole new one. */
-export async function writeFileDurably(file: string, data: Uint8Array | string): Promise<void> {
+/**
+ * temp file, fsync, rename: a reader sees the old file or the whole new one. A failed write
+ * (a full disk) removes its temp file: nothing is left behind. `beforeRename` lets the
+ * caller pass a fault point between the synced temp file and the rename.
+ */
+export async function writeFileDurably(file: string, data: Uint8Array | string, beforeRename?: () => Promise<void> | undefined): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await open(tmp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await beforeRename?.();
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw err;
   }
-  await rename(tmp, file);
+}
+
+/** Why a state file no longer matches its handle, or undefined when it is whole. */
+export async function checkStateFile(handle: StateHandle): Promise<string | undefined> {
+  try {
+    await readTaskState(handle);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 export async function removeCheckpointDirectory(root: string, jobId: string, checkpointId: number): Promise<void> {

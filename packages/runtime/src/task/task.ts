@@ -1,5 +1,6 @@
 import {
   keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError,
+  faultPoint, WeirError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
@@ -116,7 +117,10 @@ export class Task {
       this.failed = true;
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
-      this.events.state(this.ref, 'FAILED', describeError(err) + (err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : ''));
+      // Damaged or missing checkpoint state fails the same way on every restart: say so.
+      const kind = err instanceof WeirError && (err.kind === 'checkpoint' || err.kind === 'state') ? err.kind : '';
+      const stack = !kind && err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : '';
+      this.events.state(this.ref, 'FAILED', describeError(err) + stack, kind);
     } finally {
       for (const d of this.disconnects) d();
     }
@@ -257,7 +261,9 @@ export class Task {
         const headUid = this.plan.operatorUids[0];
         snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed: this.keyed.snapshot() };
       }
+      if (this.isSource) faultPoint('tm.source.snapshot');
       this.output.broadcastBarrier(checkpointId, timestamp);
+      if (!this.isSource) faultPoint('tm.barrier.forwarded');
       const syncMs = Date.now() - started;
       void this.persist(checkpointId, snapshot, syncMs, alignmentMs);
     } catch (err) {
@@ -270,6 +276,7 @@ export class Task {
     const started = Date.now();
     try {
       const handle = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot);
+      await faultPoint('tm.state.written');
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
         await discardStateFile(handle);
@@ -295,6 +302,7 @@ export class Task {
     if (!this.deploy.restore_checkpoint_id || handles.length === 0) return;
     const mine = this.keyed?.range;
     const snapshots = await Promise.all(handles.map((h) => readTaskState(h)));
+    await faultPoint('tm.restore.read');
     const keyedSnaps = new Map<string, TaskStateSnapshot['operators'][string]['keyed'][]>();
     for (const snap of snapshots) {
       for (const [uid, op] of Object.entries(snap.operators)) {
