@@ -83,6 +83,8 @@ export class Dispatcher {
       master.state = job.state as never;
       master.failureCause = job.failureCause;
       master.endTime = job.endTime;
+      // The JobManager may have died between the end of the job and its retention.
+      void master.recoverEnded();
     } else if (invalid) {
       // A job stored before today's limits, or damaged on disk: it fails, alone, with the reason.
       this.log.error({ jobId: job.jobId, reason: invalid }, 'stored job is invalid; failing it');

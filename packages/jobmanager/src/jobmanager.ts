@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { bindServer, CHANNEL_OPTIONS, ConfigError, createLogger, grpc, protos, type Configuration, type Logger } from '@weir/core';
+import { bindServer, CHANNEL_OPTIONS, ConfigError, createLogger, grpc, onFaultPointHit, protos, type Configuration, type Logger } from '@weir/core';
 import { clientHandlers } from './client-service';
 import { Dispatcher } from './dispatcher';
 import { JobStore } from './job-store';
@@ -23,6 +23,7 @@ export interface RunningJobManager {
 /** Starts the JobManager: gRPC for TaskManagers and clients, jobs resumed from its store. */
 export async function startJobManager(config: Configuration): Promise<RunningJobManager> {
   const log = createLogger('jobmanager', config.getString('log.level'));
+  onFaultPointHit((point, action) => log.warn({ point, action: action.kind }, 'fault point hit'));
   const heartbeatInterval = config.getNumber('heartbeat.interval');
   const rm = new ResourceManager(config.getNumber('heartbeat.timeout'), heartbeatInterval, log);
   const checkpointRoot = path.resolve(config.getOptionalString('state.checkpoints.dir') ?? '.weir/checkpoints');
@@ -30,7 +31,9 @@ export async function startJobManager(config: Configuration): Promise<RunningJob
   const dispatcher = new Dispatcher(config, rm, store, checkpointRoot, log);
   dispatcher.recover();
 
-  const server = new grpc.Server(CHANNEL_OPTIONS);
+  // A submission above the limit is refused by gRPC before it is buffered whole.
+  const maxSubmission = config.getNumber('jobmanager.submission.max-size');
+  const server = new grpc.Server({ ...CHANNEL_OPTIONS, 'grpc.max_receive_message_length': maxSubmission + 64 * 1024 });
   const jobmanagerId = randomBytes(8).toString('hex');
   server.addService(protos().JobManagerService.service, { Session: sessionHandler(rm, dispatcher, heartbeatInterval, jobmanagerId, log) });
   server.addService(protos().ClientService.service, clientHandlers(dispatcher, rm));

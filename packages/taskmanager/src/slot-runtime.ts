@@ -1,5 +1,5 @@
 import {
-  createLogger, describeError, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef,
+  createLogger, describeError, onFaultPointHit, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef,
 } from '@weir/core';
 import type { JobPlan } from '@weir/api/src/internal';
 import {
@@ -36,6 +36,7 @@ export class SlotRuntime {
     private readonly send: (event: SlotEvent) => void,
   ) {
     this.log = createLogger(`taskmanager-slot-${slotIndex}`);
+    onFaultPointHit((point, action) => this.log.warn({ point, action: action.kind, slot: slotIndex }, 'fault point hit'));
   }
 
   async start(bindHost: string, port: number, advertisedHost: string): Promise<number> {

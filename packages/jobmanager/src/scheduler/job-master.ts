@@ -200,6 +200,12 @@ export class JobMaster {
     this.coordinator.start();
   }
 
+  /** An ended job found at start: its checkpoints follow the retention setting. */
+  async recoverEnded(): Promise<void> {
+    await this.storeRef.recover();
+    await this.applyRetention();
+  }
+
   /** A stored job that cannot run any more (invalid under today's limits): FAILED at start. */
   failStored(cause: string): void {
     this.exceptions.push({ timestamp: Date.now(), task: '', taskmanager_id: '', root_cause: cause });
