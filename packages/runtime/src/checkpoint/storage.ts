@@ -46,7 +46,10 @@ export async function readTaskState(handle: StateHandle): Promise<TaskStateSnaps
   } catch (err) {
     throw new CheckpointError(`checkpoint state file ${handle.path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  if (data.length !== handle.size || sha256(data) !== handle.checksum) {
+  if (data.length !== handle.size) {
+    throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: it has ${data.length} bytes where the checkpoint metadata says ${handle.size}`);
+  }
+  if (sha256(data) !== handle.checksum) {
     throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`);
   }
   try {
