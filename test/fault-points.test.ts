@@ -31,7 +31,7 @@ const CASES: Case[] = [
   { point: 'tm.ack.sent', owner: 'taskmanager', hit: 3 },
   { point: 'jm.ack.received', owner: 'jobmanager', hit: 5 },
   { point: 'jm.metadata.written', owner: 'jobmanager' },
-  { point: 'jm.metadata.renamed', owner: 'jobmanager' },
+  { point: 'jm.metadata.renamed', owner: 'jobmanager' }, // finding 1: the restarted JobManager reused the id
   { point: 'jm.store.updated', owner: 'jobmanager' },
   { point: 'jm.completion.notified', owner: 'jobmanager' },
   { point: 'tm.sink.committed', owner: 'taskmanager' },
@@ -116,7 +116,7 @@ describe('fault points that fail I/O', () => {
     expect(failed.failure_reason).toMatch(/^writing metadata failed: ENOSPC: no space left on device/);
     const dir = path.join(cluster.checkpointDir, id, `chk-${failed.id}`);
     await waitFor(`${dir} to be removed`, () => !existsSync(dir), 5000, 20);
-    const leftovers = () => (existsSync(path.join(cluster!.checkpointDir, id)) ? readdirSync(path.join(cluster!.checkpointDir, id), { recursive: true }).map(String).filter((n) => n.includes('.tmp-')) : []);
+    const leftovers = () => (existsSync(path.join(cluster!.checkpointDir, id)) ? readdirSync(path.join(cluster!.checkpointDir, id), { recursive: true }).map(String).filter((n) => n.includes('_metadata.tmp-')) : []);
     expect(leftovers()).toEqual([]);
     const done = await cluster.waitForState(id, ['FINISHED', 'FAILED'], 60_000);
     expect(done.summary.state).toBe('FINISHED');

@@ -20,6 +20,8 @@ export class WeirClient {
         if (!err) return resolve(res);
         if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
           reject(new RpcError(`cannot reach the JobManager at ${this.address}: ${unreachableReason(err)}`));
+        } else if (err.code === grpc.status.RESOURCE_EXHAUSTED) {
+          reject(new RpcError(`the JobManager refused a message this large (jobmanager.submission.max-size): ${err.details || err.message}`));
         } else {
           reject(new RpcError(err.details || err.message));
         }

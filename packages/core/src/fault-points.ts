@@ -1,3 +1,5 @@
+import { writeSync } from 'node:fs';
+
 /**
  * Named fault points: every step of the checkpoint and recovery protocol has a name here,
  * and tests switch one on through WEIR_FAULT_POINTS to kill the process there (as kill -9
@@ -76,7 +78,9 @@ export function faultPoint(point: FaultPoint): Promise<void> | undefined {
   onHitListener?.(point, a.action);
   switch (a.action.kind) {
     case 'crash':
-      // As kill -9: no exit handlers, no flushing, no goodbye on any socket.
+      // As kill -9: no exit handlers, no flushing, no goodbye on any socket. One line on
+      // stderr first, written synchronously, says where the process died.
+      writeSync(2, `${JSON.stringify({ level: 50, time: Date.now(), pid: process.pid, point, msg: 'fault point hit: crashing' })}\n`);
       process.kill(process.pid, 'SIGKILL');
       return undefined;
     case 'fail-io': {
