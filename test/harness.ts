@@ -9,7 +9,8 @@ import net from 'node:net';
  * bundle, real gRPC on loopback, kill -9 on real pids. Every process it starts is stopped
  * by its own pid in stop(), even when a test fails.
  */
-export const WEIR = path.resolve(__dirname, '../packages/cli/dist/weir.cjs');
+/** WEIR_TEST_BUNDLE runs the tests against another build, e.g. to see a test fail on an older commit. */
+export const WEIR = process.env.WEIR_TEST_BUNDLE ? path.resolve(process.env.WEIR_TEST_BUNDLE) : path.resolve(__dirname, '../packages/cli/dist/weir.cjs');
 export const EXAMPLES = path.resolve(__dirname, '../packages/examples/src');
 
 export function freePort(): Promise<number> {
