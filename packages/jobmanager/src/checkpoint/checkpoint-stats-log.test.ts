@@ -60,6 +60,18 @@ describe('checkpoint statistics log (finding 5)', () => {
     expect(after.latestRestored).toEqual({ id: 11, timestamp: 5000 });
   });
 
+  it('a checkpoint whose _metadata is in place counts as completed after a restart, even when its record was never written', async () => {
+    const file = path.join(dir, 'stats.jsonl');
+    const { tracker, log } = tracked(file);
+    checkpoint(tracker, 1, 2);
+    tracker.triggered(2, 200, 2, false); // the JobManager died after renaming chk-2/_metadata
+    await log.flushed();
+    const after = new CheckpointStatsTracker(CheckpointStatsLog.load(file));
+    after.reconcileCompleted([{ id: 2, triggeredAt: 200, completedAt: 250, path: '/cp/chk-2', final: false }]);
+    expect(after.get(2)).toMatchObject({ status: 'COMPLETED', path: '/cp/chk-2', end_to_end_duration_ms: 50 });
+    expect(after.counts).toEqual({ completed: 2, failed: 0, in_progress: 0, restored: 0 });
+  });
+
   it('stays bounded: after enough records the log is rewritten as one snapshot', async () => {
     const file = path.join(dir, 'stats.jsonl');
     const { tracker, log } = tracked(file);

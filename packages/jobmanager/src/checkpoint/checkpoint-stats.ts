@@ -151,6 +151,26 @@ export class CheckpointStatsTracker {
     this.record({ type: 'restored', id, timestamp, counts: { ...this.counts } });
   }
 
+  /**
+   * After a JobManager restart the store is the truth: a checkpoint whose `_metadata` is in
+   * place completed, even if the JobManager died before its statistics record was written.
+   */
+  reconcileCompleted(completed: readonly { id: number; triggeredAt: number; completedAt: number; path: string; final: boolean }[]): void {
+    for (const c of completed) {
+      const s = this.history.get(c.id);
+      if (s?.status === 'COMPLETED') continue;
+      if (s?.status === 'FAILED') this.counts.failed--;
+      if (s?.status === 'IN_PROGRESS') this.counts.in_progress--;
+      const entry: CheckpointStats = {
+        id: c.id, status: 'COMPLETED', acknowledged: s?.total ?? 0, total: s?.total ?? 0, trigger_timestamp: c.triggeredAt, end_to_end_duration_ms: c.completedAt - c.triggeredAt,
+        state_size: s?.state_size ?? 0, max_alignment_ms: s?.max_alignment_ms ?? 0, failure_reason: '', failed_task: '', path: c.path, final: c.final, tasks: s?.tasks ?? [],
+      };
+      this.history.set(c.id, entry);
+      this.counts.completed++;
+      this.record({ type: 'ended', stats: entry, counts: { ...this.counts } });
+    }
+  }
+
   /** The highest checkpoint id in the history (ids never go back, even across restarts). */
   highestId(): number {
     return Math.max(0, ...this.history.keys());

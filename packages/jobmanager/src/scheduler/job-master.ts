@@ -133,6 +133,7 @@ export class JobMaster {
   async start(resume = false): Promise<void> {
     if (resume) {
       await this.storeRef.recover();
+      this.coordinator.stats.reconcileCompleted(this.storeRef.all());
       // Ids only grow: above every chk-* directory on disk, whatever the counter says.
       this.ids.atLeast(this.storeRef.highestIdOnDisk + 1);
       const latest = this.storeRef.latest()?.id ?? 0;
