@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -48,5 +48,24 @@ describe('job master', () => {
     expect(master.coordinator.pendingCount()).toBe(0);
     expect(master.coordinator.stats.counts.in_progress).toBe(0);
     expect(master.coordinator.stats.get(1)).toMatchObject({ status: 'FAILED', failure_reason: 'job finished' });
+  });
+
+  it('a restarted JobManager that finds the newest _metadata damaged fails the job at once, naming it and the whole older checkpoint', async () => {
+    taskmanager();
+    const jobDir = path.join(root, 'job-2');
+    mkdirSync(path.join(jobDir, 'chk-1'), { recursive: true });
+    writeFileSync(path.join(jobDir, 'chk-1', '_metadata'), JSON.stringify({ jobId: 'job-2', id: 1, triggeredAt: 1, completedAt: 2, final: false, handles: {}, path: path.join(jobDir, 'chk-1') }));
+    mkdirSync(path.join(jobDir, 'chk-2'));
+    writeFileSync(path.join(jobDir, 'chk-2', '_metadata'), '{"jobId": "job-2", "id": 2, "hand');
+    const config = new Configuration({ 'execution.checkpointing.interval': '60000', 'state.checkpoints.dir': root, 'state.checkpoints.num-retained': '2' });
+    const master = new JobMaster({ jobId: 'job-2', graph, bundle: Buffer.from('x'), args: [], config, submittedAt: 0 }, rm, log, { persist: () => {} }, root);
+    await master.start(true);
+    expect(master.state).toBe('FAILED');
+    expect(master.failureCause).toBe(
+      `damaged checkpoint state, not restarting: checkpoint 2 cannot be used: checkpoint metadata ${path.join(jobDir, 'chk-2', '_metadata')} is corrupt: it is not valid JSON (33 bytes). ` +
+        `Retained checkpoints that are still whole: checkpoint 1 (${path.join(jobDir, 'chk-1')}). ` +
+        'Weir does not fall back to an older checkpoint by itself: a committing sink has already made the output written after it visible, and restoring it would write that output again.',
+    );
+    expect(rm.freeSlots()).toBe(1);
   });
 });
