@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {
-  Configuration, describeError, taskName, type DeployTask, type InputChannelSpec, type JobGraph, type Logger, type TaskRef, type TaskStateUpdate,
+  Configuration, describeError, taskName, type JobGraph, type Logger, type TaskRef, type TaskStateUpdate,
 } from '@weir/core';
 import { CheckpointCoordinator } from '../checkpoint/coordinator';
 import { CheckpointIdCounter } from '../checkpoint/checkpoint-id-counter';
@@ -9,6 +9,7 @@ import { CheckpointStatsLog } from '../checkpoint/checkpoint-stats-log';
 import { CompletedCheckpointStore } from '../checkpoint/completed-store';
 import { CHECKPOINT_ID_COUNTER, STATS_LOG } from '../job-store';
 import { damagedStateCause } from './damaged-state';
+import { taskDeployment } from './task-deployment';
 import { restartStrategyFrom, type RestartStrategy } from '../restart/restart-strategy';
 import type { AllocatedSlot, ResourceManager } from '../resource-manager';
 import { ExecutionGraph, type Execution } from './execution-graph';
@@ -196,7 +197,7 @@ export class JobMaster {
     }
     for (const execution of graph.all()) {
       execution.state = 'DEPLOYING';
-      this.sendTo(execution.ref, { deploy: this.deployment(graph, execution, restore) });
+      this.sendTo(execution.ref, { deploy: taskDeployment(this.submission, graph, execution, restore, this.checkpointDir, this.checkpointingEnabled) });
     }
     this.coordinator.start();
   }
@@ -246,46 +247,6 @@ export class JobMaster {
       this.slotWaiter = () => done(undefined);
       this.rm.on('slots-available', retry);
     });
-  }
-
-  private deployment(graph: ExecutionGraph, execution: Execution, restore: ReturnType<CheckpointCoordinator['latestCompleted']>): DeployTask {
-    const vertex = graph.vertex(execution.ref.vertex_id);
-    const inputs: InputChannelSpec[] = [];
-    for (const edge of graph.inputsOf(vertex.id)) {
-      const producer = graph.vertex(edge.source);
-      const producers = edge.partitioning === 'FORWARD' ? [execution.ref.subtask] : [...Array(producer.parallelism).keys()];
-      for (const p of producers) {
-        const producerExecution = graph.executions.get(ExecutionGraph.key(producer.id, p)) as Execution;
-        inputs.push({
-          producer_vertex_id: producer.id,
-          producer_subtask: p,
-          producer_address: producerExecution.dataAddress as string,
-          input_index: edge.input_index,
-          subpartition: edge.partitioning === 'FORWARD' ? 0 : execution.ref.subtask,
-        });
-      }
-    }
-    const config = {
-      ...this.submission.config.toStringMap(),
-      'parallelism.default': String(this.submission.config.getNumber('parallelism.default')),
-    };
-    return {
-      task: execution.ref,
-      slot: execution.slotIndex as number,
-      parallelism: vertex.parallelism,
-      max_parallelism: vertex.max_parallelism,
-      inputs,
-      outputs: graph.outputsOf(vertex.id).map((e) => ({ consumer_vertex_id: e.target, consumer_parallelism: graph.vertex(e.target).parallelism, partitioning: e.partitioning })),
-      job_bundle: this.submission.bundle,
-      job_args: this.submission.args,
-      job_name: this.submission.graph.name,
-      checkpoint_dir: this.checkpointDir,
-      restore_checkpoint_id: restore?.id ?? 0,
-      restore_handles: restore?.handles[vertex.id] ?? [],
-      checkpointing_mode: this.submission.config.getString('execution.checkpointing.mode'),
-      checkpointing_enabled: this.checkpointingEnabled,
-      config_json: JSON.stringify(config),
-    };
   }
 
   private sendTo(task: TaskRef, message: Record<string, unknown>): void {
