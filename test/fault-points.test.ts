@@ -11,9 +11,10 @@ import { committedLines, diffLines, EXAMPLES, expectedKeyedSum, TestCluster, wai
  * output must be exactly the expected lines. A small bounded job with short checkpoint
  * intervals keeps each case to seconds.
  */
-const N = 4000;
+// 5 s of input at 1,000 records/s: enough checkpoints for the n-th hit even on a busy machine.
+const N = 5000;
 const KEYS = 10;
-const JOB_ARGS = (out: string) => [out, String(N), String(KEYS), '2000', '100'];
+const JOB_ARGS = (out: string) => [out, String(N), String(KEYS), '1000', '100'];
 const RESTART = ['-p', '2', '-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.attempts=20', '-D', 'restart-strategy.fixed-delay.delay=100ms'];
 
 interface Case {
@@ -108,7 +109,7 @@ describe('fault points that fail I/O', () => {
   it('a _metadata write that fails with ENOSPC leaves no checkpoint directory or temp file; the job goes on exactly (finding 3)', async () => {
     cluster = new TestCluster({}, 'weir-fault-');
     const out = path.join(cluster.dir, 'out');
-    await cluster.startJobManager({}, { WEIR_FAULT_POINTS: 'jm.metadata.written:fail-io@3' });
+    await cluster.startJobManager({}, { WEIR_FAULT_POINTS: 'jm.metadata.written:fail-io@2' });
     await cluster.startTaskManager(1);
     await cluster.startTaskManager(1);
     const id = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), JOB_ARGS(out), RESTART);

@@ -358,6 +358,30 @@ describe('CheckpointCoordinator acknowledgements', () => {
     expect(participants.triggers.map((t) => [t.id, t.final])).toEqual([[1, true]]);
   });
 
+  it('a final checkpoint aborted by a failover is not triggered again for the new attempt, whose sources have not ended', async () => {
+    const { participants, coordinator } = setup();
+    participants.running = false;
+    coordinator.requestFinalCheckpoint(); // the old attempt's sources ended; not all tasks running yet
+    coordinator.abortAll('job failover');
+    participants.attempt = 2;
+    participants.running = true;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(participants.triggers.filter((t) => t.final)).toEqual([]);
+    // Once the new attempt's sources end, they ask again.
+    coordinator.requestFinalCheckpoint();
+    expect(participants.triggers.map((t) => [t.id, t.final])).toEqual([[1, true]]);
+  });
+
+  it('a pending final checkpoint aborted by a failover is not retried either', async () => {
+    const { participants, coordinator } = setup();
+    coordinator.requestFinalCheckpoint();
+    expect(participants.triggers.map((t) => [t.id, t.final])).toEqual([[1, true]]);
+    coordinator.abortAll('job failover');
+    participants.attempt = 2;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(participants.triggers.filter((t) => t.final).map((t) => t.id)).toEqual([1]);
+  });
+
   it('abortAll aborts pending checkpoints without counting failures', async () => {
     const { participants, coordinator, stats } = setup({ maxConcurrent: 2, tolerableFailures: 0 });
     coordinator.triggerCheckpoint(false);

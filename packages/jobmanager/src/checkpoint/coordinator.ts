@@ -220,8 +220,14 @@ export class CheckpointCoordinator {
     }
   }
 
-  /** The job fails over: pending checkpoints can't complete; that is not their failure. */
+  /**
+   * The job fails over: pending checkpoints can't complete; that is not their failure. A
+   * final checkpoint asked for by the old attempt's sources is no longer wanted: the new
+   * attempt's sources rewind and ask again when they really end. Triggering it for them
+   * early would let them finish without a checkpoint covering their last records.
+   */
   abortAll(reason: string): void {
+    this.finalRequested = false;
     for (const id of [...this.pending.keys()]) this.abort(id, reason, '', false);
   }
 

@@ -45,6 +45,7 @@ export class Task {
   private completedUpTo = 0;
   private finalCheckpointId = 0;
   private finalCheckpointDone = false;
+  private sourceEnded = false;
   recordsIn = 0;
   readonly disconnects: (() => void)[] = [];
 
@@ -157,6 +158,7 @@ export class Task {
       }
     }
     this.output.flush();
+    this.sourceEnded = true;
     if (!this.deploy.checkpointing_enabled) return;
     // A bounded source ends with a final checkpoint so that committing sinks commit
     // everything: ask for it, then emit end-of-partition only once it completed.
@@ -231,7 +233,9 @@ export class Task {
       const command = this.mailbox.shift() as Command;
       if (command.kind === 'trigger') {
         if (!this.isSource) continue;
-        if (command.final) this.finalCheckpointId = command.checkpointId;
+        // Only a source that has read everything takes a final checkpoint; one meant for an
+        // earlier attempt must not make this one finish without covering its last records.
+        if (command.final && this.sourceEnded) this.finalCheckpointId = command.checkpointId;
         this.snapshot(command.checkpointId, command.timestamp, 0);
       } else if (command.completed) {
         this.completedUpTo = Math.max(this.completedUpTo, command.checkpointId);
