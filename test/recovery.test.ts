@@ -21,7 +21,7 @@ describe('recovery from failures, exactly-once output', () => {
   it('kill -9 of one of 3 TaskManagers mid-job: recovers onto the spare slot, output exact', async () => {
     cluster = await new TestCluster({ 'heartbeat.interval': 1000, 'heartbeat.timeout': 5000 }).start(3);
     const out = path.join(cluster.dir, 'out');
-    const n = 120_000;
+    const n = 240_000;
     const id = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [out, String(n), '50', '20000', '200'], ['-p', '2', ...FAST_RESTART]);
     await waitFor('two completed checkpoints', async () => (await cluster!.checkpoints(id)).completed >= 2, 30_000);
     const status = await cluster.status(id);
@@ -94,7 +94,7 @@ describe('recovery from failures, exactly-once output', () => {
   it('a TaskManager that goes silent (SIGSTOP) is lost after heartbeat.timeout; the job recovers exactly', async () => {
     cluster = await new TestCluster({ 'heartbeat.interval': 500, 'heartbeat.timeout': 3000 }).start(3);
     const out = path.join(cluster.dir, 'out');
-    const n = 100_000;
+    const n = 200_000;
     const id = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [out, String(n), '50', '15000', '200'], ['-p', '2', ...FAST_RESTART]);
     await waitFor('a completed checkpoint', async () => (await cluster!.checkpoints(id)).completed >= 1, 30_000);
     const victim = (await cluster.status(id)).vertices[1].subtasks[1].taskmanager_id;
@@ -111,14 +111,19 @@ describe('recovery from failures, exactly-once output', () => {
 
   it('a damaged state file of the newest checkpoint fails the job at once, naming the file and the retained checkpoints still whole (finding 2)', async () => {
     // The default restart strategy (exponential-delay) restarts without end: damaged state must not ride on it.
-    cluster = await new TestCluster({ 'state.checkpoints.num-retained': 3 }).start(3);
+    cluster = new TestCluster({ 'state.checkpoints.num-retained': 3 });
+    await cluster.startJobManager();
+    // Each worker writes 2 state files per checkpoint: from the 7th on (checkpoint 4) they fail,
+    // so checkpoint 3 stays the newest while the test damages it.
+    for (let i = 0; i < 3; i++) await cluster.startTaskManager(1, {}, { WEIR_FAULT_POINTS: 'tm.state.written:fail-io@7+' });
     const out = path.join(cluster.dir, 'out');
-    const id = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [out, '10000000', '50', '5000', '2000'], ['-p', '2']);
-    const completed = await waitFor('three completed checkpoints', async () => {
+    const id = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [out, '10000000', '50', '5000', '300'], ['-p', '2', '-D', 'execution.checkpointing.tolerable-failed-checkpoints=1000']);
+    const completed = await waitFor('three completed checkpoints and a failed one', async () => {
       const c = await cluster!.checkpoints(id);
-      return c.completed >= 3 ? c.history.filter((h) => h.status === 'COMPLETED').slice(0, 3) : undefined;
-    }, 40_000, 50);
+      return c.completed === 3 && c.failed >= 1 ? c.history.filter((h) => h.status === 'COMPLETED') : undefined;
+    }, 60_000, 100);
     const [newest, ...older] = completed;
+    expect(newest.id).toBe(3);
     const file = path.join(newest.path, 'v2-0.state');
     const data = readFileSync(file);
     writeFileSync(file, data.subarray(0, Math.floor(data.length / 2)));

@@ -17,6 +17,13 @@ describe('fault points', () => {
     expect(faultPoint('jm.metadata.renamed')).toBeUndefined();
   });
 
+  it('fail from the n-th hit on with @n+', () => {
+    armFaultPoints('tm.state.written:fail-io@2+');
+    expect(faultPoint('tm.state.written')).toBeUndefined();
+    expect(() => faultPoint('tm.state.written')).toThrow(/ENOSPC/);
+    expect(() => faultPoint('tm.state.written')).toThrow(/ENOSPC/);
+  });
+
   it('fail every hit without @n', () => {
     armFaultPoints('tm.state.written:fail-io');
     expect(() => faultPoint('tm.state.written')).toThrow(/ENOSPC/);

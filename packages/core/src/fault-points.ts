@@ -8,7 +8,8 @@ import { writeSync } from 'node:fs';
  *   WEIR_FAULT_POINTS="jm.metadata.renamed:crash@2,tm.state.written:fail-io"
  *
  * `crash` sends SIGKILL to the own process, `fail-io` throws an ENOSPC error, `pause-<ms>`
- * holds an asynchronous step for that long; `@n` acts on the n-th hit only (default: every hit).
+ * holds an asynchronous step for that long; `@n` acts on the n-th hit only, `@n+` on the
+ * n-th and every later one (default: every hit).
  */
 export const FAULT_POINTS = {
   'jm.checkpoint.trigger-sent': 'the JobManager sent a checkpoint trigger to every source',
@@ -31,8 +32,9 @@ export type FaultAction = { kind: 'crash' } | { kind: 'fail-io' } | { kind: 'pau
 
 interface Armed {
   action: FaultAction;
-  /** Act on this hit only; 0 = every hit. */
+  /** Act on this hit only (or from it on, with `andAfter`); 0 = every hit. */
   onHit: number;
+  andAfter: boolean;
   hits: number;
 }
 
@@ -42,12 +44,12 @@ export const FAULT_POINTS_ENV = 'WEIR_FAULT_POINTS';
 export function parseFaultPoints(spec: string): Map<FaultPoint, Armed> {
   const armed = new Map<FaultPoint, Armed>();
   for (const entry of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^([a-z.-]+):(crash|fail-io|pause-(\d+))(?:@(\d+))?$/.exec(entry);
-    if (!m) throw new Error(`${FAULT_POINTS_ENV}: cannot parse "${entry}" (want <point>:crash|fail-io|pause-<ms>[@<hit>])`);
+    const m = /^([a-z.-]+):(crash|fail-io|pause-(\d+))(?:@(\d+)(\+)?)?$/.exec(entry);
+    if (!m) throw new Error(`${FAULT_POINTS_ENV}: cannot parse "${entry}" (want <point>:crash|fail-io|pause-<ms>[@<hit>[+]])`);
     const point = m[1] as FaultPoint;
     if (!(point in FAULT_POINTS)) throw new Error(`${FAULT_POINTS_ENV}: unknown fault point "${point}" (known: ${Object.keys(FAULT_POINTS).join(', ')})`);
     const action: FaultAction = m[2] === 'crash' ? { kind: 'crash' } : m[2] === 'fail-io' ? { kind: 'fail-io' } : { kind: 'pause', ms: Number(m[3]) };
-    armed.set(point, { action, onHit: m[4] ? Number(m[4]) : 0, hits: 0 });
+    armed.set(point, { action, onHit: m[4] ? Number(m[4]) : 0, andAfter: m[5] === '+', hits: 0 });
   }
   return armed;
 }
@@ -74,7 +76,7 @@ export function faultPoint(point: FaultPoint): Promise<void> | undefined {
   const a = armed.get(point);
   if (!a) return undefined;
   a.hits++;
-  if (a.onHit !== 0 && a.hits !== a.onHit) return undefined;
+  if (a.onHit !== 0 && (a.andAfter ? a.hits < a.onHit : a.hits !== a.onHit)) return undefined;
   onHitListener?.(point, a.action);
   switch (a.action.kind) {
     case 'crash':
