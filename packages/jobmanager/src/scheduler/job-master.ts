@@ -162,7 +162,7 @@ export class JobMaster {
     const attempt = ++this.attempt;
     this.exhaustedSources.clear();
     // Slots first, then the expansion: an execution graph is only built for slots that exist.
-    const needed = Math.max(...this.submission.graph.vertices.map((v) => v.parallelism));
+    const needed = ExecutionGraph.slotsNeeded(this.submission.graph);
     const slots = await this.acquireSlots(needed);
     // Cancelled, failed for good or rescheduled meanwhile: this attempt is stale.
     const stale = () => this.attempt !== attempt || !(this.state === 'CREATED' || this.state === 'RESTARTING');
