@@ -12,6 +12,7 @@ import { damagedStateCause } from './damaged-state';
 import { taskDeployment } from './task-deployment';
 import { restartStrategyFrom, type RestartStrategy } from '../restart/restart-strategy';
 import type { AllocatedSlot, ResourceManager } from '../resource-manager';
+import { JobOutput } from '../job-output';
 import { ExecutionGraph, type Execution } from './execution-graph';
 import { checkTransition, isExecutionTerminal, isTerminal, type JobState } from './job-state';
 
@@ -50,8 +51,13 @@ export class JobMaster {
   restarts = 0;
   readonly exceptions: ExceptionEntry[] = [];
   failureCause = '';
-  lastRestore = { timestamp: 0, checkpointId: 0, path: '' };
+  /** The latest restore: when it happened, and which checkpoint (completed when) it used. */
+  lastRestore = { timestamp: 0, checkpointId: 0, path: '', checkpointTimestamp: 0 };
+  /** When each restart began, oldest first: the restart strategy's delays can be read off them. */
+  readonly restartTimestamps: number[] = [];
   endTime = 0;
+  /** What the job's print() sinks wrote, for attached clients. */
+  readonly output = new JobOutput();
   readonly coordinator: CheckpointCoordinator;
   readonly checkpointDir: string;
   private readonly restartStrategy: RestartStrategy;
@@ -66,7 +72,7 @@ export class JobMaster {
     private readonly log: Logger,
     private readonly hooks: JobMasterHooks,
     checkpointRoot: string,
-    recovered?: { stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number; lastRestore?: JobMaster['lastRestore'] },
+    recovered?: { stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number; lastRestore?: Omit<JobMaster['lastRestore'], 'checkpointTimestamp'> & { checkpointTimestamp?: number } },
   ) {
     const config = submission.config;
     const interval = config.getOptionalNumber('execution.checkpointing.interval') ?? 0;
@@ -103,7 +109,7 @@ export class JobMaster {
     this.restartStrategy = restartStrategyFrom(config, interval > 0);
     if (recovered?.attempt !== undefined) this.attempt = recovered.attempt;
     if (recovered?.restarts !== undefined) this.restarts = recovered.restarts;
-    if (recovered?.lastRestore) this.lastRestore = recovered.lastRestore;
+    if (recovered?.lastRestore) this.lastRestore = { ...recovered.lastRestore, checkpointTimestamp: recovered.lastRestore.checkpointTimestamp ?? 0 };
   }
 
   private readonly storeRef: CompletedCheckpointStore;
@@ -184,7 +190,7 @@ export class JobMaster {
     this.graph = graph;
     const restore = this.coordinator.latestCompleted();
     if (restore) {
-      this.lastRestore = { timestamp: Date.now(), checkpointId: restore.id, path: restore.path };
+      this.lastRestore = { timestamp: Date.now(), checkpointId: restore.id, path: restore.path, checkpointTimestamp: restore.completedAt };
       this.coordinator.stats.restored(restore.id, this.lastRestore.timestamp);
     }
     this.transition('RUNNING');
@@ -319,7 +325,9 @@ export class JobMaster {
     this.rm.release(this.jobId);
     const delay = this.restartStrategy.onFailure(Date.now());
     if (delay === undefined) {
-      this.failureCause = `${cause} (restart strategy ${this.restartStrategy.description} gave up)`;
+      // The note goes on the first line, before any stack frames of the cause.
+      const [head, ...frames] = cause.split('\n');
+      this.failureCause = [`${head} (restart strategy ${this.restartStrategy.description} gave up)`, ...frames].join('\n');
       this.coordinator.stop();
       this.transition('FAILED');
       void this.applyRetention();
@@ -330,6 +338,7 @@ export class JobMaster {
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.state !== 'RESTARTING') return;
+      this.restartTimestamps.push(Date.now());
       void this.scheduleAttempt();
     }, delay);
   }

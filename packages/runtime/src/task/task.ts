@@ -11,6 +11,7 @@ import { TaskOutput } from '../network/record-writer';
 import { HeapKeyedStateBackend } from '../state/keyed-backend';
 import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
+import { failureCause } from './failure-cause';
 import { OperatorChain } from './operator-chain';
 import type { TaskEvents } from './task-events';
 
@@ -118,10 +119,10 @@ export class Task {
       this.failed = true;
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
-      // Damaged or missing checkpoint state fails the same way on every restart: say so.
+      // Damaged or missing checkpoint state fails the same way on every restart: say so,
+      // with the message alone (it names the file; the stack is the runtime's).
       const kind = err instanceof WeirError && (err.kind === 'checkpoint' || err.kind === 'state') ? err.kind : '';
-      const stack = !kind && err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : '';
-      this.events.state(this.ref, 'FAILED', describeError(err) + stack, kind);
+      this.events.state(this.ref, 'FAILED', kind ? describeError(err) : failureCause(err), kind);
     } finally {
       for (const d of this.disconnects) d();
     }
