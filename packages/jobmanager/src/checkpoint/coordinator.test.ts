@@ -22,7 +22,6 @@ class FakeParticipants implements CheckpointParticipants {
   readonly triggers: { task: string; id: number; timestamp: number; final: boolean }[] = [];
   readonly notifies: { task: string; id: number; completed: boolean }[] = [];
   readonly failures: string[] = [];
-  persisted = 0;
 
   constructor(private readonly root: string) {}
 
@@ -51,10 +50,6 @@ class FakeParticipants implements CheckpointParticipants {
 
   failJob(reason: string): void {
     this.failures.push(reason);
-  }
-
-  persistStats(): void {
-    this.persisted++;
   }
 }
 
