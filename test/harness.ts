@@ -72,6 +72,8 @@ export class TestCluster {
   readonly taskmanagers: TaskManagerProcess[] = [];
   port = 0;
   restPort = 0;
+  /** A command every process of the cluster is started under (e.g. one that drops privileges). */
+  spawnPrefix: string[] = [];
   private readonly all: ChildProcess[] = [];
 
   constructor(
@@ -101,7 +103,8 @@ export class TestCluster {
   private spawn(name: string, args: string[]): ChildProcess {
     mkdirSync(path.join(this.dir, 'logs'), { recursive: true });
     const log = openSync(path.join(this.dir, 'logs', `${name}.log`), 'a');
-    const child = spawn(process.execPath, [WEIR, ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', log] });
+    const [command, ...prefixArgs] = [...this.spawnPrefix, process.execPath];
+    const child = spawn(command!, [...prefixArgs, WEIR, ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', log] });
     this.all.push(child);
     return child;
   }

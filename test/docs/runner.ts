@@ -1,7 +1,7 @@
 // Runs one page's planned steps in the scratch clone, in order, the way a reader types
 // them: each command in its own process group, placeholders filled from earlier output,
 // promises checked, long-running commands kept in the background and stopped at the end
-// like Ctrl-C does. Whatever fails, the page's background processes are stopped and its
+// like Ctrl-C does when the block ends. Whatever fails, the page's background processes are stopped and its
 // cleanup commands run.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -70,6 +70,9 @@ export class PageRunner {
         await this.runStep(step);
       }
     }
+    // A block is one sitting at a terminal: what it left running is stopped (Ctrl-C) when it ends.
+    const errors = await this.stopBackgrounds();
+    if (errors.length) throw new StepFailed(errors.join('\n\n'));
   }
 
   /** `docker compose` as `docker-compose` where the plugin is missing; placeholders filled. */
@@ -148,7 +151,7 @@ export class PageRunner {
       await sleep(100);
     }
     const seconds = (Date.now() - started) / 1000;
-    this.outcomes.push({ where: step.where, command, result: 'ran', seconds, note: `in the background; stopped at the end with ${bg.stop}` });
+    this.outcomes.push({ where: step.where, command, result: 'ran', seconds, note: `in the background; stopped with ${bg.stop} when the block ends` });
     this.options.log(`${step.where} $ ${command} &  (ready after ${seconds.toFixed(1)} s)`);
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { bindServer, CHANNEL_OPTIONS, ConfigError, createLogger, grpc, protos, type Configuration, type Logger } from '@weir/core';
+import { assertWritableDirectory, bindServer, CHANNEL_OPTIONS, ConfigError, createLogger, grpc, protos, type Configuration, type Logger } from '@weir/core';
 import { clientHandlers } from './client-service';
 import { Dispatcher } from './dispatcher';
 import { JobStore } from './job-store';
@@ -26,7 +26,10 @@ export async function startJobManager(config: Configuration): Promise<RunningJob
   const heartbeatInterval = config.getNumber('heartbeat.interval');
   const rm = new ResourceManager(config.getNumber('heartbeat.timeout'), heartbeatInterval, log);
   const checkpointRoot = path.resolve(config.getOptionalString('state.checkpoints.dir') ?? '.weir/checkpoints');
-  const store = new JobStore(path.resolve(config.getOptionalString('jobmanager.store.dir') ?? '.weir/jobmanager'));
+  const storeDir = path.resolve(config.getOptionalString('jobmanager.store.dir') ?? '.weir/jobmanager');
+  assertWritableDirectory(checkpointRoot, 'state.checkpoints.dir');
+  assertWritableDirectory(storeDir, 'jobmanager.store.dir');
+  const store = new JobStore(storeDir);
   const dispatcher = new Dispatcher(config, rm, store, checkpointRoot, log);
   dispatcher.recover();
 

@@ -1,5 +1,6 @@
 export { Task } from './task/task';
 export type { TaskEvents } from './task/task-events';
+export { taskFailure, type TaskFailure } from './task/task-failure';
 export { loadJobPlan, evaluateJobModule, type JobDefaults } from './job-loader';
 export { PartitionRegistry, partitionKey } from './network/partition-registry';
 export { ResultSubpartition } from './network/result-subpartition';

@@ -1,9 +1,9 @@
 import {
-  createLogger, describeError, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef,
+  createLogger, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef,
 } from '@weir/core';
 import type { JobPlan } from '@weir/api/src/internal';
 import {
-  connectRemoteChannel, loadJobPlan, partitionKey, PartitionRegistry, RecordWriter, ResultSubpartition, startExchangeServer, Task, type TaskEvents,
+  connectRemoteChannel, loadJobPlan, partitionKey, PartitionRegistry, RecordWriter, ResultSubpartition, startExchangeServer, Task, taskFailure, type TaskEvents,
 } from '@weir/runtime';
 
 const INITIAL_CREDIT = 4;
@@ -73,7 +73,7 @@ export class SlotRuntime {
   private events(): TaskEvents {
     const post = (message: unknown) => this.send({ type: 'message', message: message as never });
     return {
-      state: (task, state, error) => post({ task_state: { task, state, error: error ?? '', timestamp: Date.now() } }),
+      state: (task, state, error, nonRecoverable) => post({ task_state: { task, state, error: error ?? '', timestamp: Date.now(), non_recoverable: nonRecoverable ?? false } }),
       ack: (ack) => post({ ack }),
       decline: (task, checkpoint_id, reason) => post({ decline: { task, checkpoint_id, reason } }),
       sourceExhausted: (task) => post({ source_exhausted: { task } }),
@@ -107,7 +107,8 @@ export class SlotRuntime {
       if (!vertexPlan) throw new Error(`the job's graph has no vertex ${ref.vertex_id}: the job function must build the same graph every time`);
       task = new Task(deploy, vertexPlan, events, this.log);
     } catch (err) {
-      events.state(ref, 'FAILED', describeError(err));
+      const failure = taskFailure(err);
+      events.state(ref, 'FAILED', failure.message, failure.nonRecoverable);
       return;
     }
     this.tasks.set(taskRefKey(ref), task);

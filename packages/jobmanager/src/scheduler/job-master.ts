@@ -240,7 +240,7 @@ export class JobMaster {
     if (!execution || isExecutionTerminal(execution.state)) return; // an older attempt, or already over
     execution.state = update.state as Execution['state'];
     if (update.state === 'FAILED') {
-      this.failover(`${execution.name} failed: ${update.error}`, execution.name, execution.taskmanagerId ?? '');
+      this.failover(`${execution.name} failed: ${update.error}`, execution.name, execution.taskmanagerId ?? '', !update.non_recoverable);
     } else if (update.state === 'FINISHED' && this.graph?.all().every((e) => e.state === 'FINISHED')) {
       this.coordinator.stop();
       this.rm.release(this.jobId);
@@ -272,8 +272,11 @@ export class JobMaster {
     this.failover(`TaskManager ${taskmanagerId} lost: ${reason}`, affected.map((e) => e.name).join(', '), taskmanagerId);
   }
 
-  /** Cancels the running attempt and restarts from the latest completed checkpoint, if the strategy allows. */
-  private failover(cause: string, task: string, taskmanagerId: string): void {
+  /**
+   * Cancels the running attempt and restarts from the latest completed checkpoint, if the
+   * strategy allows. A configuration error (`restartable` false) fails the job at once.
+   */
+  private failover(cause: string, task: string, taskmanagerId: string, restartable = true): void {
     if (this.state !== 'RUNNING') return;
     this.exceptions.push({ timestamp: Date.now(), task, taskmanager_id: taskmanagerId, root_cause: cause });
     this.log.warn({ jobId: this.jobId, attempt: this.attempt, cause }, 'job failing over');
@@ -281,9 +284,9 @@ export class JobMaster {
     this.coordinator.abortAll(`job failover: ${cause.split('\n')[0]}`);
     this.cancelExecutions();
     this.rm.release(this.jobId);
-    const delay = this.restartStrategy.onFailure(Date.now());
+    const delay = restartable ? this.restartStrategy.onFailure(Date.now()) : undefined;
     if (delay === undefined) {
-      this.failureCause = `${cause} (restart strategy ${this.restartStrategy.description} gave up)`;
+      this.failureCause = restartable ? `${cause} (restart strategy ${this.restartStrategy.description} gave up)` : `${cause} (not restarted: a configuration error)`;
       this.coordinator.stop();
       this.transition('FAILED');
       return;

@@ -12,6 +12,7 @@ import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
 import { OperatorChain } from './operator-chain';
 import type { TaskEvents } from './task-events';
+import { taskFailure } from './task-failure';
 
 const SOURCE_BATCH = 512;
 
@@ -116,7 +117,8 @@ export class Task {
       this.failed = true;
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
-      this.events.state(this.ref, 'FAILED', describeError(err) + (err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : ''));
+      const failure = taskFailure(err);
+      this.events.state(this.ref, 'FAILED', failure.message, failure.nonRecoverable);
     } finally {
       for (const d of this.disconnects) d();
     }
@@ -261,7 +263,8 @@ export class Task {
       const syncMs = Date.now() - started;
       void this.persist(checkpointId, snapshot, syncMs, alignmentMs);
     } catch (err) {
-      this.events.decline(this.ref, checkpointId, `${this.name}: snapshot failed: ${describeError(err)}`);
+      // A configuration error fails the task by itself; a decline would get the job restarted.
+      if (!taskFailure(err).nonRecoverable) this.events.decline(this.ref, checkpointId, `${this.name}: snapshot failed: ${describeError(err)}`);
       throw err;
     }
   }
@@ -286,7 +289,10 @@ export class Task {
         acknowledged_at: Date.now(),
       });
     } catch (err) {
-      this.events.decline(this.ref, checkpointId, `${this.name}: writing state failed: ${describeError(err)}`);
+      const failure = taskFailure(err);
+      // A refused state file would refuse every checkpoint after it: the job fails, once.
+      if (failure.nonRecoverable && !this.cancelled) this.events.state(this.ref, 'FAILED', `writing state failed: ${failure.message}`, true);
+      else this.events.decline(this.ref, checkpointId, `${this.name}: writing state failed: ${describeError(err)}`);
     }
   }
 
