@@ -18,6 +18,7 @@ const PAGES = process.env.WEIR_DOC_TESTS_PAGES ? ALL_PAGES.filter((p) => process
 const DOCKER = process.env.WEIR_DOCKER_TESTS === '1';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'doc-tests');
 
+const DEFAULT_PORTS = [{ port: 6123, what: 'jobmanager.rpc.port' }, { port: 8081, what: 'rest.port' }];
 const log = (line: string) => process.stderr.write(`[doc-test] ${line}\n`);
 let scratch: Scratch | undefined;
 let composePlugin = true;
@@ -28,7 +29,7 @@ const plans = new Map<string, PagePlan>(ALL_PAGES.map((p) => [p, planPage(p, fs.
 
 describe.skipIf(process.env.WEIR_DOC_TESTS === '0')('the docs, run as written', () => {
   beforeAll(async () => {
-    await assertPortsFree([{ port: 6123, what: 'jobmanager.rpc.port' }, { port: 8081, what: 'rest.port' }]);
+    await assertPortsFree(DEFAULT_PORTS);
     const source = sourceCommit(ROOT);
     scratch = makeScratch(ROOT, source);
     log(`following the docs of ${source.description} in ${scratch.dir}`);
@@ -62,6 +63,8 @@ describe.skipIf(process.env.WEIR_DOC_TESTS === '0')('the docs, run as written', 
         log,
       });
       try {
+        // Whatever the page before started must be gone, and nobody else may hold them.
+        await assertPortsFree(DEFAULT_PORTS);
         await runner.run(plans.get(page)!);
       } finally {
         outcomes.push(...runner.outcomes);

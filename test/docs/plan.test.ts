@@ -1,6 +1,6 @@
 // The doc test's reading of a page: what it runs, what it refuses before running anything.
 import { describe, expect, it } from 'vitest';
-import { commandLines, planPage } from './plan';
+import { commandLines, placeholders, planPage } from './plan';
 
 const page = (...parts: string[]) => parts.join('\n');
 
@@ -39,6 +39,10 @@ describe('planPage', () => {
     expect(b.steps[2]!.retryMs).toBe(60_000);
     expect(b.steps[3]!.skip).toBe('opens a browser');
     expect(b.steps[4]!.runByCi).toBe(true);
+  });
+
+  it('finds placeholders outside single quotes only', () => {
+    expect(placeholders("kill -9 <pid of a TaskManager>; curl -s x | grep '<title>' <job-id>")).toEqual(['pid of a TaskManager', 'job-id']);
   });
 
   it('joins continued lines and drops comments', () => {

@@ -38,7 +38,16 @@ export function commandLines(text: string): { line: number; command: string }[] 
   return out;
 }
 
-export const PLACEHOLDER = /<([A-Za-z][\w -]*)>/g;
+/** `<job-id>`, `<pid of a TaskManager>`; not inside single quotes, where `'<title>'` is text. */
+const PLACEHOLDER = /'[^']*'|<([A-Za-z][\w -]*)>/g;
+
+export function placeholders(command: string): string[] {
+  return [...command.matchAll(PLACEHOLDER)].map((m) => m[1]).filter((n): n is string => n !== undefined);
+}
+
+export function fillPlaceholders(command: string, value: (name: string) => string): string {
+  return command.replace(PLACEHOLDER, (whole, name: string | undefined) => (name === undefined ? whole : value(name)));
+}
 
 export function planPage(file: string, markdown: string): PagePlan {
   const plan: PagePlan = { file, blocks: [], shown: [] };
@@ -78,9 +87,9 @@ function planBlock(block: FencedBlock, where: string, captured: Set<string>): Pl
     for (const [i, part] of parts.entries()) {
       const step = { ...completeStep(command, i > 0, part), where: lineWhere };
       if (!annotation.skip && !step.skip && !step.runByCi) {
-        for (const m of step.command.matchAll(PLACEHOLDER)) {
-          if (!captured.has(m[1]!)) {
-            throw new DocFormatError(`${lineWhere}: placeholder <${m[1]}> has no value: capture it from an earlier command's output (\`SELECTOR\`: <${m[1]}>=/RE/)`);
+        for (const name of placeholders(step.command)) {
+          if (!captured.has(name)) {
+            throw new DocFormatError(`${lineWhere}: placeholder <${name}> has no value: capture it from an earlier command's output (\`SELECTOR\`: <${name}>=/RE/)`);
           }
         }
       }

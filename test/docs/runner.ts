@@ -5,7 +5,7 @@
 // cleanup commands run.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { PLACEHOLDER, type PagePlan, type PlannedBlock, type PlannedStep } from './plan';
+import { fillPlaceholders, type PagePlan, type PlannedBlock, type PlannedStep } from './plan';
 import { groupMembers, signalGroup, waitGroupGone } from './processes';
 import type { Scratch } from './scratch';
 
@@ -83,7 +83,7 @@ export class PageRunner {
   }
 
   private fill(step: PlannedStep): string {
-    return this.adapt(step.command).replace(PLACEHOLDER, (_, name: string) => {
+    return fillPlaceholders(this.adapt(step.command), (name) => {
       const v = this.values.get(name);
       if (v === undefined) throw new StepFailed(`${step.where}: placeholder <${name}> has no value (its capture did not run)`);
       return v;
