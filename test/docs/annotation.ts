@@ -3,6 +3,8 @@
 //   skip: REASON                 the block is not run, and the report says why
 //   needs: docker                runs where Docker tests run (WEIR_DOCKER_TESTS=1), else skipped
 //   cleanup: `COMMAND`           run when the page is done, even after a failure
+//   script: ACTIONS              the whole block runs as one bash script, as pasted into one
+//                                terminal (variables and $! carry over); ACTIONS apply to it
 //   `SELECTOR`: ACTION ...       actions for the one command line that contains SELECTOR
 // ACTIONs: background until=/RE/ [stop=SIGINT] [within=60s] | <NAME>=/RE/ (fills the
 // placeholder <NAME> of later lines from group 1) | expect=/RE/ | exit=N | retry=30s |
@@ -32,6 +34,8 @@ export interface Annotation {
   needs: string[];
   cleanup: string[];
   lines: LineDirectives[];
+  /** `script: ACTIONS`: the block runs as one script (one terminal), with these actions. */
+  script?: Partial<Step>;
 }
 
 const DEFAULT_TIMEOUT_MS = 300_000;
@@ -49,10 +53,15 @@ export function parseAnnotation(where: string, body: string | undefined): Annota
       a.lines.push({ selector: text.slice(1, end), steps: parseActions(at, text.slice(end + 2)) });
       continue;
     }
-    const m = /^(skip|needs|cleanup):\s*(.+)$/.exec(text);
-    if (!m) throw new DocFormatError(`${at}: unknown directive "${text}" (skip:, needs:, cleanup: or \`SELECTOR\`: ...)`);
+    const m = /^(skip|needs|cleanup|script):\s*(.*)$/.exec(text);
+    if (!m) throw new DocFormatError(`${at}: unknown directive "${text}" (skip:, needs:, cleanup:, script: or \`SELECTOR\`: ...)`);
     const value = m[2]!.trim();
-    if (m[1] === 'skip') a.skip = value;
+    if (m[1] === 'script') {
+      const steps = parseActions(at, value);
+      if (steps.length > 1 || steps[0]!.background) throw new DocFormatError(`${at}: script: takes expect, exit, retry and timeout only`);
+      a.script = steps[0];
+    } else if (!value) throw new DocFormatError(`${at}: ${m[1]}: needs a value`);
+    else if (m[1] === 'skip') a.skip = value;
     else if (m[1] === 'needs') {
       if (value !== 'docker') throw new DocFormatError(`${at}: needs: only "docker" is known`);
       a.needs.push(value);

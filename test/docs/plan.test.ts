@@ -41,6 +41,15 @@ describe('planPage', () => {
     expect(b.steps[4]!.runByCi).toBe(true);
   });
 
+  it('runs a script block as one command, with the block\'s actions', () => {
+    const plan = planPage('P.md', page('<!-- doc-test', 'script: expect=/^done$/m timeout=2min', '-->', '```sh', 'X=1 &', 'kill $X', 'echo done', '```'));
+    const steps = plan.blocks[0]!.steps;
+    expect(steps).toHaveLength(1);
+    expect(steps[0]!.command).toBe('X=1 &\nkill $X\necho done');
+    expect(steps[0]!.where).toBe('P.md:5');
+    expect(steps[0]!.timeoutMs).toBe(120_000);
+  });
+
   it('finds placeholders outside single quotes only', () => {
     expect(placeholders("kill -9 <pid of a TaskManager>; curl -s x | grep '<title>' <job-id>")).toEqual(['pid of a TaskManager', 'job-id']);
   });

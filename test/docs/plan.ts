@@ -71,6 +71,15 @@ export function planPage(file: string, markdown: string): PagePlan {
 function planBlock(block: FencedBlock, where: string, captured: Set<string>): PlannedBlock {
   const annotation = parseAnnotation(`${block.file}:${block.annotationLine ?? block.line}`, block.annotation);
   const lines = commandLines(block.text);
+  if (annotation.script) {
+    if (annotation.lines.length) throw new DocFormatError(`${where}: a script block takes no per-line directives`);
+    const step = { ...completeStep(block.text, false, annotation.script), where: `${block.file}:${block.line + 1}` };
+    for (const name of annotation.skip ? [] : placeholders(step.command)) {
+      if (!captured.has(name)) throw new DocFormatError(`${step.where}: placeholder <${name}> has no value`);
+    }
+    for (const c of step.captures) captured.add(c.name);
+    return { where, skip: annotation.skip, needs: annotation.needs, cleanup: annotation.cleanup, steps: [step] };
+  }
   const planned: PlannedBlock = { where, skip: annotation.skip, needs: annotation.needs, cleanup: annotation.cleanup, steps: [] };
   const directives = new Map<number, (typeof annotation.lines)[number]>();
   for (const d of annotation.lines) {

@@ -49,6 +49,11 @@ describe('PageRunner', () => {
     expect(stubborn.error).toMatch(/still had \d process\(es\) 15 s after SIGINT/);
   }, 60_000);
 
+  it('runs a script block in one shell, so $! and variables carry from line to line', async () => {
+    const { error } = await run(['<!-- doc-test', 'script: expect=/^stopped 143$/m', '-->', '```sh', 'sleep 30 &', 'PID=$!', 'kill $PID; wait $PID; echo stopped $?', '```'].join('\n'));
+    expect(error).toBeUndefined();
+  });
+
   it('retries until the promise holds', async () => {
     const { error, runner } = await run(sh(['`n=`: retry=10s expect=/^3$/m'], 'n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; cat n'));
     expect(error).toBeUndefined();
