@@ -42,6 +42,7 @@ describe.skipIf(process.env.WEIR_DOC_TESTS === '0')('the docs, run as written', 
   }, 600_000);
 
   afterAll(() => {
+    fs.rmSync(ARTIFACTS, { recursive: true, force: true });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     const table = outcomes.map((o) => `${o.result.padEnd(9)} ${o.where.padEnd(24)} ${o.seconds !== undefined ? `${o.seconds.toFixed(1).padStart(6)} s` : '        '}  ${o.command}${o.note ? `   [${o.note}]` : ''}`);
     fs.writeFileSync(path.join(ARTIFACTS, 'outcomes.txt'), table.join('\n') + '\n');
@@ -50,6 +51,9 @@ describe.skipIf(process.env.WEIR_DOC_TESTS === '0')('the docs, run as written', 
     if (DOCKER) spawnSync('docker', ['image', 'rm', '-f', scratch.env.WEIR_IMAGE!], { stdio: 'ignore' });
     const logs = path.join(path.dirname(scratch.dir), 'logs');
     if (fs.existsSync(logs)) fs.cpSync(logs, path.join(ARTIFACTS, 'logs'), { recursive: true });
+    // The services' own logs (weir cluster writes them there), for a failure's cause.
+    const weirLogs = path.join(scratch.dir, '.weir', 'logs');
+    if (fs.existsSync(weirLogs)) fs.cpSync(weirLogs, path.join(ARTIFACTS, 'weir-logs'), { recursive: true });
     if (process.env.WEIR_DOC_TESTS_KEEP === '1') log(`WEIR_DOC_TESTS_KEEP=1: left ${scratch.dir}`);
     else scratch.remove();
   }, 120_000);
