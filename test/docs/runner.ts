@@ -1,8 +1,8 @@
 // Runs one page's planned steps in the scratch clone, in order, the way a reader types
 // them: each command in its own process group, placeholders filled from earlier output,
-// promises checked, long-running commands kept in the background and stopped at the end
-// like Ctrl-C does when the block ends. Whatever fails, the page's background processes are stopped and its
-// cleanup commands run.
+// promises checked, long-running commands kept in the background and stopped as Ctrl-C
+// does when their block ends. Whatever fails, the page's background processes are
+// stopped and its cleanup commands run.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { fillPlaceholders, type PagePlan, type PlannedBlock, type PlannedStep } from './plan';
