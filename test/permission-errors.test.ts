@@ -47,6 +47,27 @@ describe('permission problems on a real cluster', () => {
   });
 });
 
+describe('a checkpoint directory that turns read-only under a running cluster', () => {
+  const cluster = new TestCluster({ 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': 1000, 'restart-strategy.fixed-delay.delay': '100 ms' });
+  beforeAll(async () => {
+    cluster.spawnPrefix = DROP_OVERRIDE;
+    await cluster.start(1);
+  });
+  afterAll(() => cluster.stop());
+
+  it('fails the job at once on the first refused state file, instead of declining checkpoints forever', async () => {
+    chmodSync(cluster.checkpointDir, 0o555);
+    const output = path.join(cluster.dir, 'output');
+    const id = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [output, '1000000', '10', '1000', '100']);
+    const status = await cluster.waitForState(id, ['FAILED'], 20_000);
+    expect(status.summary.restarts).toBe(0);
+    const dir = cluster.checkpointDir;
+    expect((status as unknown as { failure_cause: string }).failure_cause).toMatch(new RegExp(
+      `^v\\d#\\d@0 failed: writing state failed: directory ${dir} is not writable by uid ${uid} \\(EACCES: permission denied, mkdir '${dir}/${id}'\\): make it writable by uid ${uid} or write elsewhere \\(not restarted: a configuration error\\)$`,
+    ));
+  });
+});
+
 describe('a JobManager whose checkpoint directory is not writable', () => {
   it('exits 1 at start with one line naming the setting, the directory and the user', () => {
     const cluster = new TestCluster();
