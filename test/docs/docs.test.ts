@@ -55,7 +55,14 @@ describe.skipIf(process.env.WEIR_DOC_TESTS === '0')('the docs, run as written', 
     const weirLogs = path.join(scratch.dir, '.weir', 'logs');
     if (fs.existsSync(weirLogs)) fs.cpSync(weirLogs, path.join(ARTIFACTS, 'weir-logs'), { recursive: true });
     if (process.env.WEIR_DOC_TESTS_KEEP === '1') log(`WEIR_DOC_TESTS_KEEP=1: left ${scratch.dir}`);
-    else scratch.remove();
+    else {
+      try {
+        scratch.remove();
+      } catch (e) {
+        // Files the containers wrote as uid 1000 may not be ours to remove when we are not root.
+        log(`could not remove ${scratch.dir}: ${(e as Error).message}`);
+      }
+    }
   }, 120_000);
 
   for (const page of PAGES) {
