@@ -119,8 +119,9 @@ export class PageRunner {
         for (const c of step.captures) this.values.set(c.name, c.re.exec(r.output)![1]!);
         const seconds = (Date.now() - started) / 1000;
         const filled = step.captures.map((c) => `<${c.name}>=${this.values.get(c.name)}`).join(' ');
-        this.outcomes.push({ where: step.where, command: step.hidden ? `(check) ${command}` : command, result: 'ran', seconds, note: [attempts > 1 ? `${attempts} tries` : '', filled].filter(Boolean).join(' ') || undefined });
-        this.options.log(`${step.where} $ ${command}  (${seconds.toFixed(1)} s${filled ? `, ${filled}` : ''})`);
+        const shown = command.includes('\n') ? `${command.split('\n')[0]} ... (script of ${command.trim().split('\n').length} lines)` : command;
+        this.outcomes.push({ where: step.where, command: step.hidden ? `(check) ${shown}` : shown, result: 'ran', seconds, note: [attempts > 1 ? `${attempts} tries` : '', filled].filter(Boolean).join(' ') || undefined });
+        this.options.log(`${step.where} $ ${shown}  (${seconds.toFixed(1)} s${filled ? `, ${filled}` : ''})`);
         return;
       }
       if (Date.now() < deadline && !r.timedOut) {
