@@ -18,7 +18,7 @@ const PAGES = process.env.WEIR_DOC_TESTS_PAGES ? ALL_PAGES.filter((p) => process
 const DOCKER = process.env.WEIR_DOCKER_TESTS === '1';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'doc-tests');
 
-const DEFAULT_PORTS = [{ port: 6123, what: 'jobmanager.rpc.port' }, { port: 8081, what: 'rest.port' }];
+const DEFAULT_PORTS = [{ port: 6123, what: 'jobmanager.rpc.port' }, { port: 8081, what: 'rest.port' }, { port: 9999, what: 'the README\'s weir lines --port 9999' }];
 const log = (line: string) => process.stderr.write(`[doc-test] ${line}\n`);
 let scratch: Scratch | undefined;
 let composePlugin = true;

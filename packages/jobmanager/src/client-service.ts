@@ -1,7 +1,8 @@
 import { describeError, grpc, JobError, WeirError, type JobGraph } from '@weir/core';
 import type { Dispatcher } from './dispatcher';
 import type { ResourceManager } from './resource-manager';
-import { jobDetails, jobSummary, checkpointsView, taskmanagersView } from './views';
+import { isTerminal } from './scheduler/job-state';
+import { jobDetails, listedJobs, checkpointsView, taskmanagersView } from './views';
 
 type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
@@ -24,7 +25,7 @@ export function clientHandlers(dispatcher: Dispatcher, rm: ResourceManager) {
     SubmitJob: unary((req: { graph: JobGraph; bundle: Buffer; args: string[]; config: Record<string, string> }) => ({
       job_id: dispatcher.submit(req.graph, req.bundle, req.args ?? [], req.config ?? {}),
     })),
-    ListJobs: unary(() => ({ jobs: [...dispatcher.jobs.values()].map(jobSummary) })),
+    ListJobs: unary((req: { include_archived?: boolean }) => ({ jobs: listedJobs(dispatcher, !!req.include_archived) })),
     GetJob: unary((req: { job_id: string }) => jobDetails(dispatcher.get(req.job_id))),
     CancelJob: unary(async (req: { job_id: string }) => {
       const job = dispatcher.get(req.job_id);
@@ -33,5 +34,43 @@ export function clientHandlers(dispatcher: Dispatcher, rm: ResourceManager) {
     }),
     GetCheckpoints: unary((req: { job_id: string }) => checkpointsView(dispatcher.get(req.job_id))),
     ListTaskManagers: unary(() => ({ taskmanagers: taskmanagersView(rm) })),
+    FollowJobOutput: followJobOutput(dispatcher),
+  };
+}
+
+/** Streams what the job prints until it ends; a slow reader loses lines, counted, not the JobManager's memory. */
+function followJobOutput(dispatcher: Dispatcher) {
+  return (call: grpc.ServerWritableStream<{ job_id: string }, unknown>) => {
+    let job: ReturnType<Dispatcher['get']>;
+    try {
+      job = dispatcher.get(call.request.job_id);
+    } catch (err) {
+      call.emit('error', { code: grpc.status.NOT_FOUND, details: describeError(err) });
+      return;
+    }
+    let dropped = 0;
+    let ended = false;
+    const unfollow = job.output.follow((lines, older) => {
+      dropped += older;
+      if (ended || (lines.length === 0 && dropped === 0)) return;
+      if (call.writableLength > 1000) {
+        dropped += lines.length;
+        return;
+      }
+      call.write({ lines, dropped });
+      dropped = 0;
+    });
+    // Lines arrive before the task states that end the job, so at its end the stream is complete.
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearInterval(watch);
+      unfollow();
+      if (dropped > 0) call.write({ lines: [], dropped });
+      call.end();
+    };
+    const watch = setInterval(() => isTerminal(job.state) && end(), 100);
+    call.on('cancelled', end);
+    call.on('error', end);
   };
 }

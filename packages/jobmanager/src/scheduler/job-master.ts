@@ -6,6 +6,7 @@ import { CheckpointStatsTracker, type CheckpointStatsSnapshot } from '../checkpo
 import { CompletedCheckpointStore } from '../checkpoint/completed-store';
 import { restartStrategyFrom, type RestartStrategy } from '../restart/restart-strategy';
 import type { AllocatedSlot, ResourceManager } from '../resource-manager';
+import { JobOutput } from '../job-output';
 import { ExecutionGraph, type Execution } from './execution-graph';
 import { checkTransition, isExecutionTerminal, isTerminal, type JobState } from './job-state';
 
@@ -42,8 +43,13 @@ export class JobMaster {
   restarts = 0;
   readonly exceptions: ExceptionEntry[] = [];
   failureCause = '';
-  lastRestore = { timestamp: 0, checkpointId: 0, path: '' };
+  /** The latest restore: when it happened, and which checkpoint (completed when) it used. */
+  lastRestore = { timestamp: 0, checkpointId: 0, path: '', checkpointTimestamp: 0 };
+  /** When each restart began, oldest first: the restart strategy's delays can be read off them. */
+  readonly restartTimestamps: number[] = [];
   endTime = 0;
+  /** What the job's print() sinks wrote, for attached clients. */
+  readonly output = new JobOutput();
   readonly coordinator: CheckpointCoordinator;
   readonly checkpointDir: string;
   private readonly restartStrategy: RestartStrategy;
@@ -58,7 +64,7 @@ export class JobMaster {
     private readonly log: Logger,
     private readonly hooks: JobMasterHooks,
     checkpointRoot: string,
-    recovered?: { stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number; lastRestore?: JobMaster['lastRestore'] },
+    recovered?: { stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number; lastRestore?: Omit<JobMaster['lastRestore'], 'checkpointTimestamp'> & { checkpointTimestamp?: number } },
   ) {
     const config = submission.config;
     const interval = config.getOptionalNumber('execution.checkpointing.interval') ?? 0;
@@ -91,7 +97,7 @@ export class JobMaster {
     this.restartStrategy = restartStrategyFrom(config, interval > 0);
     if (recovered?.attempt !== undefined) this.attempt = recovered.attempt;
     if (recovered?.restarts !== undefined) this.restarts = recovered.restarts;
-    if (recovered?.lastRestore) this.lastRestore = recovered.lastRestore;
+    if (recovered?.lastRestore) this.lastRestore = { ...recovered.lastRestore, checkpointTimestamp: recovered.lastRestore.checkpointTimestamp ?? 0 };
   }
 
   private readonly storeRef: CompletedCheckpointStore;
@@ -139,7 +145,7 @@ export class JobMaster {
     }
     const restore = this.coordinator.latestCompleted();
     if (restore) {
-      this.lastRestore = { timestamp: Date.now(), checkpointId: restore.id, path: restore.path };
+      this.lastRestore = { timestamp: Date.now(), checkpointId: restore.id, path: restore.path, checkpointTimestamp: restore.completedAt };
       this.coordinator.stats.restored(restore.id, this.lastRestore.timestamp);
       this.hooks.persistStats(this.jobId, this.coordinator.stats.snapshot());
     }
@@ -286,7 +292,10 @@ export class JobMaster {
     this.rm.release(this.jobId);
     const delay = restartable ? this.restartStrategy.onFailure(Date.now()) : undefined;
     if (delay === undefined) {
-      this.failureCause = restartable ? `${cause} (restart strategy ${this.restartStrategy.description} gave up)` : `${cause} (not restarted: a configuration error)`;
+      // The note goes on the first line, before any stack frames of the cause.
+      const [head, ...frames] = cause.split('\n');
+      const note = restartable ? `restart strategy ${this.restartStrategy.description} gave up` : 'not restarted: a configuration error';
+      this.failureCause = [`${head} (${note})`, ...frames].join('\n');
       this.coordinator.stop();
       this.transition('FAILED');
       return;
@@ -296,6 +305,7 @@ export class JobMaster {
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.state !== 'RESTARTING') return;
+      this.restartTimestamps.push(Date.now());
       void this.scheduleAttempt();
     }, delay);
   }
