@@ -72,14 +72,25 @@ function scratchEnv(home: string, runId: string): NodeJS.ProcessEnv {
   return env;
 }
 
-/** The ports the docs use as written; throws one line when one is taken. */
-export async function assertPortsFree(ports: { port: number; what: string }[]): Promise<void> {
+const portError = (port: number) => new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+  const s = net.createServer();
+  s.once('error', (e) => resolve(e));
+  s.listen(port, '0.0.0.0', () => s.close(() => resolve(undefined)));
+});
+
+/**
+ * The ports the docs use as written; throws one line when one is taken. A process that
+ * has just been stopped may hold its port a moment longer, so a taken port is asked
+ * again for up to `waitMs`.
+ */
+export async function assertPortsFree(ports: { port: number; what: string }[], waitMs = 20_000): Promise<void> {
+  const deadline = Date.now() + waitMs;
   for (const { port, what } of ports) {
-    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-      const s = net.createServer();
-      s.once('error', (e) => resolve(e));
-      s.listen(port, '0.0.0.0', () => s.close(() => resolve(undefined)));
-    });
+    let error = await portError(port);
+    while (error && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      error = await portError(port);
+    }
     if (error) {
       throw new Error(`port ${port} (${what}) is ${error.code === 'EADDRINUSE' ? 'in use' : `not available (${error.code})`}: the docs are run as written, on the default ports; stop what listens there`);
     }
