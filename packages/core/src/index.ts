@@ -10,3 +10,5 @@ export * from './serialization';
 export * from './proto';
 export * from './messages';
 export * from './task-ref';
+export * from './credentials';
+export * from './state-paths';

@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, type StateHandle } from '@weir/core';
+import { CheckpointError, jobCheckpointDirectory, type StateHandle } from '@weir/core';
 import { checkpointDirectory, discardStateFile, removeCheckpointDirectory, writeFileDurably } from '@weir/runtime';
 
 /** What `_metadata` holds: enough to redeploy every task with its state. */
@@ -77,7 +77,7 @@ export class CompletedCheckpointStore {
 
   /** State a task wrote for a checkpoint that no longer exists (a late acknowledgement). */
   async discardHandles(handles: StateHandle[]): Promise<void> {
-    for (const h of handles) await discardStateFile(h);
+    for (const h of handles) await discardStateFile(h, jobCheckpointDirectory(this.root, this.jobId));
   }
 
   async discardAll(): Promise<void> {
