@@ -1,4 +1,4 @@
-import { describeError, permissionProblem } from '@weir/core';
+import { describeError, permissionProblem, WeirError } from '@weir/core';
 import { failureCause } from './failure-cause';
 
 /** What the JobManager is told about a failed task. */
@@ -17,5 +17,6 @@ export interface TaskFailure {
 export function taskFailure(err: unknown): TaskFailure {
   const problem = permissionProblem(err) ?? err;
   if ((problem as { kind?: unknown } | undefined)?.kind === 'config') return { message: describeError(problem), nonRecoverable: true };
-  return { message: failureCause(err), nonRecoverable: false };
+  // A WeirError's message is complete (operator, field, fix); its stack is Weir's, not the job's.
+  return { message: err instanceof WeirError ? err.message : failureCause(err), nonRecoverable: false };
 }
