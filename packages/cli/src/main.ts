@@ -139,9 +139,16 @@ export async function main(argv: string[]): Promise<void> {
   withClient(program.command('cancel').description('cancel a job').argument('<job-id>')).action(
     action(async (id: string, opts: CommonOptions) => (await import('./commands/views')).cancelJob(jobmanagerAddress(opts.jobmanager, configOf(opts)), id, !!opts.json)),
   );
-  withClient(program.command('checkpoints').description("show a job's checkpoints").argument('<job-id>')).action(
-    action(async (id: string, opts: CommonOptions) => (await import('./commands/views')).checkpoints(jobmanagerAddress(opts.jobmanager, configOf(opts)), id, !!opts.json)),
-  );
+  withClient(program.command('checkpoints').description("show a job's checkpoints").argument('<job-id>'))
+    .option('--details <checkpoint-id>', 'one checkpoint per subtask: start delay, alignment, sync, async, in-flight data; marks the subtask that finished last')
+    .action(
+      action(async (id: string, opts: CommonOptions & { details?: string }) => {
+        const views = await import('./commands/views');
+        const address = jobmanagerAddress(opts.jobmanager, configOf(opts));
+        if (opts.details !== undefined) return views.checkpointDetails(address, id, opts.details, !!opts.json);
+        return views.checkpoints(address, id, !!opts.json);
+      }),
+    );
   withClient(program.command('taskmanagers').description('list registered TaskManagers')).action(
     action(async (opts: CommonOptions) => (await import('./commands/views')).listTaskManagers(jobmanagerAddress(opts.jobmanager, configOf(opts)), !!opts.json)),
   );

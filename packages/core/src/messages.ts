@@ -10,6 +10,7 @@ export interface StateHandle {
 export interface AcknowledgeCheckpoint {
   task: TaskRef; checkpoint_id: number; handles: StateHandle[]; state_size: number;
   sync_duration_ms: number; async_duration_ms: number; alignment_duration_ms: number; acknowledged_at: number;
+  start_delay_ms?: number; persisted_data_bytes?: number; unaligned?: boolean;
 }
 export interface DeclineCheckpoint { task: TaskRef; checkpoint_id: number; reason: string }
 export interface TaskStateUpdate { task: TaskRef; state: string; error: string; timestamp: number; error_kind?: string }
@@ -57,7 +58,7 @@ export interface JobGraph {
 
 export type ProducerMessage =
   | { kind: 'batch'; batch: { data: Buffer; count: number } }
-  | { kind: 'barrier'; barrier: { checkpoint_id: number; timestamp: number } }
+  | { kind: 'barrier'; barrier: { checkpoint_id: number; timestamp: number; unaligned: boolean; final: boolean } }
   | { kind: 'end'; end: Record<string, never> };
 export interface PartitionRequest {
   job_id: string; attempt: number; producer_vertex_id: string; producer_subtask: number;
@@ -65,4 +66,4 @@ export interface PartitionRequest {
 }
 export type ConsumerMessage =
   | { kind: 'request'; request: PartitionRequest }
-  | { kind: 'credit'; credit: { credit: number } };
+  | { kind: 'credit'; credit: { credit: number; batch_bytes: number } };

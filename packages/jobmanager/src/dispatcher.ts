@@ -41,6 +41,10 @@ export class Dispatcher {
     if (size > limit) throw new JobError(`the submission is ${size} bytes, above jobmanager.submission.max-size (${limit} bytes)`);
     // Job settings (from env.enableCheckpointing or -D flags) override the cluster's; every key is validated.
     const config = this.clusterConfig.merge(graph.config).merge(submitConfig);
+    if (config.get('execution.checkpointing.unaligned.enabled') === true && config.get('execution.checkpointing.mode') !== 'EXACTLY_ONCE') {
+      // As in Flink: unaligned checkpoints exist to keep exactly-once cheap under backpressure.
+      throw new JobError('execution.checkpointing.unaligned.enabled needs execution.checkpointing.mode EXACTLY_ONCE (AT_LEAST_ONCE does not align barriers at all)');
+    }
     const jobId = newJobId();
     const master = this.createMaster(jobId, graph, bundle, args, config, Date.now());
     this.store.saveSubmission(toStored(master), bundle);

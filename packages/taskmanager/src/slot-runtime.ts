@@ -164,13 +164,16 @@ export class SlotRuntime {
     for (const out of deploy.outputs) {
       const count = out.partitioning === 'FORWARD' ? 1 : out.consumer_parallelism;
       const subpartitions = Array.from({ length: count }, () => new ResultSubpartition(() => task.output.available.notify()));
+      // Debloating: start with the smallest batches; the consumer asks for larger ones as it
+      // measures its throughput, before full-size batches could pile up in front of a barrier.
+      if (task.network.debloat) for (const s of subpartitions) s.batchBytes = task.network.minSegmentSize;
       const key = partitionKey(ref.job_id, ref.attempt, ref.vertex_id, ref.subtask, out.consumer_vertex_id);
       this.registry.register({ key, subpartitions, token: deploy.exchange_token });
       const keySelector = task.plan.outputKeySelectors.get(out.consumer_vertex_id);
       const head = jobPlan.vertices.get(out.consumer_vertex_id)?.vertex.operators[0];
       const keyedConsumer = `the key selector of ${head?.name ?? out.consumer_vertex_id} (uid ${head?.uid ?? '?'})`;
       task.output.writers.push(
-        new RecordWriter(subpartitions, out.partitioning, keySelector, deploy.max_parallelism, ref.subtask, task.serializer, keyedConsumer),
+        new RecordWriter(subpartitions, out.partitioning, keySelector, deploy.max_parallelism, ref.subtask, task.serializer, keyedConsumer, task.network.segmentSize, out.consumer_vertex_id),
       );
     }
   }
@@ -186,6 +189,7 @@ export class SlotRuntime {
           const sub = partition?.subpartitions[input.subpartition];
           if (!sub) return channel.fail(new Error(`input channel ${description}: no local partition ${key}`));
           channel.returnCredit = (n) => sub.addCredit(n);
+          channel.requestBatchBytes = (bytes) => void (sub.batchBytes = bytes);
           sub.attach(channel, INITIAL_CREDIT);
         });
       } else {

@@ -1,3 +1,5 @@
+import { JobError } from '@weir/core';
+import type { CheckpointTaskStats } from '@weir/jobmanager/src/checkpoint/checkpoint-stats';
 import { WeirClient } from '../client';
 import { bytes, table, time } from '../table';
 
@@ -72,6 +74,7 @@ export async function cancelJob(address: string, jobId: string, json: boolean): 
 interface Stats {
   id: number; status: string; acknowledged: number; total: number; trigger_timestamp: number; end_to_end_duration_ms: number;
   state_size: number; max_alignment_ms: number; failure_reason: string; failed_task: string; path: string; final: boolean;
+  tasks?: CheckpointTaskStats[];
 }
 interface Checkpoints {
   completed: number; failed: number; in_progress: number; restored: number; latest_completed?: Stats; latest_failed?: Stats; history: Stats[];
@@ -98,6 +101,32 @@ export async function checkpoints(address: string, jobId: string, json: boolean)
     ];
     return lines.join('\n');
   });
+}
+
+/** `weir checkpoints <job> --details <id>`: where each subtask spent the checkpoint's time. */
+export async function checkpointDetails(address: string, jobId: string, checkpointId: string, json: boolean): Promise<void> {
+  const id = Number(checkpointId);
+  if (!Number.isInteger(id) || id <= 0) throw new JobError(`--details takes a checkpoint id (a whole number above 0), not "${checkpointId}"`);
+  const c = await withClient(address, (cl) => cl.call<Checkpoints>('GetCheckpoints', { job_id: jobId }));
+  const s = c.history.find((h) => Number(h.id) === id);
+  if (!s) throw new JobError(`job ${jobId} has no statistics for checkpoint ${id}`);
+  const { checkpointSubtaskRows } = await import('@weir/jobmanager');
+  const rows = checkpointSubtaskRows({ trigger_timestamp: Number(s.trigger_timestamp), tasks: s.tasks ?? [] });
+  const critical = rows.find((r) => r.critical_path);
+  print(json, { ...s, tasks: undefined, subtasks: rows, critical_path_task: critical?.task ?? null }, () =>
+    [
+      `Checkpoint ${id} of job ${jobId}: ${s.status}, ${s.acknowledged}/${s.total} acknowledged${s.status === 'IN_PROGRESS' ? '' : `, ${s.end_to_end_duration_ms} ms end to end`}`,
+      critical ? `Finished last (the checkpoint waited for it): ${critical.task}, ${critical.end_to_end_duration_ms} ms after the trigger` : 'No subtask acknowledged it.',
+      '',
+      table(
+        ['SUBTASK', 'END TO END', 'START DELAY', 'ALIGNMENT', 'SYNC', 'ASYNC', 'STATE', 'IN-FLIGHT DATA', 'BARRIERS', ''],
+        rows.map((r) => [
+          r.task, `${r.end_to_end_duration_ms} ms`, `${r.start_delay_ms} ms`, `${r.alignment_duration_ms} ms`, `${r.sync_duration_ms} ms`, `${r.async_duration_ms} ms`,
+          bytes(r.state_size), bytes(r.persisted_data_bytes), r.unaligned ? 'unaligned' : 'aligned', r.critical_path ? '<- last' : '',
+        ]),
+      ),
+    ].join('\n'),
+  );
 }
 
 type Tm = { id: string; host: string; slots: number; free_slots: number; last_heartbeat: number; registered_at: number; pid: number };

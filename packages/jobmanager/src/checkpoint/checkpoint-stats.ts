@@ -6,6 +6,12 @@ export interface CheckpointTaskStats {
   async_duration_ms: number;
   alignment_duration_ms: number;
   state_size: number;
+  // Absent in statistics persisted before these were measured.
+  /** Trigger to the first barrier reaching the task. */
+  start_delay_ms?: number;
+  /** In-flight data stored with the checkpoint (unaligned). */
+  persisted_data_bytes?: number;
+  unaligned?: boolean;
 }
 
 export type CheckpointStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
@@ -19,6 +25,9 @@ export interface CheckpointStats {
   end_to_end_duration_ms: number;
   state_size: number;
   max_alignment_ms: number;
+  persisted_data_bytes?: number;
+  /** Some task took this checkpoint unaligned. */
+  unaligned?: boolean;
   failure_reason: string;
   failed_task: string;
   path: string;
@@ -106,7 +115,7 @@ export class CheckpointStatsTracker {
   triggered(id: number, timestamp: number, total: number, final: boolean): void {
     this.history.set(id, {
       id, status: 'IN_PROGRESS', acknowledged: 0, total, trigger_timestamp: timestamp, end_to_end_duration_ms: 0, state_size: 0,
-      max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final, tasks: [],
+      max_alignment_ms: 0, persisted_data_bytes: 0, unaligned: false, failure_reason: '', failed_task: '', path: '', final, tasks: [],
     });
     this.counts.in_progress++;
     while (this.history.size > HISTORY_LIMIT) this.history.delete(this.history.keys().next().value as number);
@@ -120,6 +129,8 @@ export class CheckpointStatsTracker {
     s.tasks.push(task);
     s.state_size += task.state_size;
     s.max_alignment_ms = Math.max(s.max_alignment_ms, task.alignment_duration_ms);
+    s.persisted_data_bytes = (s.persisted_data_bytes ?? 0) + (task.persisted_data_bytes ?? 0);
+    s.unaligned = !!(s.unaligned || task.unaligned);
   }
 
   completed(id: number, now: number, path: string): void {
@@ -164,6 +175,7 @@ export class CheckpointStatsTracker {
       const entry: CheckpointStats = {
         id: c.id, status: 'COMPLETED', acknowledged: s?.total ?? 0, total: s?.total ?? 0, trigger_timestamp: c.triggeredAt, end_to_end_duration_ms: c.completedAt - c.triggeredAt,
         state_size: s?.state_size ?? 0, max_alignment_ms: s?.max_alignment_ms ?? 0, failure_reason: '', failed_task: '', path: c.path, final: c.final, tasks: s?.tasks ?? [],
+        persisted_data_bytes: s?.persisted_data_bytes ?? 0, unaligned: !!s?.unaligned,
       };
       this.history.set(c.id, entry);
       this.counts.completed++;

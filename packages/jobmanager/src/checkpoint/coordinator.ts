@@ -149,6 +149,7 @@ export class CheckpointCoordinator {
     this.stats.acknowledged(ack.checkpoint_id, {
       task: name, acknowledged_at: ack.acknowledged_at, sync_duration_ms: ack.sync_duration_ms, async_duration_ms: ack.async_duration_ms,
       alignment_duration_ms: ack.alignment_duration_ms, state_size: ack.state_size,
+      start_delay_ms: ack.start_delay_ms ?? 0, persisted_data_bytes: ack.persisted_data_bytes ?? 0, unaligned: !!ack.unaligned,
     });
     await faultPoint('jm.ack.received');
     if (checkpoint.isComplete() && this.pending.get(checkpoint.id) === checkpoint) {

@@ -1,5 +1,6 @@
 import { CONFIG_OPTIONS, type Configuration } from '@weir/core';
 import type { CheckpointStats } from '../checkpoint/checkpoint-stats';
+import { checkpointSubtaskRows } from '../checkpoint/checkpoint-details';
 import type { Dispatcher } from '../dispatcher';
 import type { ResourceManager } from '../resource-manager';
 import type { JobMaster } from '../scheduler/job-master';
@@ -69,7 +70,14 @@ export function checkpointsRestView(job: JobMaster, limit?: number) {
 export function checkpointDetailsView(job: JobMaster, checkpointId: number) {
   const s = job.coordinator.stats.get(checkpointId);
   if (!s) return undefined;
-  return { ...historyEntry(s), tasks: [...s.tasks].sort((a, b) => a.task.localeCompare(b.task)) };
+  const subtasks = checkpointSubtaskRows(s);
+  // `tasks` keeps its old shape for existing clients; `subtasks` has the per-subtask rows.
+  return {
+    ...historyEntry(s),
+    tasks: [...s.tasks].sort((a, b) => a.task.localeCompare(b.task)),
+    subtasks,
+    critical_path_task: subtasks.find((r) => r.critical_path)?.task ?? null,
+  };
 }
 
 /** Failures of the job's attempts, newest first; each names its task and TaskManager. */

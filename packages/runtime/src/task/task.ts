@@ -6,18 +6,30 @@ import {
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
 import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
+import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
+import { channelStateBytes, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
 import { discardStateFile, readTaskState, writeTaskState, type TaskStateSnapshot } from '../checkpoint/storage';
 import { InputGate } from '../network/input-gate';
-import { TaskOutput } from '../network/record-writer';
+import { networkSettings, type NetworkSettings } from '../network/network-settings';
+import { TaskOutput, type OutputChannelState } from '../network/record-writer';
+import { BufferDebloater } from '../network/buffer-debloater';
 import { HeapKeyedStateBackend } from '../state/keyed-backend';
 import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
 import type { JobSourceMap } from '../job-source-map';
 import { describeOperator, OperatorChain } from './operator-chain';
+import { RecordFeeder } from './record-feeder';
 import type { TaskEvents } from './task-events';
 import { taskFailure } from './task-failure';
 
 const SOURCE_BATCH = 512;
+
+interface SnapshotTiming {
+  startDelayMs: number;
+  alignmentMs: number;
+  syncMs: number;
+  unaligned: boolean;
+}
 
 type Command =
   | { kind: 'trigger'; checkpointId: number; timestamp: number; final: boolean }
@@ -42,6 +54,10 @@ export class Task {
   private readonly operatorStates = new Map<string, OperatorStateStore>();
   private readonly chain: OperatorChain;
   private aligner?: BarrierAligner;
+  private unaligned?: UnalignedBarrierHandler;
+  readonly network: NetworkSettings;
+  private debloater?: BufferDebloater;
+  private readonly feeder: RecordFeeder;
   /** The job's effective configuration, as every operator sees it. */
   private readonly config: Record<string, string>;
   private cancelled = false;
@@ -65,6 +81,7 @@ export class Task {
     this.ref = deploy.task;
     this.name = formatTaskName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt);
     this.config = JSON.parse(deploy.config_json || '{}') as Record<string, string>;
+    this.network = networkSettings(this.config, deploy.checkpointing_mode || 'EXACTLY_ONCE');
     this.serializer = new RecordSerializer(plan.types);
     const lastUid = plan.operatorUids[plan.operatorUids.length - 1] ?? plan.vertex.operators[0]?.uid ?? '';
     this.output = new TaskOutput(this.serializer, describeOperator(plan, lastUid));
@@ -73,6 +90,19 @@ export class Task {
     }
     const objectReuse = String(this.config['pipeline.object-reuse']) === 'true';
     this.chain = new OperatorChain(plan, (v) => this.output.emit(v), objectReuse ? undefined : this.serializer);
+    const head = this.chain.head;
+    const keyed = this.keyed;
+    const keySelector = plan.keySelector;
+    const serializer = this.serializer;
+    this.feeder = new RecordFeeder(
+      keyed && keySelector
+        ? (record) => {
+            this.setCurrentKey(keyed, keySelector(record));
+            head.collect(record);
+          }
+        : (record) => head.collect(record),
+      (records) => serializer.encodeBatch(records.map((r) => serializer.prepare(r))),
+    );
   }
 
   get isSource(): boolean {
@@ -110,14 +140,26 @@ export class Task {
       await this.restore();
       await this.chain.open((uid) => this.contextFor(uid), this.plan.vertex.operators[0]?.uid);
       const mode = (this.deploy.checkpointing_mode || 'EXACTLY_ONCE') as CheckpointingMode;
-      this.aligner = new BarrierAligner(this.gate.channels, mode, (id, ts, align) => this.snapshot(id, ts, align), () => this.gate.unblockAll());
+      this.aligner = new BarrierAligner(this.gate.channels, mode, (id, ts, align, final) => this.snapshot(id, ts, align, final), () => this.gate.unblockAll());
+      if (this.network.unaligned) {
+        this.unaligned = new UnalignedBarrierHandler(this.gate, (id, ts, align, inputs) => this.snapshot(id, ts, align, false, inputs));
+      }
+      if (this.network.debloat && this.gate.channels.length > 0) {
+        this.debloater = new BufferDebloater(this.gate.channels, this.network);
+      }
       this.events.state(this.ref, 'RUNNING');
       const flusher = setInterval(() => this.output.flush(), Math.max(1, this.bufferTimeout()));
+      const ticker = setInterval(() => {
+        this.debloater?.tick();
+        // wakes a task that waits on its inputs while an alignment may have timed out
+        if (this.aligner?.isAligning()) this.wakeup.notify();
+      }, 100);
       try {
         if (this.isSource) await this.runSource();
         else await this.runInputs();
       } finally {
         clearInterval(flusher);
+        clearInterval(ticker);
       }
       if (this.cancelled) return this.cancelledExit();
       await this.chain.finish();
@@ -157,7 +199,7 @@ export class Task {
         await Promise.race([this.output.available.wait(), this.wakeup.wait()]);
         continue;
       }
-      const step = await source.emit(this.chain.head, SOURCE_BATCH);
+      const step = await source.emit(this.chain.head, this.output.recordsPerCall(SOURCE_BATCH));
       if (step.status === 'end') break;
       if (step.status === 'idle') {
         this.output.flush();
@@ -182,16 +224,21 @@ export class Task {
   // ---- inputs --------------------------------------------------------------------
 
   private async runInputs(): Promise<void> {
-    const keyed = this.keyed;
-    const keySelector = this.plan.keySelector;
-    const head = this.chain.head;
-    let sinceYield = 0;
     for (;;) {
       await this.handleMailbox();
       if (this.cancelled) return;
       if (this.gate.error) throw this.gate.error;
+      this.handleBarriersOutOfBand();
       if (!this.output.isAvailable()) {
         await Promise.race([this.output.available.wait(), this.wakeup.wait()]);
+        continue;
+      }
+      if (this.feeder.hasWork() && !this.feeder.run()) {
+        await this.feeder.yieldNow();
+        continue;
+      }
+      if (this.feeder.sliceUsedUp()) {
+        await this.feeder.yieldNow();
         continue;
       }
       const next = this.gate.poll();
@@ -204,21 +251,10 @@ export class Task {
       if (item.kind === 'batch') {
         const records = this.serializer.decodeBatch(item.data);
         this.recordsIn += records.length;
-        if (keyed && keySelector) {
-          for (const record of records) {
-            this.setCurrentKey(keyed, keySelector(record));
-            head.collect(record);
-          }
-        } else {
-          for (const record of records) head.collect(record);
-        }
-        channel.returnCredit(1);
-        if (++sinceYield >= 4) {
-          sinceYield = 0;
-          await yieldToEventLoop();
-        }
+        this.feeder.take(channel, records);
       } else if (item.kind === 'barrier') {
-        this.aligner?.onBarrier(channel, item.checkpointId, item.timestamp);
+        // Unaligned barriers were acted on when they arrived.
+        if (!item.unaligned) this.aligner?.onBarrier(channel, item.checkpointId, item.timestamp, item.final);
       } else {
         channel.ended = true;
         this.aligner?.onEndOfPartition();
@@ -232,6 +268,18 @@ export class Task {
         if (this.completedUpTo >= this.lastSnapshotId) break;
         await this.wakeup.wait();
       }
+    }
+  }
+
+  /** Unaligned barriers that arrived, and aligned checkpoints whose alignment timed out. */
+  private handleBarriersOutOfBand(): void {
+    const unaligned = this.unaligned;
+    if (!unaligned) return;
+    if (this.gate.arrivedBarriers.length > 0) unaligned.handleArrived(() => this.feeder.unprocessed());
+    const aligner = this.aligner;
+    if (aligner?.isAligning() && aligner.alignmentMs() >= this.network.alignedTimeoutMs) {
+      const taken = aligner.takeOver();
+      if (taken) unaligned.begin(taken.checkpointId, taken.timestamp, taken.alignmentMs, taken.aligned, () => this.feeder.unprocessed());
     }
   }
 
@@ -257,13 +305,14 @@ export class Task {
         // Only a source that has read everything takes a final checkpoint; one meant for an
         // earlier attempt must not make this one finish without covering its last records.
         if (command.final && this.sourceEnded) this.finalCheckpointId = command.checkpointId;
-        this.snapshot(command.checkpointId, command.timestamp, 0);
+        this.snapshot(command.checkpointId, command.timestamp, 0, command.final);
       } else if (command.completed) {
         this.completedUpTo = Math.max(this.completedUpTo, command.checkpointId);
         await this.chain.notifyComplete(command.checkpointId);
         if (this.finalCheckpointId && command.checkpointId >= this.finalCheckpointId) this.finalCheckpointDone = true;
       } else {
         this.aligner?.onAborted(command.checkpointId);
+        this.unaligned?.onAborted(command.checkpointId);
         await this.chain.notifyAborted(command.checkpointId);
       }
     }
@@ -274,8 +323,10 @@ export class Task {
    * copied, and the barrier goes downstream. Writing the file happens afterwards, off the
    * record path; the acknowledgement carries the handle and the timings.
    */
-  private snapshot(checkpointId: number, timestamp: number, alignmentMs: number): void {
+  private snapshot(checkpointId: number, timestamp: number, alignmentMs: number, final: boolean, inputs?: Promise<InputChannelState[] | undefined>): void {
     const started = Date.now();
+    const firstBarrier = this.gate.firstBarrierAt.get(checkpointId) ?? started;
+    const timing: SnapshotTiming = { startDelayMs: Math.max(0, firstBarrier - timestamp), alignmentMs, syncMs: 0, unaligned: inputs !== undefined || (this.isUnalignedSource() && !final) };
     this.lastSnapshotId = Math.max(this.lastSnapshotId, checkpointId);
     try {
       this.chain.snapshotState(checkpointId);
@@ -286,11 +337,20 @@ export class Task {
         const headUid = this.plan.operatorUids[0];
         snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed: this.keyed.snapshot() };
       }
+      snapshot.parallelism = this.deploy.parallelism;
       if (this.isSource) faultPoint('tm.source.snapshot');
-      this.output.broadcastBarrier(checkpointId, timestamp);
-      if (!this.isSource) faultPoint('tm.barrier.forwarded');
-      const syncMs = Date.now() - started;
-      void this.persist(checkpointId, snapshot, syncMs, alignmentMs);
+      if (timing.unaligned) {
+        // The barrier overtakes what is queued for the consumers; that goes into the checkpoint.
+        const outputs = this.output.broadcastPriorityBarrier(checkpointId, timestamp);
+        if (!this.isSource) faultPoint('tm.barrier.forwarded');
+        timing.syncMs = Date.now() - started;
+        void this.persist(checkpointId, snapshot, timing, inputs ?? Promise.resolve([]), outputs);
+      } else {
+        this.output.broadcastBarrier(checkpointId, timestamp, final);
+        if (!this.isSource) faultPoint('tm.barrier.forwarded');
+        timing.syncMs = Date.now() - started;
+        void this.persist(checkpointId, snapshot, timing);
+      }
     } catch (err) {
       // A configuration error fails the task by itself; a decline would get the job restarted.
       if (taskFailure(err).kind !== 'config') this.events.decline(this.ref, checkpointId, `${this.name}: snapshot failed: ${describeError(err)}`);
@@ -298,9 +358,27 @@ export class Task {
     }
   }
 
-  private async persist(checkpointId: number, snapshot: TaskStateSnapshot, syncMs: number, alignmentMs: number): Promise<void> {
+  /** A source emits its barriers unaligned when unaligned checkpoints are on from the start. */
+  private isUnalignedSource(): boolean {
+    return this.isSource && this.network.unaligned && this.network.alignedTimeoutMs === 0;
+  }
+
+  private async persist(
+    checkpointId: number, snapshot: TaskStateSnapshot, timing: SnapshotTiming,
+    inputs?: Promise<InputChannelState[] | undefined>, outputs?: OutputChannelState[],
+  ): Promise<void> {
     const started = Date.now();
     try {
+      let persistedBytes = 0;
+      if (inputs) {
+        const recorded = await inputs;
+        if (!recorded) {
+          this.events.decline(this.ref, checkpointId, `${this.name}: checkpoint ${checkpointId} was superseded while its in-flight data was being recorded`);
+          return;
+        }
+        snapshot.channels = { inputs: recorded, outputs: outputs ?? [] };
+        persistedBytes = channelStateBytes(snapshot.channels);
+      }
       const handle = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer);
       await faultPoint('tm.state.written');
       if (this.cancelled) {
@@ -313,10 +391,13 @@ export class Task {
         checkpoint_id: checkpointId,
         handles: [handle],
         state_size: handle.size,
-        sync_duration_ms: syncMs,
+        sync_duration_ms: timing.syncMs,
         async_duration_ms: Date.now() - started,
-        alignment_duration_ms: alignmentMs,
+        alignment_duration_ms: timing.alignmentMs,
         acknowledged_at: Date.now(),
+        start_delay_ms: timing.startDelayMs,
+        persisted_data_bytes: persistedBytes,
+        unaligned: timing.unaligned,
       });
     } catch (err) {
       const failure = taskFailure(err);
@@ -343,7 +424,22 @@ export class Task {
       }
     }
     if (this.keyed) for (const list of keyedSnaps.values()) this.keyed.restore(list.filter((s) => s !== undefined));
+    this.restoreChannelState(snapshots);
     this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id }, 'restored state');
+  }
+
+  /** In-flight data of an unaligned checkpoint: outputs go out first, inputs are replayed before new input. */
+  private restoreChannelState(snapshots: TaskStateSnapshot[]): void {
+    const stored: StoredChannelState[] = snapshots.flatMap((s) =>
+      s.channels ? [{ subtask: s.subtask, parallelism: s.parallelism ?? this.deploy.parallelism, state: s.channels }] : [],
+    );
+    if (stored.length === 0) return;
+    replayOutputs(stored, this.ref.subtask, this.deploy.parallelism, this.output.writers);
+    const range = this.keyed?.range;
+    const keyed = range && this.plan.keySelector ? { keySelector: this.plan.keySelector, maxParallelism: this.deploy.max_parallelism, ...range } : undefined;
+    const replay = inputRecordsToReplay(stored, this.ref.subtask, this.deploy.parallelism, keyed, this.serializer);
+    this.feeder.addReplay(replay);
+    this.recordsIn += replay.reduce((n, b) => n + b.length, 0);
   }
 
   private operatorStore(uid: string): OperatorStateStore {
