@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Configuration, JobError, type JobGraph, type Logger } from '@weir/core';
+import { readSnapshot, type SnapshotMetadata } from '@weir/runtime';
+import { checkCompatibility } from './checkpoint/savepoint-compatibility';
 import { JobStore, type StoredJob } from './job-store';
 import { JobMaster } from './scheduler/job-master';
 import { isTerminal } from './scheduler/job-state';
@@ -25,16 +27,34 @@ export class Dispatcher {
     });
   }
 
-  submit(graph: JobGraph, bundle: Buffer, args: string[], submitConfig: Record<string, string>): string {
+  /**
+   * Accepts a job. With execution.savepoint.path it first reads that savepoint (or retained
+   * checkpoint) and checks it against the job: an incompatible one is refused with the
+   * report, before anything is stored or deployed. A dry run only returns the report.
+   */
+  async submit(graph: JobGraph, bundle: Buffer, args: string[], submitConfig: Record<string, string>, dryRun = false): Promise<{ jobId: string; report: string }> {
     validateGraph(graph);
     if (bundle.length === 0) throw new JobError('the job bundle is empty');
     // Job settings (from env.enableCheckpointing or -D flags) override the cluster's; every key is validated.
     const config = this.clusterConfig.merge(graph.config).merge(submitConfig);
+    const from = config.getOptionalString('execution.savepoint.path');
+    let snapshot: SnapshotMetadata | undefined;
+    let report = '';
+    if (from) {
+      snapshot = await readSnapshot(from);
+      const check = checkCompatibility(snapshot, graph, { allowNonRestoredState: config.get('execution.savepoint.ignore-unclaimed-state') === true });
+      report = check.text;
+      if (check.refused) throw new JobError(`the job cannot start from ${snapshot.path}:\n${report}`);
+    } else if (dryRun) {
+      throw new JobError('--dry-run checks a restore: give the savepoint or checkpoint to start from with -s <path>');
+    }
+    if (dryRun) return { jobId: '', report };
     const jobId = newJobId();
     const master = this.createMaster(jobId, graph, bundle, args, config, Date.now());
+    if (snapshot) master.startFrom(snapshot);
     this.store.saveSubmission(toStored(master), bundle);
     void master.start();
-    return jobId;
+    return { jobId, report };
   }
 
   private createMaster(jobId: string, graph: JobGraph, bundle: Buffer, args: string[], config: Configuration, submittedAt: number, recovered?: ConstructorParameters<typeof JobMaster>[5]): JobMaster {
@@ -55,7 +75,7 @@ export class Dispatcher {
       } catch {
         continue;
       }
-      const master = this.createMaster(job.jobId, job.graph, bundle, job.args, config, job.submittedAt, { stats, attempt: job.attempt, restarts: job.restarts, lastRestore: job.lastRestore });
+      const master = this.createMaster(job.jobId, job.graph, bundle, job.args, config, job.submittedAt, { stats, attempt: job.attempt, restarts: job.restarts, lastRestore: job.lastRestore, lastSavepoint: job.lastSavepoint });
       master.exceptions.push(...job.exceptions);
       if (isTerminal(job.state as never)) {
         master.state = job.state as never;
@@ -88,6 +108,7 @@ function toStored(m: JobMaster): StoredJob {
     attempt: m.currentAttempt,
     restarts: m.restarts,
     lastRestore: m.lastRestore,
+    lastSavepoint: m.lastSavepoint,
     exceptions: m.exceptions,
   };
 }

@@ -15,6 +15,7 @@ export interface StoredJob {
   attempt: number;
   restarts: number;
   lastRestore?: { timestamp: number; checkpointId: number; path: string };
+  lastSavepoint?: string;
   exceptions: { timestamp: number; task: string; taskmanager_id: string; root_cause: string }[];
 }
 

@@ -38,6 +38,8 @@ export function jobDetails(job: JobMaster) {
     last_restore_path: job.lastRestore.path,
     exceptions: job.exceptions,
     attempt: job.currentAttempt,
+    last_savepoint_path: job.lastSavepoint,
+    restored_from: job.submission.config.getOptionalString('execution.savepoint.path') ?? '',
   };
 }
 

@@ -1,5 +1,5 @@
 import {
-  createLogger, describeError, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef,
+  createLogger, describeError, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef, type Termination,
 } from '@weir/core';
 import type { JobPlan } from '@weir/api/src/internal';
 import {
@@ -11,8 +11,8 @@ const INITIAL_CREDIT = 4;
 export type SlotCommand =
   | { type: 'deploy'; deploy: DeployTask }
   | { type: 'cancel'; task: TaskRef }
-  | { type: 'trigger'; task: TaskRef; checkpointId: number; timestamp: number; final: boolean }
-  | { type: 'notify'; task: TaskRef; checkpointId: number; completed: boolean }
+  | { type: 'trigger'; task: TaskRef; checkpointId: number; timestamp: number; final: boolean; stop?: boolean }
+  | { type: 'notify'; task: TaskRef; checkpointId: number; completed: boolean; savepoint?: boolean; termination?: Termination }
   | { type: 'metrics' };
 
 export type SlotEvent =
@@ -53,10 +53,10 @@ export class SlotRuntime {
         this.tasks.get(taskRefKey(command.task))?.cancel();
         return;
       case 'trigger':
-        this.tasks.get(taskRefKey(command.task))?.trigger(command.checkpointId, command.timestamp, command.final);
+        this.tasks.get(taskRefKey(command.task))?.trigger(command.checkpointId, command.timestamp, command.final, command.stop);
         return;
       case 'notify':
-        this.tasks.get(taskRefKey(command.task))?.notify(command.checkpointId, command.completed);
+        this.tasks.get(taskRefKey(command.task))?.notify(command.checkpointId, command.completed, { savepoint: command.savepoint, termination: command.termination });
         return;
       case 'metrics':
         this.send({

@@ -31,6 +31,9 @@ function context(opts: { subtask?: number; attempt?: number; restored?: Lists; c
         clear: () => void (lists[name] = []),
       };
     },
+    getListState<T>(): ListState<T> {
+      throw new Error('not used by the file sink');
+    },
     currentKey: () => undefined,
     config: opts.config ?? { 'execution.checkpointing.interval': '1000' },
   };

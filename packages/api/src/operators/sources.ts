@@ -3,11 +3,13 @@ import net from 'node:net';
 import type { ListState } from '../state';
 import type { OperatorContext, Output, SourceOperator, SourceStep } from '../operator';
 
-interface Split { index: number; next: number; end: number } // end exclusive
+/** end exclusive; `step` is the stride between records (the generator's old parallelism). */
+interface Split { index: number; next: number; end: number; step?: number }
 
 /**
  * Splits are kept in union list state: after a restore every subtask takes the splits
- * whose index maps to it, so positions survive failover (and rescaling).
+ * whose index maps to it, so positions survive failover and rescaling. At a parallelism
+ * above the number of splits, the extra subtasks have nothing to read and end.
  */
 function ownedSplits(ctx: OperatorContext, state: ListState<Split>, initial: () => Split[]): Split[] {
   if (!ctx.isRestored) return initial();
@@ -64,7 +66,7 @@ export function generatorSource<T>(fn: (index: number) => T, options: GeneratorO
       parallelism = ctx.parallelism;
       state = ctx.getUnionListState<Split>('generator-splits');
       const end = options.count ?? Number.MAX_SAFE_INTEGER;
-      splits = ownedSplits(ctx, state, () => [{ index: ctx.subtask, next: ctx.subtask, end }]);
+      splits = ownedSplits(ctx, state, () => [{ index: ctx.subtask, next: ctx.subtask, end, step: parallelism }]);
       startedAt = Date.now();
     },
     emit(out, max): SourceStep {
@@ -79,7 +81,8 @@ export function generatorSource<T>(fn: (index: number) => T, options: GeneratorO
       }
       for (let i = 0; i < budget && split.next < split.end; i++) {
         out.collect(fn(split.next));
-        split.next += parallelism;
+        // The split's own stride: after a rescale it keeps the parallelism that created it.
+        split.next += split.step ?? parallelism;
         emittedSinceStart++;
       }
       return { status: 'more' };

@@ -34,6 +34,8 @@ interface Details {
   last_restore_path: string;
   exceptions: { timestamp: number; task: string; taskmanager_id: string; root_cause: string }[];
   attempt: number;
+  last_savepoint_path: string;
+  restored_from: string;
 }
 
 export async function jobStatus(address: string, jobId: string, json: boolean): Promise<void> {
@@ -44,6 +46,8 @@ export async function jobStatus(address: string, jobId: string, json: boolean): 
       `Started: ${time(d.summary.start_time)}   Attempt: ${d.attempt}   Restarts: ${d.summary.restarts}`,
       `Last restore: ${d.last_restore_checkpoint_id ? `checkpoint ${d.last_restore_checkpoint_id} at ${time(d.last_restore_timestamp)} (${d.last_restore_path})` : 'none'}`,
     ];
+    if (d.restored_from) lines.push(`Started from: ${d.restored_from}`);
+    if (d.last_savepoint_path) lines.push(`Last savepoint: ${d.last_savepoint_path}`);
     if (d.failure_cause) lines.push(`Failure cause: ${d.failure_cause}`);
     lines.push('', table(
       ['VERTEX', 'NAME', 'SUBTASK', 'STATE', 'TASKMANAGER', 'RECORDS IN', 'RECORDS OUT'],
@@ -63,7 +67,7 @@ export async function cancelJob(address: string, jobId: string, json: boolean): 
 
 interface Stats {
   id: number; status: string; acknowledged: number; total: number; trigger_timestamp: number; end_to_end_duration_ms: number;
-  state_size: number; max_alignment_ms: number; failure_reason: string; failed_task: string; path: string; final: boolean;
+  state_size: number; max_alignment_ms: number; failure_reason: string; failed_task: string; path: string; final: boolean; is_savepoint: boolean;
 }
 interface Checkpoints {
   completed: number; failed: number; in_progress: number; restored: number; latest_completed?: Stats; latest_failed?: Stats; history: Stats[];
@@ -80,11 +84,11 @@ export async function checkpoints(address: string, jobId: string, json: boolean)
       `Latest restored: ${c.latest_restored_id ? `${c.latest_restored_id} at ${time(c.latest_restored_timestamp)}` : 'none'}`,
       '',
       table(
-        ['ID', 'STATUS', 'ACKED', 'TRIGGERED', 'DURATION', 'STATE SIZE', 'MAX ALIGNMENT', 'FAILURE'],
+        ['ID', 'STATUS', 'ACKED', 'TRIGGERED', 'DURATION', 'STATE SIZE', 'MAX ALIGNMENT', 'FAILURE / PATH'],
         c.history.map((h) => [
-          `${h.id}${h.final ? ' (final)' : ''}`, h.status, `${h.acknowledged}/${h.total}`, time(h.trigger_timestamp),
+          `${h.id}${h.final ? ' (final)' : ''}${h.is_savepoint ? ' (savepoint)' : ''}`, h.status, `${h.acknowledged}/${h.total}`, time(h.trigger_timestamp),
           h.status === 'IN_PROGRESS' ? '-' : `${h.end_to_end_duration_ms} ms`, bytes(h.state_size), `${h.max_alignment_ms} ms`,
-          h.status === 'FAILED' ? `${h.failure_reason}${h.failed_task ? ` [task: ${h.failed_task}]` : ''}` : '',
+          h.status === 'FAILED' ? `${h.failure_reason}${h.failed_task ? ` [task: ${h.failed_task}]` : ''}` : h.is_savepoint ? h.path : '',
         ]),
       ),
     ];

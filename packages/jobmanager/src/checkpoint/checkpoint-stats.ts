@@ -24,6 +24,8 @@ export interface CheckpointStats {
   path: string;
   final: boolean;
   tasks: CheckpointTaskStats[];
+  /** A savepoint (triggered by a user), not a periodic checkpoint. */
+  is_savepoint: boolean;
 }
 
 export interface CheckpointCounts {
@@ -61,10 +63,10 @@ export class CheckpointStatsTracker {
     }
   }
 
-  triggered(id: number, timestamp: number, total: number, final: boolean): void {
+  triggered(id: number, timestamp: number, total: number, final: boolean, savepoint = false): void {
     this.history.set(id, {
       id, status: 'IN_PROGRESS', acknowledged: 0, total, trigger_timestamp: timestamp, end_to_end_duration_ms: 0, state_size: 0,
-      max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final, tasks: [],
+      max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final, tasks: [], is_savepoint: savepoint,
     });
     this.counts.in_progress++;
     while (this.history.size > HISTORY_LIMIT) this.history.delete(this.history.keys().next().value as number);

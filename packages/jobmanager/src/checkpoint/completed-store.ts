@@ -1,38 +1,34 @@
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, type StateHandle } from '@weir/core';
-import { checkpointDirectory, discardStateFile, removeCheckpointDirectory, writeFileDurably } from '@weir/runtime';
+import {
+  checkpointDirectory, decodeMetadata, discardStateFile, encodeMetadata, METADATA_FILE, removeCheckpointDirectory, writeFileDurably,
+  type SnapshotMetadata, type SnapshotVertex,
+} from '@weir/runtime';
 
-/** What `_metadata` holds: enough to redeploy every task with its state. */
-export interface CompletedCheckpoint {
-  jobId: string;
-  id: number;
-  triggeredAt: number;
-  completedAt: number;
-  final: boolean;
-  /** vertexId -> state handles of all its subtasks */
-  handles: Record<string, StateHandle[]>;
-  path: string;
-}
+/** What `_metadata` holds: enough to redeploy every task with its state (snapshot-format.ts). */
+export type CompletedCheckpoint = SnapshotMetadata;
 
-export const METADATA_FILE = '_metadata';
+export { METADATA_FILE };
 
 /** Completed checkpoints of one job on the filesystem, keeping `num-retained` of them. */
 export class CompletedCheckpointStore {
   private readonly completed: CompletedCheckpoint[] = [];
+  /** The job's vertices, written into every `_metadata` so state can be matched by uid. */
+  vertices?: SnapshotVertex[];
 
   constructor(
     private readonly root: string,
-    private readonly jobId: string,
+    readonly jobId: string,
     private readonly retained: number,
   ) {}
 
   /** Writes `_metadata` last and atomically: a checkpoint without it never happened. */
   async add(checkpoint: Omit<CompletedCheckpoint, 'path' | 'jobId'>): Promise<CompletedCheckpoint> {
     const dir = checkpointDirectory(this.root, this.jobId, checkpoint.id);
-    const full: CompletedCheckpoint = { ...checkpoint, jobId: this.jobId, path: dir };
+    const full: CompletedCheckpoint = { kind: 'CHECKPOINT', vertices: this.vertices, ...checkpoint, jobId: this.jobId, path: dir };
     await mkdir(dir, { recursive: true }); // a job without state still gets its checkpoint directory
-    await writeFileDurably(path.join(dir, METADATA_FILE), JSON.stringify(full, null, 1));
+    await writeFileDurably(path.join(dir, METADATA_FILE), encodeMetadata(full));
     this.completed.push(full);
     while (this.completed.length > this.retained) {
       const old = this.completed.shift() as CompletedCheckpoint;
@@ -93,9 +89,5 @@ export async function readMetadata(checkpointDir: string): Promise<CompletedChec
   } catch (err) {
     throw new CheckpointError(`checkpoint ${checkpointDir} has no readable ${METADATA_FILE}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
-  try {
-    return JSON.parse(text) as CompletedCheckpoint;
-  } catch {
-    throw new CheckpointError(`checkpoint metadata ${file} is corrupt`);
-  }
+  return decodeMetadata(text, checkpointDir, file);
 }

@@ -6,6 +6,7 @@ import type { Dispatcher } from '../dispatcher';
 import type { ResourceManager } from '../resource-manager';
 import { DASHBOARD_ASSETS } from '../web/dashboard';
 import { jobDetails } from '../views';
+import { OPERATION_ROUTES } from './rest-operations';
 import {
   checkpointDetailsView, checkpointsRestView, configView, exceptionsView, jobsView, overviewView, taskmanagersRestView,
 } from './rest-views';
@@ -60,6 +61,43 @@ const ROUTES: Route[] = [
   { pattern: /^\/metrics$/, handle: async (ctx) => ({ text: await ctx.metrics.metrics(), type: ctx.metrics.contentType }) },
 ];
 
+const MAX_BODY = 64 * 1024;
+
+function readJsonBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > MAX_BODY) reject(new JobError(`the request body is larger than ${MAX_BODY} bytes`));
+    });
+    req.on('end', () => {
+      if (!text.trim()) return resolve({});
+      try {
+        const body = JSON.parse(text) as unknown;
+        if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+        resolve(body as Record<string, unknown>);
+      } catch {
+        reject(new JobError('the request body is not a JSON object'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+/** Savepoint, stop and checkpoint operations (rest-operations.ts); undefined when none matches. */
+function operation(ctx: RestContext, req: http.IncomingMessage, pathname: string): Promise<Reply> | undefined {
+  for (const r of OPERATION_ROUTES) {
+    const m = r.pattern.exec(pathname);
+    if (!m || r.method !== (req.method === 'HEAD' ? 'GET' : req.method)) continue;
+    const params = m.slice(1).map(decodeURIComponent);
+    return (r.method === 'POST' ? readJsonBody(req) : Promise.resolve({})).then((body) => r.handle(ctx.dispatcher, params, body)).catch((err: Error) => {
+      throw (err as { notFound?: boolean }).notFound ? new NotFound(err.message) : err;
+    });
+  }
+  return undefined;
+}
+
 function route(ctx: RestContext, pathname: string, query: URLSearchParams): Promise<Reply> {
   const asset = DASHBOARD_ASSETS[pathname === '/' ? '/index.html' : pathname];
   if (asset) return Promise.resolve({ text: asset.body, type: asset.type });
@@ -71,7 +109,8 @@ function route(ctx: RestContext, pathname: string, query: URLSearchParams): Prom
 }
 
 /**
- * The JobManager's HTTP port: a read-only JSON API on Flink's paths, the web dashboard
+ * The JobManager's HTTP port: a JSON API on Flink's paths (read-only but for savepoints,
+ * stop and checkpoints, see rest-operations.ts), the web dashboard
  * at `/`, and Prometheus metrics at `/metrics`. Errors answer `{"errors": [message]}`
  * as Flink's REST API does.
  */
@@ -82,12 +121,13 @@ export async function startRestServer(ctx: RestContext, log: Logger): Promise<Re
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'access-control-allow-origin': '*' });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(405, JSON.stringify({ errors: [`${req.method} is not supported: the REST API is read-only`] }), 'application/json');
+    const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    const op = operation(ctx, req, pathname);
+    if (!op && req.method !== 'GET' && req.method !== 'HEAD') {
+      send(405, JSON.stringify({ errors: [`${req.method} ${pathname} is not supported: POST is accepted on /jobs/:id/savepoints, /jobs/:id/stop and /jobs/:id/checkpoints`] }), 'application/json');
       return;
     }
-    const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
-    route(ctx, pathname, url.searchParams).then(
+    (op ?? route(ctx, pathname, url.searchParams)).then(
       (reply) => send(reply.status ?? 200, reply.text ?? JSON.stringify(reply.json), reply.type ?? 'application/json; charset=utf-8'),
       (err: Error) => {
         const status = err instanceof NotFound ? 404 : err instanceof JobError ? 400 : 500;

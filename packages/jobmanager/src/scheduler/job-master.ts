@@ -1,9 +1,12 @@
 import {
-  Configuration, taskName, type DeployTask, type InputChannelSpec, type JobGraph, type Logger, type TaskRef, type TaskStateUpdate,
+  Configuration, JobError, taskName, type DeployTask, type InputChannelSpec, type JobGraph, type Logger, type TaskRef, type TaskStateUpdate,
 } from '@weir/core';
+import { readSnapshot, type SnapshotMetadata } from '@weir/runtime';
 import { CheckpointCoordinator } from '../checkpoint/coordinator';
 import { CheckpointStatsTracker, type CheckpointStatsSnapshot } from '../checkpoint/checkpoint-stats';
 import { CompletedCheckpointStore } from '../checkpoint/completed-store';
+import { restoreHandlesFor } from '../checkpoint/restore-plan';
+import { SnapshotTriggers, type TriggerKind } from '../checkpoint/snapshot-triggers';
 import { restartStrategyFrom, type RestartStrategy } from '../restart/restart-strategy';
 import type { AllocatedSlot, ResourceManager } from '../resource-manager';
 import { ExecutionGraph, type Execution } from './execution-graph';
@@ -43,6 +46,10 @@ export class JobMaster {
   readonly exceptions: ExceptionEntry[] = [];
   failureCause = '';
   lastRestore = { timestamp: 0, checkpointId: 0, path: '' };
+  /** The savepoint or checkpoint the job started from (execution.savepoint.path); never deleted by Weir. */
+  initialRestore?: SnapshotMetadata;
+  lastSavepoint = '';
+  readonly triggers: SnapshotTriggers;
   endTime = 0;
   readonly coordinator: CheckpointCoordinator;
   readonly checkpointDir: string;
@@ -58,13 +65,14 @@ export class JobMaster {
     private readonly log: Logger,
     private readonly hooks: JobMasterHooks,
     checkpointRoot: string,
-    recovered?: { stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number; lastRestore?: JobMaster['lastRestore'] },
+    recovered?: { stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number; lastRestore?: JobMaster['lastRestore']; lastSavepoint?: string },
   ) {
     const config = submission.config;
     const interval = config.getOptionalNumber('execution.checkpointing.interval') ?? 0;
     this.checkpointDir = checkpointRoot;
     const store = new CompletedCheckpointStore(checkpointRoot, submission.jobId, config.getNumber('state.checkpoints.num-retained'));
     this.storeRef = store;
+    store.vertices = submission.graph.vertices.map((v) => ({ id: v.id, name: v.name, parallelism: v.parallelism, max_parallelism: v.max_parallelism, operators: v.operators }));
     const stats = new CheckpointStatsTracker(recovered?.stats);
     const lastId = Math.max(0, ...(recovered?.stats?.history.map((h) => h.id) ?? []));
     this.coordinator = new CheckpointCoordinator(
@@ -78,8 +86,10 @@ export class JobMaster {
       {
         runningTasks: () => this.runningTasks(),
         currentTasks: () => (this.graph?.all() ?? []).filter((e) => !isExecutionTerminal(e.state)).map((e) => e.ref),
-        trigger: (task, id, timestamp, final) => this.sendTo(task, { trigger: { task, checkpoint_id: id, timestamp, final } }),
-        notify: (task, id, completed) => this.sendTo(task, { notify: { task, checkpoint_id: id, completed } }),
+        trigger: (task, id, timestamp, final, savepoint) =>
+          this.sendTo(task, { trigger: { task, checkpoint_id: id, timestamp, final, kind: savepoint ? 'SAVEPOINT' : 'CHECKPOINT', stop: !!savepoint?.termination } }),
+        notify: (task, id, completed, options) => this.sendTo(task, { notify: { task, checkpoint_id: id, completed, ...options } }),
+        settled: (outcome) => this.triggers.onSettled(outcome),
         failJob: (reason) => this.failover(reason, '', ''),
         persistStats: () => this.hooks.persistStats(this.jobId, this.coordinator.stats.snapshot()),
       },
@@ -92,6 +102,26 @@ export class JobMaster {
     if (recovered?.attempt !== undefined) this.attempt = recovered.attempt;
     if (recovered?.restarts !== undefined) this.restarts = recovered.restarts;
     if (recovered?.lastRestore) this.lastRestore = recovered.lastRestore;
+    if (recovered?.lastSavepoint) this.lastSavepoint = recovered.lastSavepoint;
+    this.triggers = new SnapshotTriggers(this.coordinator, () => this.state === 'RUNNING', config.getNumber('execution.checkpointing.timeout'), (p) => {
+      this.lastSavepoint = p;
+      this.hooks.persist(this);
+    }, log.child({ jobId: submission.jobId }));
+  }
+
+  /** Starts the job from saved state: its checkpoints are numbered after it (snapshot-format.ts). */
+  startFrom(snapshot: SnapshotMetadata): void {
+    this.initialRestore = snapshot;
+    this.coordinator.continueIdsAfter(snapshot.id);
+  }
+
+  /** `weir savepoint`, `weir stop`, `weir checkpoint`: returns the trigger id to poll. */
+  requestSnapshot(kind: TriggerKind, targetDir = '', drain = false): string {
+    if (this.state !== 'RUNNING') throw new JobError(`job ${this.jobId} is ${this.state}: only a RUNNING job can take a ${kind === 'CHECKPOINT' ? 'checkpoint' : 'savepoint'}`);
+    if (kind === 'CHECKPOINT') return this.triggers.request(kind);
+    const dir = targetDir || this.submission.config.getOptionalString('state.savepoints.dir');
+    if (!dir) throw new JobError('no savepoint directory: name one (weir savepoint <job-id> <dir>, weir stop --savepoint-path <dir>) or set state.savepoints.dir');
+    return this.triggers.request(kind, { targetDir: dir, termination: kind === 'STOP' ? (drain ? 'DRAIN' : 'STOP') : '' });
   }
 
   private readonly storeRef: CompletedCheckpointStore;
@@ -119,6 +149,16 @@ export class JobMaster {
   /** Starts the job (or resumes it after a JobManager restart from its latest checkpoint). */
   async start(resume = false): Promise<void> {
     if (resume) await this.storeRef.recover();
+    const from = this.submission.config.getOptionalString('execution.savepoint.path');
+    if (resume && from && !this.initialRestore && !this.storeRef.latest()) {
+      try {
+        this.startFrom(await readSnapshot(from));
+      } catch (err) {
+        this.failureCause = `cannot restore from ${from}: ${(err as Error).message}`;
+        this.transition('FAILED');
+        return;
+      }
+    }
     void this.scheduleAttempt();
   }
 
@@ -137,7 +177,8 @@ export class JobMaster {
       this.transition('FAILED');
       return;
     }
-    const restore = this.coordinator.latestCompleted();
+    // NO_CLAIM: until the job has a checkpoint of its own, it restores the one it started from.
+    const restore = this.coordinator.latestCompleted() ?? this.initialRestore;
     if (restore) {
       this.lastRestore = { timestamp: Date.now(), checkpointId: restore.id, path: restore.path };
       this.coordinator.stats.restored(restore.id, this.lastRestore.timestamp);
@@ -180,7 +221,7 @@ export class JobMaster {
     });
   }
 
-  private deployment(graph: ExecutionGraph, execution: Execution, restore: ReturnType<CheckpointCoordinator['latestCompleted']>): DeployTask {
+  private deployment(graph: ExecutionGraph, execution: Execution, restore: SnapshotMetadata | undefined): DeployTask {
     const vertex = graph.vertex(execution.ref.vertex_id);
     const inputs: InputChannelSpec[] = [];
     for (const edge of graph.inputsOf(vertex.id)) {
@@ -213,7 +254,7 @@ export class JobMaster {
       job_name: this.submission.graph.name,
       checkpoint_dir: this.checkpointDir,
       restore_checkpoint_id: restore?.id ?? 0,
-      restore_handles: restore?.handles[vertex.id] ?? [],
+      restore_handles: restore ? restoreHandlesFor(restore, vertex) : [],
       checkpointing_mode: this.submission.config.getString('execution.checkpointing.mode'),
       checkpointing_enabled: this.checkpointingEnabled,
       config_json: JSON.stringify(config),

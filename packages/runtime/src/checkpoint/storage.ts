@@ -10,7 +10,8 @@ export interface TaskStateSnapshot {
   subtask: number;
   keyGroupStart: number;
   keyGroupEnd: number;
-  operators: Record<string, { keyed?: KeyedSnapshot; operator?: Record<string, unknown[]> }>;
+  /** By operator uid: keyed state (head operator only), union and split operator list state. */
+  operators: Record<string, { keyed?: KeyedSnapshot; operator?: Record<string, unknown[]>; split?: Record<string, unknown[]> }>;
 }
 
 export function checkpointDirectory(root: string, jobId: string, checkpointId: number): string {

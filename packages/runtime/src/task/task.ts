@@ -1,10 +1,11 @@
 import {
-  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError,
+  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, type Termination, decodeBatch, describeError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
 import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
 import { discardStateFile, readTaskState, writeTaskState, type TaskStateSnapshot } from '../checkpoint/storage';
+import { describeStates } from '../checkpoint/snapshot-format';
 import { InputGate } from '../network/input-gate';
 import { TaskOutput } from '../network/record-writer';
 import { HeapKeyedStateBackend } from '../state/keyed-backend';
@@ -16,8 +17,8 @@ import type { TaskEvents } from './task-events';
 const SOURCE_BATCH = 512;
 
 type Command =
-  | { kind: 'trigger'; checkpointId: number; timestamp: number; final: boolean }
-  | { kind: 'notify'; checkpointId: number; completed: boolean };
+  | { kind: 'trigger'; checkpointId: number; timestamp: number; final: boolean; stop?: boolean }
+  | { kind: 'notify'; checkpointId: number; completed: boolean; savepoint?: boolean; termination?: Termination };
 
 /**
  * Runs one subtask: restores its state, drives its operator chain from a source or from
@@ -44,6 +45,12 @@ export class Task {
   private completedUpTo = 0;
   private finalCheckpointId = 0;
   private finalCheckpointDone = false;
+  /** A source that emitted the barrier of a stop-with-savepoint emits nothing after it. */
+  private stopAt = 0;
+  /** Set when a stop-with-savepoint completed: the task ends (without end of input for STOP). */
+  private termination: Termination = '';
+  /** Operators whose state came from the checkpoint or savepoint restored from. */
+  private readonly restoredUids = new Set<string>();
   recordsIn = 0;
   readonly disconnects: (() => void)[] = [];
 
@@ -68,20 +75,21 @@ export class Task {
 
   /** Its partitions will never be read to the end. */
   get cancelledOrFailed(): boolean {
-    return this.cancelled || this.failed;
+    return this.cancelled || this.failed || this.termination === 'STOP';
   }
 
   get recordsOut(): number {
     return this.chain.recordsOut;
   }
 
-  trigger(checkpointId: number, timestamp: number, final: boolean): void {
-    this.mailbox.push({ kind: 'trigger', checkpointId, timestamp, final });
+  trigger(checkpointId: number, timestamp: number, final: boolean, stop = false): void {
+    this.mailbox.push({ kind: 'trigger', checkpointId, timestamp, final, stop });
     this.wakeup.notify();
   }
 
-  notify(checkpointId: number, completed: boolean): void {
-    this.mailbox.push({ kind: 'notify', checkpointId, completed });
+  /** `savepoint`: an intermediate savepoint completed; sinks do not commit on it. */
+  notify(checkpointId: number, completed: boolean, options: { savepoint?: boolean; termination?: Termination } = {}): void {
+    this.mailbox.push({ kind: 'notify', checkpointId, completed, ...options });
     this.wakeup.notify();
   }
 
@@ -107,7 +115,8 @@ export class Task {
         clearInterval(flusher);
       }
       if (this.cancelled) return this.cancelledExit();
-      await this.chain.finish();
+      // Stopped with a savepoint without --drain: the input did not end, so operators are not told it did.
+      if (this.termination !== 'STOP') await this.chain.finish();
       this.output.broadcastEnd();
       await this.chain.close();
       this.events.state(this.ref, 'FINISHED');
@@ -139,6 +148,15 @@ export class Task {
     for (;;) {
       await this.handleMailbox();
       if (this.cancelled) return;
+      if (this.termination) {
+        this.output.flush();
+        return;
+      }
+      if (this.stopAt) {
+        // Past the stop-with-savepoint barrier: wait for it to complete (end) or abort (go on).
+        await this.wakeup.wait();
+        continue;
+      }
       if (!this.output.isAvailable()) {
         await Promise.race([this.output.available.wait(), this.wakeup.wait()]);
         continue;
@@ -157,9 +175,9 @@ export class Task {
     // A bounded source ends with a final checkpoint so that committing sinks commit
     // everything: ask for it, then emit end-of-partition only once it completed.
     this.events.sourceExhausted(this.ref);
-    while (!this.cancelled && !this.finalCheckpointDone) {
+    while (!this.cancelled && !this.finalCheckpointDone && !this.termination) {
       await this.handleMailbox();
-      if (this.finalCheckpointDone || this.cancelled) break;
+      if (this.finalCheckpointDone || this.cancelled || this.termination) break;
       await this.wakeup.wait();
     }
   }
@@ -210,8 +228,8 @@ export class Task {
       }
     }
     // Inputs ended after the final checkpoint's barrier: wait until it is complete so
-    // that sinks have committed before the task finishes.
-    if (this.deploy.checkpointing_enabled) {
+    // that sinks have committed before the task finishes (a savepoint's too).
+    if (this.deploy.checkpointing_enabled || this.lastSnapshotId > 0) {
       while (!this.cancelled && this.completedUpTo < this.lastSnapshotId) {
         await this.handleMailbox();
         if (this.completedUpTo >= this.lastSnapshotId) break;
@@ -226,14 +244,18 @@ export class Task {
     while (this.mailbox.length > 0) {
       const command = this.mailbox.shift() as Command;
       if (command.kind === 'trigger') {
-        if (!this.isSource) continue;
+        if (!this.isSource || this.termination) continue;
         if (command.final) this.finalCheckpointId = command.checkpointId;
         this.snapshot(command.checkpointId, command.timestamp, 0);
+        if (command.stop) this.stopAt = command.checkpointId;
       } else if (command.completed) {
         this.completedUpTo = Math.max(this.completedUpTo, command.checkpointId);
-        await this.chain.notifyComplete(command.checkpointId);
+        // An intermediate savepoint commits nothing: the next checkpoint does (as Flink since 1.15).
+        if (!command.savepoint) await this.chain.notifyComplete(command.checkpointId);
         if (this.finalCheckpointId && command.checkpointId >= this.finalCheckpointId) this.finalCheckpointDone = true;
+        if (command.termination) this.termination = command.termination;
       } else {
+        if (command.checkpointId === this.stopAt) this.stopAt = 0; // the stop failed: the job goes on
         this.aligner?.onAborted(command.checkpointId);
         await this.chain.notifyAborted(command.checkpointId);
       }
@@ -252,7 +274,10 @@ export class Task {
       this.chain.snapshotState(checkpointId);
       const range = this.keyed?.range ?? { start: 0, end: -1 };
       const snapshot: TaskStateSnapshot = { vertexId: this.ref.vertex_id, subtask: this.ref.subtask, keyGroupStart: range.start, keyGroupEnd: range.end, operators: {} };
-      for (const [uid, store] of this.operatorStates) snapshot.operators[uid] = { operator: store.snapshot() };
+      for (const [uid, store] of this.operatorStates) {
+        const { union, split } = store.snapshot();
+        snapshot.operators[uid] = split ? { operator: union, split } : { operator: union };
+      }
       if (this.keyed) {
         const headUid = this.plan.operatorUids[0];
         snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed: this.keyed.snapshot() };
@@ -269,7 +294,7 @@ export class Task {
   private async persist(checkpointId: number, snapshot: TaskStateSnapshot, syncMs: number, alignmentMs: number): Promise<void> {
     const started = Date.now();
     try {
-      const handle = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot);
+      const handle = { ...(await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot)), states: describeStates(snapshot) };
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
         await discardStateFile(handle);
@@ -294,17 +319,26 @@ export class Task {
     const handles: StateHandle[] = this.deploy.restore_handles ?? [];
     if (!this.deploy.restore_checkpoint_id || handles.length === 0) return;
     const mine = this.keyed?.range;
+    // The handles may come from several old vertices (the job's chaining changed): take
+    // only the state of this task's own operators, matched by uid.
+    const ownUids = new Set(this.plan.vertex.operators.map((o) => o.uid));
+    const headUid = this.plan.operatorUids[0];
     const snapshots = await Promise.all(handles.map((h) => readTaskState(h)));
-    const keyedSnaps = new Map<string, TaskStateSnapshot['operators'][string]['keyed'][]>();
+    const keyedSnaps = new Map<string, NonNullable<TaskStateSnapshot['operators'][string]['keyed']>[]>();
+    const splits = new Map<string, Record<string, unknown[]>[]>();
     for (const snap of snapshots) {
       for (const [uid, op] of Object.entries(snap.operators)) {
+        if (!ownUids.has(uid)) continue;
+        this.restoredUids.add(uid);
         if (op.operator) this.operatorStore(uid).restore([op.operator]);
-        if (op.keyed && mine && rangesOverlap(op.keyed.range, mine)) {
+        if (op.split) splits.set(uid, [...(splits.get(uid) ?? []), op.split]);
+        if (op.keyed && uid === headUid && mine && rangesOverlap(op.keyed.range, mine)) {
           keyedSnaps.set(uid, [...(keyedSnaps.get(uid) ?? []), op.keyed]);
         }
       }
     }
-    if (this.keyed) for (const list of keyedSnaps.values()) this.keyed.restore(list.filter((s) => s !== undefined));
+    for (const [uid, list] of splits) this.operatorStore(uid).restoreSplit(list, this.ref.subtask, this.deploy.parallelism);
+    if (this.keyed) for (const list of keyedSnaps.values()) this.keyed.restore(list);
     this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id }, 'restored state');
   }
 
@@ -325,13 +359,14 @@ export class Task {
       parallelism: this.deploy.parallelism,
       maxParallelism: this.deploy.max_parallelism,
       attempt: this.ref.attempt,
-      isRestored: this.deploy.restore_checkpoint_id > 0,
+      isRestored: this.restoredUids.has(uid),
       config,
       getState: <S>(descriptor: StateDescriptor<S>): S => {
         if (!keyed || !isHead) throw new Error(`${this.plan.vertex.name}: keyed state is only available right after keyBy`);
         return keyed.getState(descriptor, uid);
       },
       getUnionListState: (name) => this.operatorStore(uid).getUnionListState(name),
+      getListState: (name) => this.operatorStore(uid).getListState(name),
       currentKey: () => keyed?.currentKey(),
     };
   }
