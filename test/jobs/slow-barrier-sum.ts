@@ -1,7 +1,7 @@
 import { FileSink, type StreamExecutionEnvironment } from '@weir/api';
 
 /**
- * A keyed sum behind a map that takes 1 ms per record and is fed faster than that: its
+ * A keyed sum behind a map that takes 2 ms per record and is fed faster than that: its
  * input buffers stay full, so a barrier waits seconds behind the queued records and a
  * savepoint stays in flight long enough to kill a TaskManager under it. Args: output
  */
@@ -13,7 +13,7 @@ export default function slowBarrierSum(env: StreamExecutionEnvironment, args: st
     .uid('numbers')
     .rebalance()
     .map((i: number) => {
-      const until = Date.now() + 1;
+      const until = Date.now() + 2;
       while (Date.now() < until) {
         // a slow external call
       }
