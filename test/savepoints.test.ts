@@ -171,14 +171,16 @@ describe('savepoints on a real cluster', () => {
     expect(diffLines([...v1Lines, ...v2Lines.map((l) => l.split(' ').slice(0, 2).join(' '))], expectedKeyedSum(n, KEYS))).toEqual({ missing: [], extra: [] });
   });
 
-  it('a moved savepoint resumes from its new place; a missing uid or a changed max parallelism is refused with a report; --allow-non-restored-state drops that state', async () => {
+  it('stop --drain; a moved savepoint resumes from its new place; a missing uid or a changed max parallelism is refused with a report; --allow-non-restored-state drops that state', async () => {
     cluster = await new TestCluster().start(1, 2);
     const out = path.join(cluster.dir, 'out');
     const n = 150_000;
     const jobId = await cluster.submit(SUM, sumArgs(out, n, 'v1'), ['-p', '2']);
     await waitFor('records to flow', async () => (await emitted(cluster!, jobId)) >= 4_000, 30_000, 200);
-    const stop = await cluster.cli(['stop', jobId, '-p', path.join(cluster.dir, 'first-place')]);
+    // --drain ends the input as well; the savepoint resumes all the same.
+    const stop = await cluster.cli(['stop', jobId, '-p', path.join(cluster.dir, 'first-place'), '--drain']);
     expect(stop.code).toBe(0);
+    expect(stop.stderr).toContain(`Suspending job ${jobId} (draining its input).`);
     const original = /Path: (\S+)/.exec(stop.stdout)?.[1] as string;
     mkdirSync(path.join(cluster.dir, 'elsewhere'));
     const moved = path.join(cluster.dir, 'elsewhere', 'kept-savepoint');

@@ -28,6 +28,7 @@ export interface CompatibilityReport {
   /** Operators of the new job whose uid was derived from the graph, not given. */
   withoutUid: { uid: string; name: string; kind: string }[];
   problems: string[];
+  hints: string[];
   text: string;
 }
 
@@ -64,7 +65,7 @@ export function checkCompatibility(snapshot: SnapshotMetadata, graph: JobGraph, 
   const byUid = new Map<string, { op: OperatorSpec; vertex: JobVertex }>();
   for (const vertex of graph.vertices) for (const op of vertex.operators) byUid.set(op.uid, { op, vertex });
   const saved = savedOperators(snapshot);
-  const report: CompatibilityReport = { refused: false, restored: [], dropped: [], withoutUid: [], problems: [], text: '' };
+  const report: CompatibilityReport = { refused: false, restored: [], dropped: [], withoutUid: [], problems: [], hints: [], text: '' };
   for (const s of saved) {
     const target = byUid.get(s.uid);
     if (!target) {
@@ -84,16 +85,24 @@ export function checkCompatibility(snapshot: SnapshotMetadata, graph: JobGraph, 
       );
     }
   }
+  // Operators that may hold state (sources, keyed ones, sinks); stateless maps need no uid.
   for (const vertex of graph.vertices) {
-    for (const op of vertex.operators) if (op.uid_set === false && (vertex.is_source || op.keyed || op.kind === 'sink' || op.kind === 'reduce' || op.kind === 'process')) {
-      report.withoutUid.push({ uid: op.uid, name: op.name, kind: op.kind });
-    }
+    vertex.operators.forEach((op, i) => {
+      const mayHoldState = (vertex.is_source && i === 0) || op.keyed || ['sink', 'reduce', 'process'].includes(op.kind);
+      if (op.uid_set === false && mayHoldState) report.withoutUid.push({ uid: op.uid, name: op.name, kind: op.kind });
+    });
   }
   if (report.dropped.length > 0 && !options.allowNonRestoredState) {
     report.problems.push(
       `the state of ${report.dropped.length} operator(s) (${report.dropped.map((d) => `"${d.uid}"`).join(', ')}) has no operator with that uid in the job; ` +
         'give the operator its old uid, or start with --allow-non-restored-state to drop that state',
     );
+  }
+  // The likely cause of dropped state: an operator of the same kind lost its uid.
+  for (const d of report.dropped) {
+    for (const o of report.withoutUid.filter((w) => w.kind === d.kind)) {
+      report.hints.push(`"${d.uid}" (${d.name}) may be ${o.name}, which has no uid now: give it .uid('${d.uid}')`);
+    }
   }
   report.refused = report.problems.length > 0;
   report.text = formatReport(snapshot, report, options);
@@ -128,6 +137,7 @@ function formatReport(snapshot: SnapshotMetadata, r: CompatibilityReport, option
   if (r.refused) {
     lines.push('Refused:');
     for (const p of r.problems) lines.push(`  - ${p}`);
+    for (const h of r.hints) lines.push(`  Hint: ${h}`);
   } else {
     lines.push('Compatible.');
   }

@@ -75,7 +75,7 @@ export class Task {
 
   /** Its partitions will never be read to the end. */
   get cancelledOrFailed(): boolean {
-    return this.cancelled || this.failed || this.termination === 'STOP';
+    return this.cancelled || this.failed;
   }
 
   get recordsOut(): number {
