@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'no
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decode } from '@weir/core';
-import { committedLines, diffLines, expectedKeyedSum, TestCluster, waitFor, type JobStatusJson } from './harness';
+import { committedLines, diffLines, expectedKeyedSum, TestCluster, waitFor } from './harness';
 
 /**
  * Savepoints on real processes: the committed output of every job chain is compared with
@@ -23,7 +23,7 @@ const sumArgs = (out: string, n: number, version: string, rate = SLOW) => [out, 
 
 /** Records the source vertex has emitted in this job (from the TaskManagers' metrics). */
 async function emitted(cluster: TestCluster, jobId: string): Promise<number> {
-  const s = (await cluster.status(jobId)) as JobStatusJson & { vertices: { subtasks: { records_out: number }[] }[] };
+  const s = (await cluster.status(jobId)) as unknown as { vertices: { subtasks: { records_out: number }[] }[] };
   return s.vertices[0].subtasks.reduce((n, t) => n + t.records_out, 0);
 }
 
@@ -103,7 +103,7 @@ describe('savepoints on a real cluster', () => {
       expect(path.dirname(sp)).toBe(spDir);
       expect(path.basename(sp)).toMatch(new RegExp(`^savepoint-${jobId.slice(0, 6)}-[0-9a-f]{12}$`));
       // Marked as a savepoint in the history of the CLI and the REST API.
-      const history = (await cluster.checkpoints(jobId)).history as { id: number; status: string; path: string; is_savepoint?: boolean }[];
+      const history = (await cluster.checkpoints(jobId)).history as unknown as { id: number; status: string; path: string; is_savepoint?: boolean }[];
       expect(history.find((h) => h.path === sp)).toMatchObject({ status: 'COMPLETED', is_savepoint: true });
       const rest = await (await fetch(`http://127.0.0.1:${cluster.restPort}/jobs/${jobId}/checkpoints`)).json() as { history: { path: string; is_savepoint: boolean }[] };
       expect(rest.history.find((h) => h.path === sp)?.is_savepoint).toBe(true);
@@ -252,7 +252,7 @@ describe('savepoints on a real cluster', () => {
     }, 30_000, 200);
     // Whichever the JobManager noticed first: the lost TaskManager or a task that lost its input.
     expect(failed.operation?.['failure-cause']?.['stack-trace']).toMatch(new RegExp(`^job failover: (TaskManager ${victim} lost|v\\d#\\d@0 failed)`));
-    const history = (await cluster.checkpoints(jobId)).history as { status: string; is_savepoint: boolean; failure_reason: string }[];
+    const history = (await cluster.checkpoints(jobId)).history as unknown as { status: string; is_savepoint: boolean; failure_reason: string }[];
     expect(history.find((h) => h.is_savepoint)).toMatchObject({ status: 'FAILED' });
     // No half savepoint is left behind.
     expect(existsSync(spDir) ? readdirSync(spDir) : []).toEqual([]);
@@ -268,6 +268,20 @@ describe('savepoints on a real cluster', () => {
     const second = await savepoint(cluster, jobId, spDir);
     expect(readdirSync(spDir)).toEqual([path.basename(second)]);
     expect(readdirSync(second).sort()).toEqual(['_metadata', 'v1-0.state', 'v1-1.state', 'v2-0.state', 'v2-1.state', 'v3-0.state', 'v3-1.state']);
-    expect((await cluster.cli(['cancel', jobId])).code).toBe(0);
+
+    // The REST API's stop: bad input is one clear error; a good request ends the job at a savepoint.
+    const bad = await fetch(`${rest}/stop`, { method: 'POST', body: JSON.stringify({ drain: 'yes' }) });
+    expect([bad.status, await bad.json()]).toEqual([400, { errors: ['"drain" must be true or false'] }]);
+    const unknown = await fetch(`http://127.0.0.1:${cluster.restPort}/jobs/${'0'.repeat(32)}/savepoints`, { method: 'POST', body: '{}' });
+    expect([unknown.status, await unknown.json()]).toEqual([404, { errors: [`no job with id ${'0'.repeat(32)}`] }]);
+    const stop = await fetch(`${rest}/stop`, { method: 'POST', body: JSON.stringify({ targetDirectory: spDir, drain: false }) });
+    expect(stop.status).toBe(202);
+    const stopId = ((await stop.json()) as { 'request-id': string })['request-id'];
+    const stopped = await waitFor('the stop to complete', async () => {
+      const r = (await (await fetch(`${rest}/savepoints/${stopId}`)).json()) as { status: { id: string }; operation?: { location?: string } };
+      return r.status.id === 'COMPLETED' ? r : undefined;
+    }, 60_000, 200);
+    expect(stopped.operation?.location).toMatch(new RegExp(`^${spDir}/savepoint-`));
+    expect((await cluster.waitForState(jobId, ['FINISHED', 'FAILED', 'CANCELED'])).summary.state).toBe('FINISHED');
   });
 });

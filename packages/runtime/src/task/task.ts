@@ -43,6 +43,7 @@ export class Task {
   private failed = false;
   private lastSnapshotId = 0;
   private completedUpTo = 0;
+  private lastAbortedId = 0;
   private finalCheckpointId = 0;
   private finalCheckpointDone = false;
   /** A source that emitted the barrier of a stop-with-savepoint emits nothing after it. */
@@ -230,9 +231,10 @@ export class Task {
     // Inputs ended after the final checkpoint's barrier: wait until it is complete so
     // that sinks have committed before the task finishes (a savepoint's too).
     if (this.deploy.checkpointing_enabled || this.lastSnapshotId > 0) {
-      while (!this.cancelled && this.completedUpTo < this.lastSnapshotId) {
+      // (An aborted last snapshot, a savepoint of a job without checkpointing, is not waited for.)
+      while (!this.cancelled && this.completedUpTo < this.lastSnapshotId && this.lastAbortedId !== this.lastSnapshotId) {
         await this.handleMailbox();
-        if (this.completedUpTo >= this.lastSnapshotId) break;
+        if (this.completedUpTo >= this.lastSnapshotId || this.lastAbortedId === this.lastSnapshotId) break;
         await this.wakeup.wait();
       }
     }
@@ -256,6 +258,7 @@ export class Task {
         if (command.termination) this.termination = command.termination;
       } else {
         if (command.checkpointId === this.stopAt) this.stopAt = 0; // the stop failed: the job goes on
+        this.lastAbortedId = Math.max(this.lastAbortedId, command.checkpointId);
         this.aligner?.onAborted(command.checkpointId);
         await this.chain.notifyAborted(command.checkpointId);
       }
