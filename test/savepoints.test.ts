@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decode } from '@weir/core';
@@ -209,6 +209,16 @@ describe('savepoints on a real cluster', () => {
     const missing = await cluster.cli(['run', SUM, '--detached', '-s', path.join(cluster.dir, 'no-such-savepoint'), '--', ...sumArgs(out, n, 'v1')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim()).toBe(`weir: no savepoint or checkpoint at ${path.join(cluster.dir, 'no-such-savepoint')}: the path does not exist`);
+
+    const corrupt = path.join(cluster.dir, 'corrupt-savepoint');
+    mkdirSync(corrupt);
+    writeFileSync(path.join(corrupt, '_metadata'), '{"id": 3, "handl');
+    const bad = await cluster.cli(['run', SUM, '--detached', '-s', corrupt, '--', ...sumArgs(out, n, 'v1')]);
+    expect([bad.code, bad.stderr.trim()]).toEqual([1, `weir: checkpoint metadata ${path.join(corrupt, '_metadata')} is corrupt: it is not valid JSON (16 bytes)`]);
+    const unknownJob = await cluster.cli(['savepoint', '0'.repeat(32), path.join(cluster.dir, 'x')]);
+    expect([unknownJob.code, unknownJob.stderr.split('\n').at(-2)]).toEqual([1, `weir: no job with id ${'0'.repeat(32)}`]);
+    const finished = await cluster.cli(['stop', jobId, '-p', path.join(cluster.dir, 'x')]);
+    expect([finished.code, finished.stderr.split('\n').at(-2)]).toEqual([1, `weir: job ${jobId} is FINISHED: only a RUNNING job can take a savepoint`]);
 
     // Refusals lose nothing: no job was made, the savepoint is untouched.
     expect(JSON.parse((await cluster.cli(['list', '--json'])).stdout)).toHaveLength(jobsBefore);
