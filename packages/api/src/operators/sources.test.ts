@@ -55,4 +55,23 @@ describe('source positions survive rescaling: every record exactly once', () => 
     }
     expect(all.sort((a, b) => a - b)).toEqual(Array.from({ length: 500 }, (_, i) => i));
   });
+
+  it.each([
+    ['generator', () => generatorSource((i) => i, { count: 10_000 })],
+    ['sequence', () => sequenceSource(0, 9_999)],
+  ])('%s rescaled up: the unfinished splits are cut so that every new subtask reads', async (_name, make) => {
+    const first = await run(make, 2, 3);
+    for (const p of [3, 4, 7]) {
+      const emitted: number[][] = [];
+      for (let s = 0; s < p; s++) {
+        const source = make();
+        await source.open(context(s, p, first.state).ctx);
+        const mine: number[] = [];
+        await source.emit({ collect: (v) => mine.push(v) }, 5);
+        emitted.push(mine);
+      }
+      expect(emitted.every((e) => e.length === 5)).toBe(true);
+      expect(new Set(emitted.flat()).size).toBe(5 * p); // no record twice
+    }
+  });
 });
