@@ -116,6 +116,11 @@ describe('savepoints on a real cluster', () => {
       const status = await cluster.waitForState(jobId, ['RUNNING']);
       expect((status as unknown as { restored_from: string }).restored_from).toBe(sp);
       expect(status.vertices.map((v) => v.parallelism)).toEqual([p, p]);
+      // Rescaled up, every source subtask reads: the old splits were cut for the new ones.
+      await waitFor(`all ${p} source subtasks to emit`, async () => {
+        const s = (await cluster!.status(jobId)) as unknown as { vertices: { subtasks: { records_out: number }[] }[] };
+        return s.vertices[0].subtasks.every((t) => t.records_out > 0);
+      }, 30_000, 300);
     }
     // A retained checkpoint taken on demand (weir checkpoint) restores the same way.
     await waitFor('records to flow', async () => (await emitted(cluster!, jobId)) >= 4_000, 30_000, 200);
@@ -278,6 +283,16 @@ describe('savepoints on a real cluster', () => {
     const second = await savepoint(cluster, jobId, spDir);
     expect(readdirSync(spDir)).toEqual([path.basename(second)]);
     expect(readdirSync(second).sort()).toEqual(['_metadata', 'v1-0.state', 'v1-1.state', 'v2-0.state', 'v2-1.state', 'v3-0.state', 'v3-1.state']);
+
+    // The REST API's checkpoint on demand.
+    const cpTrigger = await fetch(`${rest}/checkpoints`, { method: 'POST', body: '{"checkpointType": "FULL"}' });
+    expect(cpTrigger.status).toBe(202);
+    const cpId = ((await cpTrigger.json()) as { 'request-id': string })['request-id'];
+    const cp = await waitFor('the checkpoint to complete', async () => {
+      const r = (await (await fetch(`${rest}/checkpoints/${cpId}`)).json()) as { status: { id: string }; operation?: { location?: string } };
+      return r.status.id === 'COMPLETED' ? r : undefined;
+    }, 60_000, 200);
+    expect(cp.operation?.location).toMatch(new RegExp(`^${path.join(cluster.checkpointDir, jobId)}/chk-\\d+$`));
 
     // The REST API's stop: bad input is one clear error; a good request ends the job at a savepoint.
     const bad = await fetch(`${rest}/stop`, { method: 'POST', body: JSON.stringify({ drain: 'yes' }) });
