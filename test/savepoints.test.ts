@@ -103,8 +103,10 @@ describe('savepoints on a real cluster', () => {
       expect(path.dirname(sp)).toBe(spDir);
       expect(path.basename(sp)).toMatch(new RegExp(`^savepoint-${jobId.slice(0, 6)}-[0-9a-f]{12}$`));
       // Marked as a savepoint in the history of the CLI and the REST API.
-      const history = (await cluster.checkpoints(jobId)).history as unknown as { id: number; status: string; path: string; is_savepoint?: boolean }[];
-      expect(history.find((h) => h.path === sp)).toMatchObject({ status: 'COMPLETED', is_savepoint: true });
+      const cps = (await cluster.checkpoints(jobId)) as unknown as { latest_savepoint?: { path: string }; latest_completed?: { path: string }; history: { id: number; status: string; path: string; is_savepoint?: boolean }[] };
+      expect(cps.history.find((h) => h.path === sp)).toMatchObject({ status: 'COMPLETED', is_savepoint: true });
+      expect(cps.latest_savepoint?.path).toBe(sp);
+      expect(cps.latest_completed?.path).not.toBe(sp); // failover never restores a savepoint
       const rest = await (await fetch(`http://127.0.0.1:${cluster.restPort}/jobs/${jobId}/checkpoints`)).json() as { history: { path: string; is_savepoint: boolean }[] };
       expect(rest.history.find((h) => h.path === sp)?.is_savepoint).toBe(true);
       expect((await cluster.cli(['checkpoints', jobId])).stdout).toMatch(/\(savepoint\)/);

@@ -51,7 +51,9 @@ export function checkpointsView(job: JobMaster) {
     failed: stats.counts.failed,
     in_progress: stats.counts.in_progress,
     restored: stats.counts.restored,
-    latest_completed: history.find((h) => h.status === 'COMPLETED'),
+    // A savepoint is never restored from on failover: "latest completed" is a checkpoint.
+    latest_completed: history.find((h) => h.status === 'COMPLETED' && !h.is_savepoint),
+    latest_savepoint: history.find((h) => h.status === 'COMPLETED' && h.is_savepoint),
     latest_failed: history.find((h) => h.status === 'FAILED'),
     history,
     latest_restored_id: stats.latestRestored.id,

@@ -71,7 +71,7 @@ interface Stats {
 }
 interface Checkpoints {
   completed: number; failed: number; in_progress: number; restored: number; latest_completed?: Stats; latest_failed?: Stats; history: Stats[];
-  latest_restored_id: number; latest_restored_timestamp: number;
+  latest_restored_id: number; latest_restored_timestamp: number; latest_savepoint?: Stats;
 }
 
 export async function checkpoints(address: string, jobId: string, json: boolean): Promise<void> {
@@ -82,6 +82,7 @@ export async function checkpoints(address: string, jobId: string, json: boolean)
       `Completed: ${c.completed}   Failed: ${c.failed}   In progress: ${c.in_progress}   Restored: ${c.restored}`,
       `Latest completed: ${c.latest_completed ? `${c.latest_completed.id} at ${c.latest_completed.path}` : 'none'}`,
       `Latest restored: ${c.latest_restored_id ? `${c.latest_restored_id} at ${time(c.latest_restored_timestamp)}` : 'none'}`,
+      `Latest savepoint: ${c.latest_savepoint ? `${c.latest_savepoint.id} at ${c.latest_savepoint.path}` : 'none'}`,
       '',
       table(
         ['ID', 'STATUS', 'ACKED', 'TRIGGERED', 'DURATION', 'STATE SIZE', 'MAX ALIGNMENT', 'FAILURE / PATH'],
