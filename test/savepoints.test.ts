@@ -163,8 +163,15 @@ describe('savepoints on a real cluster', () => {
     expect(before.length).toBeLessThan(n);
     expect(diffLines(v1Lines, keyedSumOf(before))).toEqual({ missing: [], extra: [] });
 
-    const v2 = await runFrom(cluster, sp, sumArgs(out, n, 'v2', FAST), ['-p', '3']);
+    const v2 = await runFrom(cluster, sp, sumArgs(out, n, 'v2', 15_000), ['-p', '3']);
     expect(v2.report).toContain('Compatible.');
+    // The JobManager dies before the new job has a checkpoint of its own: restarted, it
+    // resumes the job from the savepoint again (still there, never claimed).
+    await cluster.waitForState(v2.jobId, ['RUNNING']);
+    process.kill(cluster.jobmanager?.pid as number, 'SIGKILL');
+    await cluster.startJobManager();
+    const resumed = await cluster.waitForState(v2.jobId, ['RUNNING', 'FINISHED', 'FAILED'], 60_000);
+    expect((resumed as unknown as { restored_from: string }).restored_from).toBe(sp);
     const done = await cluster.waitForState(v2.jobId, ['FINISHED', 'FAILED'], 90_000);
     expect(done.summary.state).toBe('FINISHED');
     const all = committedLines(out);
