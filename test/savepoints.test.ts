@@ -263,6 +263,8 @@ describe('savepoints on a real cluster', () => {
     const spDir = path.join(cluster.dir, 'savepoints');
     const jobId = await cluster.submit(path.join(JOBS, 'slow-barrier-sum.ts'), [path.join(cluster.dir, 'out')], ['-p', '2']);
     await waitFor('the slow map to be backpressured', async () => (await emitted(cluster!, jobId)) >= 5_000, 30_000, 200);
+    const noDir = await cluster.cli(['savepoint', jobId]);
+    expect([noDir.code, noDir.stderr.split('\n').at(-2)]).toEqual([1, 'weir: no savepoint directory: name one (weir savepoint <job-id> <dir>, weir stop --savepoint-path <dir>) or set state.savepoints.dir']);
     const victim = (await cluster.status(jobId)).vertices[1].subtasks[0].taskmanager_id;
     const rest = `http://127.0.0.1:${cluster.restPort}/jobs/${jobId}`;
     const trigger = await fetch(`${rest}/savepoints`, { method: 'POST', body: JSON.stringify({ 'target-directory': spDir }) });

@@ -134,6 +134,22 @@ describe('savepoints in the checkpoint coordinator', () => {
     expect(existsSync(path.join(root, 'sp'))).toBe(false);
   });
 
+  it('a target the savepoint cannot be written to: it fails with the reason, tasks are told, nothing is left behind', async () => {
+    const { participants, coordinator, store } = setup();
+    const target = path.join(root, 'a-file');
+    writeFileSync(target, 'not a directory');
+    const id = coordinator.triggerCheckpoint(false, { targetDir: target, termination: '' }) as number;
+    for (const t of TASKS) await coordinator.receiveAck(ack(id, t));
+    expect(participants.outcomes).toHaveLength(1);
+    expect(participants.outcomes[0].failure).toMatch(new RegExp(`^writing metadata failed: writing savepoint under ${target} failed: (ENOTDIR|EEXIST)$`));
+    expect(participants.notifies.map((n) => n.completed)).toEqual([false, false]);
+    expect(participants.failures).toEqual([]);
+    expect(store.latest()).toBeUndefined();
+    const chk = path.join(root, 'checkpoints', JOB, `chk-${id}`);
+    for (let i = 0; i < 20_000 && existsSync(chk); i++) await new Promise((r) => setImmediate(r));
+    expect(existsSync(chk)).toBe(false);
+  });
+
   it('stop with savepoint: the trigger tells the sources to stop, completion ends the job and no checkpoint follows', async () => {
     const { participants, coordinator } = setup(1000);
     coordinator.start();
