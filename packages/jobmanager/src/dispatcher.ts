@@ -51,7 +51,7 @@ export class Dispatcher {
     if (dryRun) return { jobId: '', report };
     const jobId = newJobId();
     const master = this.createMaster(jobId, graph, bundle, args, config, Date.now());
-    if (snapshot) master.startFrom(snapshot);
+    if (snapshot) master.startFrom(snapshot, this.jobs.get(snapshot.jobId)?.coordinator.lastCheckpointId);
     this.store.saveSubmission(toStored(master), bundle);
     void master.start();
     return { jobId, report };

@@ -109,10 +109,15 @@ export class JobMaster {
     }, log.child({ jobId: submission.jobId }));
   }
 
-  /** Starts the job from saved state: its checkpoints are numbered after it (snapshot-format.ts). */
-  startFrom(snapshot: SnapshotMetadata): void {
+  /**
+   * Starts the job from saved state. Its checkpoints are numbered after the snapshot, and
+   * after `lastIdOfItsJob` (the job that took it, when this JobManager knows it): file sink
+   * part files are named by checkpoint id, and the old job may have committed some after
+   * its savepoint into the same directory.
+   */
+  startFrom(snapshot: SnapshotMetadata, lastIdOfItsJob = 0): void {
     this.initialRestore = snapshot;
-    this.coordinator.continueIdsAfter(snapshot.id);
+    this.coordinator.continueIdsAfter(Math.max(snapshot.id, lastIdOfItsJob));
   }
 
   /** `weir savepoint`, `weir stop`, `weir checkpoint`: returns the trigger id to poll. */
