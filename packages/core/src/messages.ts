@@ -37,6 +37,8 @@ export interface DeployTask {
   inputs: InputChannelSpec[]; outputs: OutputSpec[]; job_bundle: Buffer; job_args: string[]; job_name: string;
   checkpoint_dir: string; restore_checkpoint_id: number; restore_handles: StateHandle[];
   checkpointing_mode: string; checkpointing_enabled: boolean; config_json: string;
+  /** Directory of the checkpoint or savepoint restored from; every restore handle lies in it. */
+  restore_dir?: string;
 }
 export type SnapshotKind = 'CHECKPOINT' | 'SAVEPOINT';
 /** How a stop-with-savepoint ends the job: STOP leaves the input open, DRAIN ends it. */

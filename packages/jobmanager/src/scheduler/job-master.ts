@@ -260,6 +260,7 @@ export class JobMaster {
       checkpoint_dir: this.checkpointDir,
       restore_checkpoint_id: restore?.id ?? 0,
       restore_handles: restore ? restoreHandlesFor(restore, vertex) : [],
+      restore_dir: restore?.path ?? '',
       checkpointing_mode: this.submission.config.getString('execution.checkpointing.mode'),
       checkpointing_enabled: this.checkpointingEnabled,
       config_json: JSON.stringify(config),

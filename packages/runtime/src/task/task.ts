@@ -342,7 +342,7 @@ export class Task {
     }
     for (const [uid, list] of splits) this.operatorStore(uid).restoreSplit(list, this.ref.subtask, this.deploy.parallelism);
     if (this.keyed) for (const list of keyedSnaps.values()) this.keyed.restore(list);
-    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id }, 'restored state');
+    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id, from: this.deploy.restore_dir }, 'restored state');
   }
 
   private operatorStore(uid: string): OperatorStateStore {
