@@ -84,7 +84,9 @@ describe('cluster foundation: a job across TaskManager processes', () => {
       writeFileSync(file, 'export const job = 1;\n');
       const r = await cluster.cli(['run', file]);
       expect(r.code).toBe(1);
-      expect(r.stderr.trim()).toBe('weir: the job module has no default export function: export default (env, args) => { ... }');
+      expect(r.stderr.trim()).toBe(
+        'weir: the job module has no default export function and built no pipeline: export default (env, args) => { ... }, or build one on StreamExecutionEnvironment.getExecutionEnvironment()',
+      );
     });
 
     it('a missing job file', async () => {

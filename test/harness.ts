@@ -194,6 +194,8 @@ export interface JobStatusJson {
   failure_cause: string;
   last_restore_checkpoint_id: number;
   last_restore_timestamp: number;
+  last_restore_checkpoint_timestamp: number;
+  restart_timestamps: number[];
   exceptions: { timestamp: number; task: string; taskmanager_id: string; root_cause: string }[];
   attempt: number;
 }
@@ -240,4 +242,62 @@ export function diffLines(actual: string[], expected: string[]): { missing: stri
   }
   const missing = [...counts].flatMap(([line, c]) => Array(c).fill(line));
   return { missing, extra };
+}
+
+export interface TimedLine {
+  text: string;
+  /** Date.now() when the line arrived. */
+  at: number;
+}
+
+/** Collects a stream's lines with their arrival times, for latency assertions. */
+export function timedLines(stream: NodeJS.ReadableStream): TimedLine[] {
+  const lines: TimedLine[] = [];
+  let partial = '';
+  stream.on('data', (chunk: Buffer | string) => {
+    const at = Date.now();
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    for (const text of parts) lines.push({ text, at });
+  });
+  return lines;
+}
+
+export interface WeirProcess {
+  child: ChildProcess;
+  stdout: TimedLine[];
+  stderr: () => string;
+  exited: Promise<number>;
+}
+
+/** A `weir` process that keeps running while the test reads its output as it comes. */
+export function spawnWeir(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): WeirProcess {
+  const child = spawn(process.execPath, [WEIR, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout = timedLines(child.stdout as NodeJS.ReadableStream);
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += d));
+  const exited = new Promise<number>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+  return { child, stdout, stderr: () => stderr, exited };
+}
+
+/** Whether a pid is still alive (signal 0 probes without killing). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether something accepts connections on 127.0.0.1:port. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

@@ -3,8 +3,14 @@ import type { SourceOperator } from './operator';
 import { collectionSource, generatorSource, sequenceSource, socketSource, textFileSource, type GeneratorOptions } from './operators/sources';
 import type { Transformation } from './transformation';
 import { buildJobPlan, type JobPlan } from './graph';
+import { validateValue } from '@weir/core';
+import { CheckpointConfig, type CheckpointingMode } from './checkpoint-config';
+import type { RestartStrategyConfiguration } from './restart-strategies';
 
-export type CheckpointingMode = 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
+export type { CheckpointingMode } from './checkpoint-config';
+
+/** The environment `getExecutionEnvironment()` returns while a job module is loaded. */
+let ambient: StreamExecutionEnvironment | undefined;
 
 /**
  * What a job's default export receives: it records the pipeline the job builds. The
@@ -37,15 +43,16 @@ export class StreamExecutionEnvironment {
     return this;
   }
 
-  /** Checkpoints every `intervalMs`; as Flink's env.enableCheckpointing. */
+  /** Checkpoints every `intervalMs` (at least 10 ms); as Flink's env.enableCheckpointing. */
   enableCheckpointing(intervalMs: number, mode: CheckpointingMode = 'EXACTLY_ONCE'): this {
-    this.jobConfig['execution.checkpointing.interval'] = String(intervalMs);
-    this.jobConfig['execution.checkpointing.mode'] = mode;
+    validateValue('execution.checkpointing.mode', mode); // both valid, or neither set
+    this.getCheckpointConfig().setCheckpointInterval(intervalMs).setCheckpointingMode(mode);
     return this;
   }
 
-  /** Sets any configuration key for this job (checkpointing, restart strategy, ...). */
+  /** Sets any configuration key for this job (checkpointing, restart strategy, ...); validated at once. */
   configure(key: string, value: string | number): this {
+    validateValue(key, value);
     this.jobConfig[key] = String(value);
     return this;
   }
@@ -107,5 +114,55 @@ export class StreamExecutionEnvironment {
       maxParallelism: this.maxParallelism ?? this.defaults.maxParallelism,
       config: this.jobConfig,
     });
+  }
+
+  // ---- Flink's API for settings: each one writes the configuration keys it stands for ----
+
+  /** Flink's `env.getCheckpointConfig()`: setters for the `execution.checkpointing.*` keys. */
+  getCheckpointConfig(): CheckpointConfig {
+    return new CheckpointConfig(this.jobConfig);
+  }
+
+  /** Flink's `env.setRestartStrategy(RestartStrategies...)`: replaces any `restart-strategy.*` keys. */
+  setRestartStrategy(strategy: RestartStrategyConfiguration): this {
+    if (!strategy || typeof strategy.config !== 'object') throw new TypeError('setRestartStrategy: expected a RestartStrategies.* value');
+    for (const key of Object.keys(this.jobConfig)) if (key.startsWith('restart-strategy.')) delete this.jobConfig[key];
+    Object.assign(this.jobConfig, strategy.config);
+    return this;
+  }
+
+  /**
+   * Flink's `env.execute(jobName)`. `weir run` submits the pipeline the job built and
+   * follows it, so here it only names the job; the promise resolves at once.
+   */
+  execute(jobName?: string): Promise<void> {
+    if (jobName !== undefined) this.setJobName(jobName);
+    return Promise.resolve();
+  }
+
+  /**
+   * Flink's `StreamExecutionEnvironment.getExecutionEnvironment()`, for job modules written
+   * as a script rather than as a default export: the environment `weir run` (and every
+   * TaskManager) records the pipeline into while it loads the module.
+   */
+  static getExecutionEnvironment(): StreamExecutionEnvironment {
+    if (!ambient) throw new Error('getExecutionEnvironment() works inside a job module run by `weir run`; tests can use new StreamExecutionEnvironment()');
+    return ambient;
+  }
+
+  /** For the job loader: makes `env` the ambient environment while `load` runs. */
+  static withAmbient<R>(env: StreamExecutionEnvironment, load: () => R): R {
+    const previous = ambient;
+    ambient = env;
+    try {
+      return load();
+    } finally {
+      ambient = previous;
+    }
+  }
+
+  /** True once the job added a source or operator. */
+  hasPipeline(): boolean {
+    return this.transformations.length > 0;
   }
 }

@@ -1,4 +1,6 @@
-export { StreamExecutionEnvironment, type CheckpointingMode } from './environment';
+export { StreamExecutionEnvironment } from './environment';
+export { CheckpointConfig, CheckpointingMode, ExternalizedCheckpointRetention } from './checkpoint-config';
+export { RestartStrategies, type RestartStrategyConfiguration, type Duration } from './restart-strategies';
 export { DataStream, KeyedStream, FileSink, type Sink } from './datastream';
 export * from './functions';
 export * from './state';

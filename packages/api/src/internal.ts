@@ -2,3 +2,4 @@
 export type { SourceOperator, StreamOperator, SourceStep, OperatorContext, Output } from './operator';
 export type { VertexPlan, JobPlan, GraphShape, GraphVertex, GraphEdge } from './graph';
 export { StreamExecutionEnvironment } from './environment';
+export { setPrintHandler, type PrintHandler } from './operators/print-output';

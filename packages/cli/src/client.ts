@@ -27,6 +27,17 @@ export class WeirClient {
     });
   }
 
+  /** A server stream: `onData` per message; `done` settles when the server ends it (or it breaks). */
+  stream<Res>(method: string, request: object, onData: (res: Res) => void): { done: Promise<void>; cancel(): void } {
+    const call = this.client[method](request) as grpc.ClientReadableStream<Res>;
+    call.on('data', onData);
+    const done = new Promise<void>((resolve, reject) => {
+      call.on('end', () => resolve());
+      call.on('error', (err: grpc.ServiceError) => (err.code === grpc.status.CANCELLED ? resolve() : reject(new RpcError(err.details || err.message))));
+    });
+    return { done, cancel: () => call.cancel() };
+  }
+
   close(): void {
     this.client.close();
   }

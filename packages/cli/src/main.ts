@@ -3,6 +3,11 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { Command, Option } from 'commander';
 import { ConfigError, describeError, loadConfiguration, type Configuration } from '@weir/core';
 import { jobmanagerAddress } from './client';
+import { stopWhenParentGoes } from './parent-watch';
+
+// Job bundles carry inline source maps: a user's stack trace names the job's file and line.
+// Turned on after Weir's own bundle has loaded, so only modules compiled later (jobs) are mapped.
+process.setSourceMapsEnabled(true);
 
 function collectDefine(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
@@ -53,6 +58,14 @@ function positiveInt(name: string) {
   };
 }
 
+function nonNegativeInt(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} expects a non-negative integer, got "${value}"`);
+    return n;
+  };
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('weir').description('Weir: stream processing with exactly-once checkpoints').showHelpAfterError();
 
@@ -64,6 +77,7 @@ export async function main(argv: string[]): Promise<void> {
       const stop = () => void jm.stop().then(() => process.exit(0));
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      stopWhenParentGoes(stop);
       await new Promise(() => {});
     }),
   );
@@ -80,6 +94,7 @@ export async function main(argv: string[]): Promise<void> {
         const stop = () => void tm.stop().then(() => process.exit(0));
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        stopWhenParentGoes(stop);
         await new Promise(() => {});
       }),
     );
@@ -105,12 +120,13 @@ export async function main(argv: string[]): Promise<void> {
     .option('-s, --from-savepoint <path>', 'start from this savepoint or retained checkpoint (execution.savepoint.path)')
     .option('-n, --allow-non-restored-state', 'drop saved state that no operator of the job takes (execution.savepoint.ignore-unclaimed-state)')
     .option('--dry-run', 'with -s: print the compatibility report and exit without starting the job')
+    .option('--no-typecheck', 'bundle a TypeScript job without type-checking it against @weir/api first')
     .action(
-      action(async (file: string, args: string[], opts: CommonOptions & { parallelism?: number; detached?: boolean; fromSavepoint?: string; allowNonRestoredState?: boolean; dryRun?: boolean }) => {
+      action(async (file: string, args: string[], opts: CommonOptions & { parallelism?: number; detached?: boolean; typecheck: boolean; fromSavepoint?: string; allowNonRestoredState?: boolean; dryRun?: boolean }) => {
         const config = configOf(opts);
         const { runJob } = await import('./commands/run');
         return runJob(file, args, {
-          parallelism: opts.parallelism, detached: opts.detached, jobmanager: jobmanagerAddress(opts.jobmanager, config), config, define: opts.define,
+          parallelism: opts.parallelism, detached: opts.detached, noTypecheck: !opts.typecheck, jobmanager: jobmanagerAddress(opts.jobmanager, config), config, define: opts.define,
           fromSavepoint: opts.fromSavepoint, allowNonRestoredState: opts.allowNonRestoredState, dryRun: opts.dryRun,
         });
       }),
@@ -156,9 +172,11 @@ export async function main(argv: string[]): Promise<void> {
       }),
     );
 
-  withClient(program.command('list').description('list jobs')).action(
-    action(async (opts: CommonOptions) => (await import('./commands/views')).listJobs(jobmanagerAddress(opts.jobmanager, configOf(opts)), !!opts.json)),
-  );
+  withClient(program.command('list').description("list this JobManager's jobs, newest first"))
+    .option('--all', 'also jobs that ended under an earlier JobManager (read back from its store)')
+    .action(
+      action(async (opts: CommonOptions & { all?: boolean }) => (await import('./commands/views')).listJobs(jobmanagerAddress(opts.jobmanager, configOf(opts)), !!opts.json, !!opts.all)),
+    );
   withClient(program.command('status').description("show a job's tasks, restarts and exceptions").argument('<job-id>')).action(
     action(async (id: string, opts: CommonOptions) => (await import('./commands/views')).jobStatus(jobmanagerAddress(opts.jobmanager, configOf(opts)), id, !!opts.json)),
   );
@@ -171,6 +189,20 @@ export async function main(argv: string[]): Promise<void> {
   withClient(program.command('taskmanagers').description('list registered TaskManagers')).action(
     action(async (opts: CommonOptions) => (await import('./commands/views')).listTaskManagers(jobmanagerAddress(opts.jobmanager, configOf(opts)), !!opts.json)),
   );
+
+  program
+    .command('lines')
+    .description('serve the lines of stdin on a TCP port for socketTextStream, like nc -lk (lines wait while no job is connected)')
+    .addOption(new Option('--port <port>', 'port to listen on').default(9999).argParser(positiveInt('--port')))
+    .option('--host <host>', 'address to listen on (localhost: 127.0.0.1 and ::1)', 'localhost')
+    .addOption(new Option('--interval <ms>', 'least time between two lines (the first line to a new connection goes at once)').default(0).argParser(nonNegativeInt('--interval')))
+    .action(
+      action(async (opts: { port: number; host: string; interval: number }) => {
+        const { runLineServer } = await import('./commands/lines');
+        const hosts = opts.host === 'localhost' ? ['127.0.0.1', '::1'] : [opts.host];
+        return runLineServer({ port: opts.port, hosts, intervalMs: opts.interval, input: process.stdin, log: (l) => process.stderr.write(`weir lines: ${l}\n`) });
+      }),
+    );
 
   program
     .command('chaos')

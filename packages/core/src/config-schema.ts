@@ -7,6 +7,8 @@ export interface ConfigOption {
   default?: string | number | boolean;
   values?: readonly string[];
   min?: number;
+  /** Said after a value below `min` is refused. */
+  belowMin?: string;
   doc: string;
 }
 
@@ -27,9 +29,9 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'parallelism.default', type: 'int', default: 1, min: 1, doc: 'Parallelism of jobs that set none.' },
   { key: 'pipeline.max-parallelism', type: 'int', default: 128, min: 1, doc: 'Number of key groups (upper bound of rescaling).' },
   { key: 'execution.buffer-timeout', type: 'duration', default: 50, min: 0, doc: 'Longest time a record batch waits before it is sent.' },
-  { key: 'execution.checkpointing.interval', type: 'duration', doc: 'Checkpoint interval; checkpointing is off when unset.' },
+  { key: 'execution.checkpointing.interval', type: 'duration', min: 10, belowMin: 'as in Flink; to turn checkpointing off, leave it unset', doc: 'Checkpoint interval, at least 10 ms; checkpointing is off when unset (there is no 0 to disable, as in Flink).' },
   { key: 'execution.checkpointing.mode', type: 'enum', default: 'EXACTLY_ONCE', values: ['EXACTLY_ONCE', 'AT_LEAST_ONCE'], doc: 'EXACTLY_ONCE aligns barriers; AT_LEAST_ONCE does not.' },
-  { key: 'execution.checkpointing.timeout', type: 'duration', default: 600_000, min: 1, doc: 'A checkpoint not complete after this long is aborted.' },
+  { key: 'execution.checkpointing.timeout', type: 'duration', default: 600_000, min: 10, belowMin: 'as in Flink', doc: 'A checkpoint not complete after this long is aborted.' },
   { key: 'execution.checkpointing.min-pause', type: 'duration', default: 0, min: 0, doc: 'Least time between the end of one checkpoint and the next trigger.' },
   { key: 'execution.checkpointing.max-concurrent-checkpoints', type: 'int', default: 1, min: 1, doc: 'Checkpoints that may be in progress at once.' },
   { key: 'execution.checkpointing.tolerable-failed-checkpoints', type: 'int', default: 0, min: 0, doc: 'Consecutive failed checkpoints tolerated before the job fails over.' },

@@ -112,7 +112,7 @@ export function validateValue(key: string, raw: unknown): ConfigValue {
     case 'duration': {
       if (typeof text !== 'string' && typeof text !== 'number') throw new ConfigError(`${key}: expected a duration, got "${String(raw)}"`);
       const ms = parseDuration(text, key);
-      if (option.min !== undefined && ms < option.min) throw new ConfigError(`${key}: must be at least ${option.min} ms, got ${ms} ms`);
+      if (option.min !== undefined && ms < option.min) throw new ConfigError(`${key}: must be at least ${option.min} ms, got ${ms} ms${option.belowMin ? ` (${option.belowMin})` : ''}`);
       return ms;
     }
     case 'boolean': {

@@ -26,7 +26,8 @@ export type TaskManagerMessage =
   | { kind: 'ack'; ack: AcknowledgeCheckpoint }
   | { kind: 'decline'; decline: DeclineCheckpoint }
   | { kind: 'source_exhausted'; source_exhausted: { task: TaskRef } }
-  | { kind: 'metrics'; metrics: { tasks: TaskMetrics[] } };
+  | { kind: 'metrics'; metrics: { tasks: TaskMetrics[] } }
+  | { kind: 'output'; output: { job_id: string; lines: string[] } };
 
 export interface InputChannelSpec { producer_vertex_id: string; producer_subtask: number; producer_address: string; input_index: number; subpartition: number }
 export interface OutputSpec { consumer_vertex_id: string; consumer_parallelism: number; partitioning: Partitioning }

@@ -55,9 +55,11 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
 };
 
 export function bindServer(server: grpc.Server, address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
+  // grpc-js logs a failed bind to stderr itself; the caller says it in one line, with the key.
+  grpc.setLogVerbosity(grpc.logVerbosity.NONE);
+  return new Promise<number>((resolve, reject) => {
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
-  });
+  }).finally(() => grpc.setLogVerbosity(grpc.logVerbosity.ERROR));
 }
 
 export { grpc };

@@ -2,7 +2,7 @@ import type { StreamExecutionEnvironment } from '@weir/api';
 
 /**
  * The seed example: numbers from a socket, parsed, printed. Start a server first, for
- * example `nc -lk 9999`, then `weir run packages/examples/src/socket-numbers.ts -- localhost 9999`.
+ * example `npx weir lines --port 9999`, then `npx weir run packages/examples/src/socket-numbers.ts -- localhost 9999`.
  * A socket cannot be replayed: after a recovery the job reads on from what arrives next.
  */
 export default function socketNumbers(env: StreamExecutionEnvironment, args: string[]): void {

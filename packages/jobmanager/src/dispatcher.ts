@@ -13,7 +13,14 @@ export function newJobId(): string {
 
 /** Accepts jobs, keeps one JobMaster per job, and routes TaskManager events to them. */
 export class Dispatcher {
+  /** This JobManager's jobs: submitted to it, or resumed by it after a restart. */
   readonly jobs = new Map<string, JobMaster>();
+  /**
+   * Jobs that had already ended under an earlier JobManager, read back from the store. As
+   * with Flink's history server, `weir status` still finds them, but they are not listed
+   * as this cluster's jobs (`weir list --all` shows them).
+   */
+  readonly archived = new Map<string, JobMaster>();
 
   constructor(
     private readonly clusterConfig: Configuration,
@@ -77,7 +84,10 @@ export class Dispatcher {
       }
       const master = this.createMaster(job.jobId, job.graph, bundle, job.args, config, job.submittedAt, { stats, attempt: job.attempt, restarts: job.restarts, lastRestore: job.lastRestore, lastSavepoint: job.lastSavepoint });
       master.exceptions.push(...job.exceptions);
+      if (job.restartTimestamps) master.restartTimestamps.push(...job.restartTimestamps);
       if (isTerminal(job.state as never)) {
+        this.jobs.delete(job.jobId);
+        this.archived.set(job.jobId, master);
         master.state = job.state as never;
         master.failureCause = job.failureCause;
         master.endTime = job.endTime;
@@ -89,7 +99,7 @@ export class Dispatcher {
   }
 
   get(jobId: string): JobMaster {
-    const job = this.jobs.get(jobId);
+    const job = this.jobs.get(jobId) ?? this.archived.get(jobId);
     if (!job) throw new JobError(`no job with id ${jobId}`);
     return job;
   }
@@ -109,6 +119,7 @@ function toStored(m: JobMaster): StoredJob {
     restarts: m.restarts,
     lastRestore: m.lastRestore,
     lastSavepoint: m.lastSavepoint,
+    restartTimestamps: m.restartTimestamps,
     exceptions: m.exceptions,
   };
 }

@@ -40,7 +40,9 @@ export async function startJobManager(config: Configuration): Promise<RunningJob
     rpcPort = await bindServer(server, bindAddress);
   } catch (err) {
     rm.close();
-    throw new ConfigError(`cannot listen on ${bindAddress}: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    const reason = /EADDRINUSE|address already in use/i.test(message) ? 'address already in use' : message;
+    throw new ConfigError(`cannot listen on ${bindAddress} (jobmanager.rpc.port): ${reason}`);
   }
   let rest: Awaited<ReturnType<typeof startRestServer>>;
   try {

@@ -50,6 +50,9 @@ export function sessionHandler(rm: ResourceManager, dispatcher: Dispatcher, hear
           case 'source_exhausted':
             jobOf(msg.source_exhausted.task.job_id)?.onSourceExhausted(msg.source_exhausted.task);
             break;
+          case 'output':
+            jobOf(msg.output.job_id)?.output.append(msg.output.lines);
+            break;
           case 'metrics':
             for (const t of msg.metrics.tasks) jobOf(t.task.job_id)?.onMetrics([t]);
             break;

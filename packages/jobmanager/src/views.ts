@@ -1,3 +1,4 @@
+import type { Dispatcher } from './dispatcher';
 import type { JobMaster } from './scheduler/job-master';
 import type { ResourceManager } from './resource-manager';
 
@@ -12,6 +13,12 @@ export function jobSummary(job: JobMaster) {
     parallelism: Math.max(...job.submission.graph.vertices.map((v) => v.parallelism)),
     restarts: job.restarts,
   };
+}
+
+/** The jobs of this JobManager, newest first, as both `weir list` and REST `/jobs` list them. */
+export function listedJobs(dispatcher: Dispatcher, includeArchived = false) {
+  const masters = [...dispatcher.jobs.values(), ...(includeArchived ? dispatcher.archived.values() : [])];
+  return masters.map(jobSummary).sort((a, b) => b.start_time - a.start_time || a.job_id.localeCompare(b.job_id));
 }
 
 export function jobDetails(job: JobMaster) {
@@ -40,6 +47,8 @@ export function jobDetails(job: JobMaster) {
     attempt: job.currentAttempt,
     last_savepoint_path: job.lastSavepoint,
     restored_from: job.submission.config.getOptionalString('execution.savepoint.path') ?? '',
+    last_restore_checkpoint_timestamp: job.lastRestore.checkpointTimestamp,
+    restart_timestamps: job.restartTimestamps,
   };
 }
 

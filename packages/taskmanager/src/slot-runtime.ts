@@ -1,10 +1,11 @@
 import {
   createLogger, describeError, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef, type Termination,
 } from '@weir/core';
-import type { JobPlan } from '@weir/api/src/internal';
+import { setPrintHandler, type JobPlan } from '@weir/api/src/internal';
 import {
   connectRemoteChannel, loadJobPlan, partitionKey, PartitionRegistry, RecordWriter, ResultSubpartition, startExchangeServer, Task, type TaskEvents,
 } from '@weir/runtime';
+import { PrintForwarder } from './print-forwarder';
 
 const INITIAL_CREDIT = 4;
 
@@ -30,12 +31,25 @@ export class SlotRuntime {
   private readonly plans = new Map<string, Promise<JobPlan>>();
   private address = '';
   private readonly log: Logger;
+  private readonly send: (event: SlotEvent) => void;
+  private readonly printed: PrintForwarder;
 
   constructor(
     private readonly slotIndex: number,
-    private readonly send: (event: SlotEvent) => void,
+    send: (event: SlotEvent) => void,
   ) {
     this.log = createLogger(`taskmanager-slot-${slotIndex}`);
+    this.printed = new PrintForwarder((job_id, lines) => send({ type: 'message', message: { output: { job_id, lines } } as never }));
+    // Whatever the slot reports goes after the lines printed before it.
+    this.send = (event) => {
+      this.printed.flush();
+      send(event);
+    };
+    // print(): the TaskManager's stdout, as in Flink, and the JobManager for attached clients.
+    setPrintHandler((jobId, line) => {
+      process.stdout.write(`${line}\n`);
+      this.printed.add(jobId, line);
+    });
   }
 
   async start(bindHost: string, port: number, advertisedHost: string): Promise<number> {

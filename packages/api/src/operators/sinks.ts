@@ -2,28 +2,25 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SinkFunction } from '../functions';
 import type { Output, StreamOperator } from '../operator';
-import { formatRecord } from './format';
+import { formatPrinted, formatRecord } from './format';
+import { printLine } from './print-output';
 
-/** Prints every record to the TaskManager's stdout, prefixed by `subtask>` like Flink. */
+/**
+ * Prints every record when it arrives, as Flink's print sink does: one line per record,
+ * prefixed `N> ` (subtask index + 1) when the sink runs with parallelism above 1.
+ */
 export function printOperator<T>(label?: string): StreamOperator<T, never> {
   let prefix = '';
-  let lines: string[] = [];
-  const flush = () => {
-    if (lines.length) process.stdout.write(lines.join('\n') + '\n');
-    lines = [];
-  };
+  let jobId = '';
   return {
     open(ctx) {
+      jobId = ctx.jobId;
       const parts = [label, ctx.parallelism > 1 ? String(ctx.subtask + 1) : ''].filter(Boolean);
       prefix = parts.length ? `${parts.join(':')}> ` : '';
     },
     processElement(value) {
-      lines.push(prefix + formatRecord(value));
-      if (lines.length >= 256) flush();
+      printLine(jobId, prefix + formatPrinted(value));
     },
-    snapshotState: flush,
-    finish: flush,
-    close: flush,
   };
 }
 

@@ -2,12 +2,15 @@ import path from 'node:path';
 import { Configuration, JobError } from '@weir/core';
 import { loadJobPlan } from '@weir/runtime';
 import { bundleJob } from '../bundle';
+import { typecheckJob } from '../typecheck';
 import { WeirClient } from '../client';
 import { followJob } from './follow';
 
 export interface RunOptions {
   parallelism?: number;
   detached?: boolean;
+  /** Bundle without type-checking (for jobs whose types are knowingly loose). */
+  noTypecheck?: boolean;
   jobmanager: string;
   config: Configuration;
   define: Record<string, string>;
@@ -19,6 +22,7 @@ export interface RunOptions {
 
 /** Bundles the job, records its graph, submits both, and follows the job unless detached. */
 export async function runJob(file: string, args: string[], options: RunOptions): Promise<number> {
+  if (!options.noTypecheck) typecheckJob(file);
   const bundle = await bundleJob(file);
   const parallelism = options.parallelism ?? options.config.getNumber('parallelism.default');
   const maxParallelism = options.config.getNumber('pipeline.max-parallelism');
@@ -46,7 +50,7 @@ export async function runJob(file: string, args: string[], options: RunOptions):
     if (options.dryRun) return 0;
     process.stdout.write(`Job has been submitted with JobID ${job_id}\n`);
     if (options.detached) return 0;
-    return await followJob(client, job_id);
+    return await followJob(client, job_id, { printOutput: true });
   } finally {
     client.close();
   }

@@ -16,8 +16,9 @@ async function withClient<T>(address: string, fn: (c: WeirClient) => Promise<T>)
 
 type Summary = { job_id: string; name: string; state: string; start_time: number; end_time: number; parallelism: number; restarts: number };
 
-export async function listJobs(address: string, json: boolean): Promise<void> {
-  const res = await withClient(address, (c) => c.call<{ jobs: Summary[] }>('ListJobs', {}));
+/** This JobManager's jobs, newest first (as REST /jobs); `all` adds jobs that ended under an earlier one. */
+export async function listJobs(address: string, json: boolean, all = false): Promise<void> {
+  const res = await withClient(address, (c) => c.call<{ jobs: Summary[] }>('ListJobs', { include_archived: all }));
   print(json, res.jobs, () =>
     res.jobs.length === 0
       ? 'No jobs.'
@@ -32,6 +33,8 @@ interface Details {
   last_restore_timestamp: number;
   last_restore_checkpoint_id: number;
   last_restore_path: string;
+  last_restore_checkpoint_timestamp: number;
+  restart_timestamps: number[];
   exceptions: { timestamp: number; task: string; taskmanager_id: string; root_cause: string }[];
   attempt: number;
   last_savepoint_path: string;
@@ -44,7 +47,7 @@ export async function jobStatus(address: string, jobId: string, json: boolean): 
     const lines = [
       `Job ${d.summary.job_id} (${d.summary.name}): ${d.summary.state}`,
       `Started: ${time(d.summary.start_time)}   Attempt: ${d.attempt}   Restarts: ${d.summary.restarts}`,
-      `Last restore: ${d.last_restore_checkpoint_id ? `checkpoint ${d.last_restore_checkpoint_id} at ${time(d.last_restore_timestamp)} (${d.last_restore_path})` : 'none'}`,
+      `Last restore: ${d.last_restore_checkpoint_id ? restoreLine(d) : 'none'}`,
     ];
     if (d.restored_from) lines.push(`Started from: ${d.restored_from}`);
     if (d.last_savepoint_path) lines.push(`Last savepoint: ${d.last_savepoint_path}`);
@@ -58,6 +61,11 @@ export async function jobStatus(address: string, jobId: string, json: boolean): 
     }
     return lines.join('\n');
   });
+}
+
+function restoreLine(d: Details): string {
+  const completed = d.last_restore_checkpoint_timestamp ? `completed at ${time(d.last_restore_checkpoint_timestamp)}` : 'completion time unknown';
+  return `checkpoint ${d.last_restore_checkpoint_id} (${completed}), restored at ${time(d.last_restore_timestamp)} (${d.last_restore_path})`;
 }
 
 export async function cancelJob(address: string, jobId: string, json: boolean): Promise<void> {
@@ -81,7 +89,7 @@ export async function checkpoints(address: string, jobId: string, json: boolean)
       `Checkpoints of job ${jobId}`,
       `Completed: ${c.completed}   Failed: ${c.failed}   In progress: ${c.in_progress}   Restored: ${c.restored}`,
       `Latest completed: ${c.latest_completed ? `${c.latest_completed.id} at ${c.latest_completed.path}` : 'none'}`,
-      `Latest restored: ${c.latest_restored_id ? `${c.latest_restored_id} at ${time(c.latest_restored_timestamp)}` : 'none'}`,
+      `Latest restored: ${c.latest_restored_id ? `checkpoint ${c.latest_restored_id}, restored at ${time(c.latest_restored_timestamp)}` : 'none'}`,
       `Latest savepoint: ${c.latest_savepoint ? `${c.latest_savepoint.id} at ${c.latest_savepoint.path}` : 'none'}`,
       '',
       table(

@@ -30,7 +30,7 @@ type Route = { pattern: RegExp; handle: (ctx: RestContext, params: string[], que
 class NotFound extends Error {}
 
 function job(ctx: RestContext, id: string) {
-  const master = ctx.dispatcher.jobs.get(id);
+  const master = ctx.dispatcher.jobs.get(id) ?? ctx.dispatcher.archived.get(id);
   if (!master) throw new NotFound(`no job with id ${id}`);
   return master;
 }
@@ -139,7 +139,9 @@ export async function startRestServer(ctx: RestContext, log: Logger): Promise<Re
   const host = ctx.config.getString('rest.bind-address');
   const wanted = ctx.config.getNumber('rest.port');
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new ConfigError(`cannot serve the REST API on ${host}:${wanted} (rest.port): ${err.message}`)));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new ConfigError(`cannot serve the REST API on ${host}:${wanted} (rest.port): ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`)),
+    );
     server.listen(wanted, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;

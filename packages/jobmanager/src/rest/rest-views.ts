@@ -3,7 +3,7 @@ import type { CheckpointStats } from '../checkpoint/checkpoint-stats';
 import type { Dispatcher } from '../dispatcher';
 import type { ResourceManager } from '../resource-manager';
 import type { JobMaster } from '../scheduler/job-master';
-import { checkpointsView, jobSummary, taskmanagersView } from '../views';
+import { checkpointsView, listedJobs, taskmanagersView } from '../views';
 
 /**
  * Shapes only the REST API returns. They are built from views.ts, which gRPC uses too, so
@@ -27,7 +27,7 @@ export function overviewView(dispatcher: Dispatcher, rm: ResourceManager) {
 }
 
 export function jobsView(dispatcher: Dispatcher) {
-  return { jobs: [...dispatcher.jobs.values()].map(jobSummary).sort((a, b) => b.start_time - a.start_time) };
+  return { jobs: listedJobs(dispatcher) };
 }
 
 function minAvgMax(values: number[]) {

@@ -9,6 +9,7 @@ import { restoreHandlesFor } from '../checkpoint/restore-plan';
 import { SnapshotTriggers, type TriggerKind } from '../checkpoint/snapshot-triggers';
 import { restartStrategyFrom, type RestartStrategy } from '../restart/restart-strategy';
 import type { AllocatedSlot, ResourceManager } from '../resource-manager';
+import { JobOutput } from '../job-output';
 import { ExecutionGraph, type Execution } from './execution-graph';
 import { checkTransition, isExecutionTerminal, isTerminal, type JobState } from './job-state';
 
@@ -45,12 +46,17 @@ export class JobMaster {
   restarts = 0;
   readonly exceptions: ExceptionEntry[] = [];
   failureCause = '';
-  lastRestore = { timestamp: 0, checkpointId: 0, path: '' };
+  /** The latest restore: when it happened, and which checkpoint (completed when) it used. */
+  lastRestore = { timestamp: 0, checkpointId: 0, path: '', checkpointTimestamp: 0 };
+  /** When each restart began, oldest first: the restart strategy's delays can be read off them. */
+  readonly restartTimestamps: number[] = [];
   /** The savepoint or checkpoint the job started from (execution.savepoint.path); never deleted by Weir. */
   initialRestore?: SnapshotMetadata;
   lastSavepoint = '';
   readonly triggers: SnapshotTriggers;
   endTime = 0;
+  /** What the job's print() sinks wrote, for attached clients. */
+  readonly output = new JobOutput();
   readonly coordinator: CheckpointCoordinator;
   readonly checkpointDir: string;
   private readonly restartStrategy: RestartStrategy;
@@ -65,7 +71,10 @@ export class JobMaster {
     private readonly log: Logger,
     private readonly hooks: JobMasterHooks,
     checkpointRoot: string,
-    recovered?: { stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number; lastRestore?: JobMaster['lastRestore']; lastSavepoint?: string },
+    recovered?: {
+      stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number;
+      lastRestore?: Omit<JobMaster['lastRestore'], 'checkpointTimestamp'> & { checkpointTimestamp?: number }; lastSavepoint?: string;
+    },
   ) {
     const config = submission.config;
     const interval = config.getOptionalNumber('execution.checkpointing.interval') ?? 0;
@@ -101,7 +110,7 @@ export class JobMaster {
     this.restartStrategy = restartStrategyFrom(config, interval > 0);
     if (recovered?.attempt !== undefined) this.attempt = recovered.attempt;
     if (recovered?.restarts !== undefined) this.restarts = recovered.restarts;
-    if (recovered?.lastRestore) this.lastRestore = recovered.lastRestore;
+    if (recovered?.lastRestore) this.lastRestore = { ...recovered.lastRestore, checkpointTimestamp: recovered.lastRestore.checkpointTimestamp ?? 0 };
     if (recovered?.lastSavepoint) this.lastSavepoint = recovered.lastSavepoint;
     this.triggers = new SnapshotTriggers(this.coordinator, () => this.state === 'RUNNING', config.getNumber('execution.checkpointing.timeout'), (p) => {
       this.lastSavepoint = p;
@@ -185,7 +194,7 @@ export class JobMaster {
     // NO_CLAIM: until the job has a checkpoint of its own, it restores the one it started from.
     const restore = this.coordinator.latestCompleted() ?? this.initialRestore;
     if (restore) {
-      this.lastRestore = { timestamp: Date.now(), checkpointId: restore.id, path: restore.path };
+      this.lastRestore = { timestamp: Date.now(), checkpointId: restore.id, path: restore.path, checkpointTimestamp: restore.completedAt };
       this.coordinator.stats.restored(restore.id, this.lastRestore.timestamp);
       this.hooks.persistStats(this.jobId, this.coordinator.stats.snapshot());
     }
@@ -330,7 +339,9 @@ export class JobMaster {
     this.rm.release(this.jobId);
     const delay = this.restartStrategy.onFailure(Date.now());
     if (delay === undefined) {
-      this.failureCause = `${cause} (restart strategy ${this.restartStrategy.description} gave up)`;
+      // The note goes on the first line, before any stack frames of the cause.
+      const [head, ...frames] = cause.split('\n');
+      this.failureCause = [`${head} (restart strategy ${this.restartStrategy.description} gave up)`, ...frames].join('\n');
       this.coordinator.stop();
       this.transition('FAILED');
       return;
@@ -340,6 +351,7 @@ export class JobMaster {
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.state !== 'RESTARTING') return;
+      this.restartTimestamps.push(Date.now());
       void this.scheduleAttempt();
     }, delay);
   }

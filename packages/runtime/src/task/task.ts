@@ -11,6 +11,7 @@ import { TaskOutput } from '../network/record-writer';
 import { HeapKeyedStateBackend } from '../state/keyed-backend';
 import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
+import { failureCause } from './failure-cause';
 import { OperatorChain } from './operator-chain';
 import type { TaskEvents } from './task-events';
 
@@ -126,7 +127,7 @@ export class Task {
       this.failed = true;
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
-      this.events.state(this.ref, 'FAILED', describeError(err) + (err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : ''));
+      this.events.state(this.ref, 'FAILED', failureCause(err));
     } finally {
       for (const d of this.disconnects) d();
     }

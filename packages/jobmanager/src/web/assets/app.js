@@ -220,7 +220,7 @@ async function renderJob(jobId) {
       <span>Duration <b>${duration((s.end_time || now) - s.start_time)}</b></span>
       <span>Restarts <b id="restarts">${s.restarts}</b></span>
       <span>Attempt <b>${job.attempt}</b></span>
-      <span>Last restore <b>${job.last_restore_checkpoint_id ? `checkpoint ${job.last_restore_checkpoint_id} at ${time(job.last_restore_timestamp)}` : 'never'}</b></span>
+      <span>Last restore <b>${job.last_restore_checkpoint_id ? `checkpoint ${job.last_restore_checkpoint_id} (completed at ${time(job.last_restore_checkpoint_timestamp)}), restored at ${time(job.last_restore_timestamp)}` : 'never'}</b></span>
       ${job.last_savepoint_path ? `<span>Last savepoint <b class="mono">${esc(job.last_savepoint_path)}</b></span>` : ''}
     </div>
     ${job.failure_cause ? `<div class="error-box">${esc(job.failure_cause)}</div>` : ''}
