@@ -267,7 +267,7 @@ describe('savepoints on a real cluster', () => {
     expect([noDir.code, noDir.stderr.split('\n').at(-2)]).toEqual([1, 'weir: no savepoint directory: name one (weir savepoint <job-id> <dir>, weir stop --savepoint-path <dir>) or set state.savepoints.dir']);
     const victim = (await cluster.status(jobId)).vertices[1].subtasks[0].taskmanager_id;
     const rest = `http://127.0.0.1:${cluster.restPort}/jobs/${jobId}`;
-    const trigger = await fetch(`${rest}/savepoints`, { method: 'POST', body: JSON.stringify({ 'target-directory': spDir }) });
+    const trigger = await fetch(`${rest}/savepoints`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ 'target-directory': spDir }) });
     expect(trigger.status).toBe(202);
     const requestId = ((await trigger.json()) as { 'request-id': string })['request-id'];
     expect(await (await fetch(`${rest}/savepoints/${requestId}`)).json()).toEqual({ status: { id: 'IN_PROGRESS' } });
@@ -296,7 +296,7 @@ describe('savepoints on a real cluster', () => {
     expect(readdirSync(second).sort()).toEqual(['_metadata', 'v1-0.state', 'v1-1.state', 'v2-0.state', 'v2-1.state', 'v3-0.state', 'v3-1.state']);
 
     // The REST API's checkpoint on demand.
-    const cpTrigger = await fetch(`${rest}/checkpoints`, { method: 'POST', body: '{"checkpointType": "FULL"}' });
+    const cpTrigger = await fetch(`${rest}/checkpoints`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"checkpointType": "FULL"}' });
     expect(cpTrigger.status).toBe(202);
     const cpId = ((await cpTrigger.json()) as { 'request-id': string })['request-id'];
     const cp = await waitFor('the checkpoint to complete', async () => {
@@ -306,11 +306,14 @@ describe('savepoints on a real cluster', () => {
     expect(cp.operation?.location).toMatch(new RegExp(`^${path.join(cluster.checkpointDir, jobId)}/chk-\\d+$`));
 
     // The REST API's stop: bad input is one clear error; a good request ends the job at a savepoint.
-    const bad = await fetch(`${rest}/stop`, { method: 'POST', body: JSON.stringify({ drain: 'yes' }) });
+    // A page on another origin cannot send JSON unasked: a POST without it is refused.
+    const plain = await fetch(`${rest}/savepoints`, { method: 'POST', body: '{}' });
+    expect([plain.status, await plain.json()]).toEqual([400, { errors: ['POST needs Content-Type: application/json'] }]);
+    const bad = await fetch(`${rest}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ drain: 'yes' }) });
     expect([bad.status, await bad.json()]).toEqual([400, { errors: ['"drain" must be true or false'] }]);
-    const unknown = await fetch(`http://127.0.0.1:${cluster.restPort}/jobs/${'0'.repeat(32)}/savepoints`, { method: 'POST', body: '{}' });
+    const unknown = await fetch(`http://127.0.0.1:${cluster.restPort}/jobs/${'0'.repeat(32)}/savepoints`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect([unknown.status, await unknown.json()]).toEqual([404, { errors: [`no job with id ${'0'.repeat(32)}`] }]);
-    const stop = await fetch(`${rest}/stop`, { method: 'POST', body: JSON.stringify({ targetDirectory: spDir, drain: false }) });
+    const stop = await fetch(`${rest}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ targetDirectory: spDir, drain: false }) });
     expect(stop.status).toBe(202);
     const stopId = ((await stop.json()) as { 'request-id': string })['request-id'];
     const stopped = await waitFor('the stop to complete', async () => {

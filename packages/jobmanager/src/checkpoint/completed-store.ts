@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, type StateHandle } from '@weir/core';
+import { CheckpointError, jobCheckpointDirectory, type StateHandle } from '@weir/core';
 import {
   checkpointDirectory, decodeMetadata, discardStateFile, encodeMetadata, METADATA_FILE, removeCheckpointDirectory, writeFileDurably,
   type SnapshotMetadata, type SnapshotVertex,
@@ -16,6 +16,11 @@ export class CompletedCheckpointStore {
   private readonly completed: CompletedCheckpoint[] = [];
   /** The job's vertices, written into every `_metadata` so state can be matched by uid. */
   vertices?: SnapshotVertex[];
+
+  /** Where every state file of this job is written (a savepoint moves them out of it). */
+  get jobDirectory(): string {
+    return jobCheckpointDirectory(this.root, this.jobId);
+  }
 
   constructor(
     private readonly root: string,
@@ -73,7 +78,7 @@ export class CompletedCheckpointStore {
 
   /** State a task wrote for a checkpoint that no longer exists (a late acknowledgement). */
   async discardHandles(handles: StateHandle[]): Promise<void> {
-    for (const h of handles) await discardStateFile(h);
+    for (const h of handles) await discardStateFile(h, jobCheckpointDirectory(this.root, this.jobId));
   }
 
   async discardAll(): Promise<void> {

@@ -155,7 +155,7 @@ export class CheckpointCoordinator {
     try {
       const data = { id: checkpoint.id, triggeredAt: checkpoint.triggeredAt, completedAt: this.now(), final: checkpoint.final, handles };
       completed = checkpoint.savepoint
-        ? await writeSavepoint({ ...data, jobId: this.store.jobId, vertices: this.store.vertices }, checkpoint.savepoint.targetDir)
+        ? await writeSavepoint({ ...data, jobId: this.store.jobId, vertices: this.store.vertices }, checkpoint.savepoint.targetDir, this.store.jobDirectory)
         : await this.store.add(data);
     } catch (err) {
       const reason = `writing metadata failed: ${(err as Error).message}`;

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, type StateHandle } from '@weir/core';
+import { CheckpointError, isWithinDirectory, type StateHandle } from '@weir/core';
 import { encodeMetadata, METADATA_FILE, readSnapshot, writeFileDurably, type SnapshotMetadata } from '@weir/runtime';
 
 /** Moves a file; across filesystems (EXDEV) it copies, then removes the original. */
@@ -31,7 +31,10 @@ export function savepointDirectoryName(jobId: string): string {
  * directory under `targetRoot`. A failure removes what was made and leaves the files for
  * the checkpoint directory's cleanup: no half savepoint is ever left with a `_metadata`.
  */
-export async function writeSavepoint(snapshot: Omit<SnapshotMetadata, 'path' | 'kind'>, targetRoot: string): Promise<SnapshotMetadata> {
+export async function writeSavepoint(snapshot: Omit<SnapshotMetadata, 'path' | 'kind'>, targetRoot: string, jobDir: string): Promise<SnapshotMetadata> {
+  // Only the job's own state files are ever moved, whatever an acknowledgement names.
+  const outside = Object.values(snapshot.handles).flat().find((h) => !isWithinDirectory(jobDir, h.path));
+  if (outside) throw new CheckpointError(`state file ${outside.path} is outside the job's checkpoint directory ${jobDir}: not moved into a savepoint`);
   const dir = path.join(path.resolve(targetRoot), savepointDirectoryName(snapshot.jobId));
   try {
     await mkdir(dir, { recursive: true });

@@ -15,7 +15,7 @@ export interface OperationRoute {
 }
 
 function job(dispatcher: Dispatcher, id: string) {
-  const master = dispatcher.jobs.get(id);
+  const master = dispatcher.jobs.get(id) ?? dispatcher.archived.get(id);
   if (!master) throw Object.assign(new JobError(`no job with id ${id}`), { notFound: true });
   return master;
 }

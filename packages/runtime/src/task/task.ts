@@ -1,4 +1,5 @@
 import {
+  jobCheckpointDirectory,
   keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, type Termination, decodeBatch, describeError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
@@ -301,7 +302,7 @@ export class Task {
       const handle = { ...(await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot)), states: describeStates(snapshot) };
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
-        await discardStateFile(handle);
+        await discardStateFile(handle, jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id));
         return;
       }
       this.events.ack({
@@ -327,7 +328,10 @@ export class Task {
     // only the state of this task's own operators, matched by uid.
     const ownUids = new Set(this.plan.vertex.operators.map((o) => o.uid));
     const headUid = this.plan.operatorUids[0];
-    const snapshots = await Promise.all(handles.map((h) => readTaskState(h)));
+    // Only files inside the checkpoint or savepoint restored from are read (its own
+    // checkpoints, a savepoint anywhere the user keeps it, another job's retained checkpoint).
+    const allowed = this.deploy.restore_dir || jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id);
+    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, allowed)));
     const keyedSnaps = new Map<string, NonNullable<TaskStateSnapshot['operators'][string]['keyed']>[]>();
     const splits = new Map<string, Record<string, unknown[]>[]>();
     for (const snap of snapshots) {
