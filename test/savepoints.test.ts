@@ -35,7 +35,7 @@ async function runFrom(cluster: TestCluster, savepoint: string, jobArgs: string[
 }
 
 async function savepoint(cluster: TestCluster, jobId: string, dir: string): Promise<string> {
-  const r = await cluster.cli(['savepoint', jobId, dir]);
+  const r = await cluster.cli(['savepoint', jobId, dir], 180_000);
   expect(r.stderr).toContain(`Triggering savepoint for job ${jobId}.`);
   const sp = /Savepoint completed\. Path: (\S+)/.exec(r.stdout)?.[1];
   if (r.code !== 0 || !sp) throw new Error(`savepoint failed (${r.code}): ${r.stderr}`);
@@ -126,7 +126,7 @@ describe('savepoints on a real cluster', () => {
     }
     // A retained checkpoint taken on demand (weir checkpoint) restores the same way.
     await waitFor('records to flow', async () => (await emitted(cluster!, jobId)) >= 4_000, 30_000, 200);
-    const cp = await cluster.cli(['checkpoint', jobId, '--full']);
+    const cp = await cluster.cli(['checkpoint', jobId, '--full'], 180_000);
     expect({ code: cp.code, stderr: cp.stderr }).toEqual({ code: 0, stderr: '' });
     const chk = /Path: (\S+)/.exec(cp.stdout)?.[1] as string;
     expect(chk).toBe(path.join(cluster.checkpointDir, jobId, path.basename(chk)));
@@ -148,7 +148,7 @@ describe('savepoints on a real cluster', () => {
     const n = 150_000;
     const jobId = await cluster.submit(SUM, sumArgs(out, n, 'v1'), ['-p', '2']);
     await waitFor('records to flow', async () => (await emitted(cluster!, jobId)) >= 4_000, 30_000, 200);
-    const stop = await cluster.cli(['stop', jobId, '--savepoint-path', spDir]);
+    const stop = await cluster.cli(['stop', jobId, '--savepoint-path', spDir], 180_000);
     expect(stop.code).toBe(0);
     const sp = /Savepoint completed\. Path: (\S+)/.exec(stop.stdout)?.[1] as string;
     expect(stop.stdout).toContain(`Job ${jobId}: FINISHED`);
@@ -192,7 +192,7 @@ describe('savepoints on a real cluster', () => {
     const jobId = await cluster.submit(SUM, sumArgs(out, n, 'v1'), ['-p', '2']);
     await waitFor('records to flow', async () => (await emitted(cluster!, jobId)) >= 4_000, 30_000, 200);
     // --drain ends the input as well; the savepoint resumes all the same.
-    const stop = await cluster.cli(['stop', jobId, '-p', path.join(cluster.dir, 'first-place'), '--drain']);
+    const stop = await cluster.cli(['stop', jobId, '-p', path.join(cluster.dir, 'first-place'), '--drain'], 180_000);
     expect(stop.code).toBe(0);
     expect(stop.stderr).toContain(`Suspending job ${jobId} (draining its input).`);
     const original = /Path: (\S+)/.exec(stop.stdout)?.[1] as string;

@@ -1,8 +1,8 @@
 import { FileSink, type StreamExecutionEnvironment } from '@weir/api';
 
 /**
- * A keyed pass-through behind a map that takes 0.2 ms per record and is fed faster than
- * that: its input buffers stay full, so a barrier waits a second or more behind the queued
+ * A keyed pass-through behind a map that takes 0.1 ms per record and is fed faster than
+ * that: its input buffers stay full, so a barrier waits about a second behind the queued
  * records and a savepoint stays in flight long enough to kill a TaskManager under it. (Short
  * per record, so the slot's thread still answers the network between batches.) Args: output
  */
@@ -14,7 +14,7 @@ export default function slowBarrierSum(env: StreamExecutionEnvironment, args: st
     .uid('numbers')
     .rebalance()
     .map((i: number) => {
-      const until = process.hrtime.bigint() + 200_000n;
+      const until = process.hrtime.bigint() + 100_000n;
       while (process.hrtime.bigint() < until) {
         // a slow external call
       }
