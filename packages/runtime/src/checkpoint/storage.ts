@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, open, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, decode, encode, isWithinDirectory, type StateHandle } from '@weir/core';
+import { CheckpointError, ContractViolation, isWithinDirectory, RecordSerializer, WeirError, type StateHandle } from '@weir/core';
 import type { KeyedSnapshot } from '../state/keyed-backend';
 
 /** What one task writes for one checkpoint: one file holding every operator of its chain. */
@@ -22,11 +22,21 @@ export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Writes a task's state file (off the record path) and returns its handle. */
-export async function writeTaskState(root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot): Promise<StateHandle> {
+/** Encodes a task's state at once, then writes the file (off the record path) and returns its handle. */
+export async function writeTaskState(
+  root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot, serializer = new RecordSerializer(),
+): Promise<StateHandle> {
   const dir = checkpointDirectory(root, jobId, checkpointId);
+  // Encoded before the first await, so in the snapshot's synchronous part: a state value
+  // that a later record changes in place must not reach this checkpoint.
+  let data: Buffer;
+  try {
+    data = serializer.encodeState(snapshot);
+  } catch (err) {
+    if (err instanceof ContractViolation) throw err.toJobError(`the state of ${snapshot.vertexId}#${snapshot.subtask} cannot be serialized`, 'state');
+    throw err;
+  }
   await mkdir(dir, { recursive: true });
-  const data = encode(snapshot);
   const file = path.join(dir, `${snapshot.vertexId}-${snapshot.subtask}.state`);
   await writeFileDurably(file, data);
   return {
@@ -40,7 +50,7 @@ export async function writeTaskState(root: string, jobId: string, checkpointId: 
 }
 
 /** Reads a state file and checks it against its handle: a damaged file, or one outside the job's directory, is never restored. */
-export async function readTaskState(handle: StateHandle, jobDir: string): Promise<TaskStateSnapshot> {
+export async function readTaskState(handle: StateHandle, jobDir: string, serializer = new RecordSerializer()): Promise<TaskStateSnapshot> {
   if (!isWithinDirectory(jobDir, handle.path)) throw new CheckpointError(`checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}: not read`);
   let data: Buffer;
   try {
@@ -52,8 +62,10 @@ export async function readTaskState(handle: StateHandle, jobDir: string): Promis
     throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`);
   }
   try {
-    return decode<TaskStateSnapshot>(data);
+    return serializer.decodeState<TaskStateSnapshot>(data);
   } catch (err) {
+    // A registered class the job no longer registers: the job error says which.
+    if (err instanceof WeirError) throw err;
     throw new CheckpointError(`checkpoint state file ${handle.path} cannot be decoded`, { cause: err });
   }
 }
