@@ -1,26 +1,35 @@
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, jobCheckpointDirectory, type StateHandle } from '@weir/core';
+import { CheckpointError, faultPoint, jobCheckpointDirectory, type StateHandle } from '@weir/core';
 import {
-  checkpointDirectory, decodeMetadata, discardStateFile, encodeMetadata, METADATA_FILE, removeCheckpointDirectory, writeFileDurably,
+  checkpointDirectory, checkStateFile, decodeMetadata, discardStateFile, encodeMetadata, METADATA_FILE, removeCheckpointDirectory, writeFileDurably,
   type SnapshotMetadata, type SnapshotVertex,
 } from '@weir/runtime';
 
 /** What `_metadata` holds: enough to redeploy every task with its state (snapshot-format.ts). */
 export type CompletedCheckpoint = SnapshotMetadata;
 
+/** A checkpoint directory whose `_metadata` exists but cannot be used. */
+export interface DamagedCheckpoint {
+  id: number;
+  path: string;
+  reason: string;
+}
+
 export { METADATA_FILE };
+
+const CHECKPOINT_DIR = /^chk-(\d+)$/;
 
 /** Completed checkpoints of one job on the filesystem, keeping `num-retained` of them. */
 export class CompletedCheckpointStore {
+  /** Ascending by id. */
   private readonly completed: CompletedCheckpoint[] = [];
+  /** Found at recovery; a damaged newest checkpoint fails the job instead of a silent fallback. */
+  damaged: DamagedCheckpoint[] = [];
+  /** The highest checkpoint id any directory on disk carries. */
+  highestIdOnDisk = 0;
   /** The job's vertices, written into every `_metadata` so state can be matched by uid. */
   vertices?: SnapshotVertex[];
-
-  /** Where every state file of this job is written (a savepoint moves them out of it). */
-  get jobDirectory(): string {
-    return jobCheckpointDirectory(this.root, this.jobId);
-  }
 
   constructor(
     private readonly root: string,
@@ -28,17 +37,35 @@ export class CompletedCheckpointStore {
     private readonly retained: number,
   ) {}
 
-  /** Writes `_metadata` last and atomically: a checkpoint without it never happened. */
-  async add(checkpoint: Omit<CompletedCheckpoint, 'path' | 'jobId'>): Promise<CompletedCheckpoint> {
+  /** Where every state file of this job is written (a savepoint moves them out of it). */
+  get jobDirectory(): string {
+    return jobCheckpointDirectory(this.root, this.jobId);
+  }
+
+  /**
+   * Writes `_metadata` last and atomically: a checkpoint without it never happened. A
+   * failed write (a full disk) removes the checkpoint's directory with its state files.
+   */
+  async add(checkpoint: Omit<CompletedCheckpoint, 'path' | 'jobId' | 'vertices'>): Promise<CompletedCheckpoint> {
+    if (this.completed.some((c) => c.id === checkpoint.id)) throw new CheckpointError(`checkpoint ${checkpoint.id} of job ${this.jobId} is already complete`);
     const dir = checkpointDirectory(this.root, this.jobId, checkpoint.id);
     const full: CompletedCheckpoint = { kind: 'CHECKPOINT', vertices: this.vertices, ...checkpoint, jobId: this.jobId, path: dir };
-    await mkdir(dir, { recursive: true }); // a job without state still gets its checkpoint directory
-    await writeFileDurably(path.join(dir, METADATA_FILE), encodeMetadata(full));
-    this.completed.push(full);
-    while (this.completed.length > this.retained) {
-      const old = this.completed.shift() as CompletedCheckpoint;
-      await removeCheckpointDirectory(this.root, this.jobId, old.id);
+    try {
+      await mkdir(dir, { recursive: true }); // a job without state still gets its checkpoint directory
+      await writeFileDurably(path.join(dir, METADATA_FILE), encodeMetadata(full), () => faultPoint('jm.metadata.written'));
+    } catch (err) {
+      await removeCheckpointDirectory(this.root, this.jobId, checkpoint.id).catch(() => {});
+      throw err;
     }
+    await faultPoint('jm.metadata.renamed');
+    const at = this.completed.findIndex((c) => c.id > full.id);
+    this.completed.splice(at < 0 ? this.completed.length : at, 0, full);
+    // Retention drops the oldest, never the checkpoint that just completed.
+    while (this.completed.length > this.retained) {
+      const oldest = this.completed[0] === full ? this.completed.splice(1, 1)[0] : this.completed.shift();
+      if (oldest) await removeCheckpointDirectory(this.root, this.jobId, oldest.id);
+    }
+    await faultPoint('jm.store.updated');
     return full;
   }
 
@@ -50,24 +77,34 @@ export class CompletedCheckpointStore {
     return this.completed;
   }
 
-  /** After a JobManager restart: the newest readable `_metadata` of the job. */
+  /**
+   * After a JobManager restart: the retained checkpoints are the newest whose `_metadata`
+   * reads; directories without `_metadata` (a checkpoint that never completed, a failed
+   * metadata write), beyond retention, or with leftover temp files are swept. A damaged
+   * `_metadata` is kept and reported, never skipped silently.
+   */
   async recover(): Promise<void> {
-    const jobDir = path.join(this.root, this.jobId);
     let names: string[];
     try {
-      names = await readdir(jobDir);
+      names = await readdir(this.jobDirectory);
     } catch {
       return;
     }
-    const ids = names.map((n) => /^chk-(\d+)$/.exec(n)?.[1]).filter((x): x is string => !!x).map(Number).sort((a, b) => a - b);
+    const ids = names.map((n) => CHECKPOINT_DIR.exec(n)?.[1]).filter((x): x is string => !!x).map(Number).sort((a, b) => a - b);
+    this.highestIdOnDisk = Math.max(0, ...ids);
+    const incomplete: number[] = [];
     for (const id of ids) {
+      const dir = path.join(this.jobDirectory, `chk-${id}`);
       try {
-        this.completed.push(await readMetadata(path.join(jobDir, `chk-${id}`)));
-      } catch {
-        // an incomplete checkpoint (no _metadata) is not a checkpoint
+        this.completed.push(await readMetadata(dir));
+      } catch (err) {
+        if ((err as CheckpointError & { missing?: boolean }).missing) incomplete.push(id);
+        else this.damaged.push({ id, path: path.join(dir, METADATA_FILE), reason: (err as Error).message });
       }
     }
-    while (this.completed.length > this.retained) this.completed.shift();
+    while (this.completed.length > this.retained) incomplete.push((this.completed.shift() as CompletedCheckpoint).id);
+    for (const id of incomplete) await removeCheckpointDirectory(this.root, this.jobId, id);
+    for (const c of this.completed) await removeTempFiles(c.path);
   }
 
   /** An aborted checkpoint's directory: whatever tasks wrote for it is garbage. */
@@ -81,9 +118,26 @@ export class CompletedCheckpointStore {
     for (const h of handles) await discardStateFile(h, jobCheckpointDirectory(this.root, this.jobId));
   }
 
+  /** Every retained checkpoint and the job's checkpoint directory when nothing else is in it. */
   async discardAll(): Promise<void> {
     for (const c of this.completed.splice(0)) await removeCheckpointDirectory(this.root, this.jobId, c.id);
+    await rmdir(this.jobDirectory).catch(() => {});
   }
+
+  /** Retained checkpoints whose every state file is present and matches its checksum. */
+  async wholeCheckpoints(): Promise<CompletedCheckpoint[]> {
+    const whole: CompletedCheckpoint[] = [];
+    for (const c of this.completed) {
+      const problems = await Promise.all(Object.values(c.handles).flat().map((h) => checkStateFile(h, jobCheckpointDirectory(this.root, this.jobId))));
+      if (problems.every((p) => p === undefined)) whole.push(c);
+    }
+    return whole;
+  }
+}
+
+async function removeTempFiles(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) if (n.startsWith(`${METADATA_FILE}.tmp-`)) await rm(path.join(dir, n), { force: true });
 }
 
 export async function readMetadata(checkpointDir: string): Promise<CompletedCheckpoint> {
@@ -92,7 +146,10 @@ export async function readMetadata(checkpointDir: string): Promise<CompletedChec
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new CheckpointError(`checkpoint ${checkpointDir} has no readable ${METADATA_FILE}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const e = new CheckpointError(`checkpoint ${checkpointDir} has no readable ${METADATA_FILE}: ${code ?? err}`);
+    if (code === 'ENOENT') Object.assign(e, { missing: true });
+    throw e;
   }
   return decodeMetadata(text, checkpointDir, file);
 }

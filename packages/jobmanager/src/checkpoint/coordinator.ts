@@ -1,4 +1,5 @@
-import { taskName, type AcknowledgeCheckpoint, type DeclineCheckpoint, type Logger, type StateHandle, type TaskRef, type Termination } from '@weir/core';
+import { describeError, faultPoint, taskName, type AcknowledgeCheckpoint, type DeclineCheckpoint, type Logger, type StateHandle, type TaskRef, type Termination } from '@weir/core';
+import type { CheckpointIdCounter } from './checkpoint-id-counter';
 import type { CheckpointStatsTracker } from './checkpoint-stats';
 import type { CompletedCheckpoint, CompletedCheckpointStore } from './completed-store';
 import { PendingCheckpoint, type SavepointOptions } from './pending-checkpoint';
@@ -24,7 +25,6 @@ export interface CheckpointParticipants {
   settled?(outcome: { id: number; path?: string; failure?: string }): void;
   /** More consecutive failures than tolerated: the job must fail over. */
   failJob(reason: string): void;
-  persistStats(): void;
 }
 
 /**
@@ -34,8 +34,8 @@ export interface CheckpointParticipants {
  */
 export class CheckpointCoordinator {
   private readonly pending = new Map<number, PendingCheckpoint>();
-  /** Acknowledged by every task, its metadata being written. */
-  private readonly completing = new Set<number>();
+  /** Acknowledged by every task, its metadata being written; settles when written or failed. */
+  private readonly completing = new Map<number, Promise<void>>();
   private timer?: ReturnType<typeof setTimeout>;
   private running = false;
   private lastCompletionAt = Number.NEGATIVE_INFINITY;
@@ -48,7 +48,7 @@ export class CheckpointCoordinator {
     private readonly store: CompletedCheckpointStore,
     readonly stats: CheckpointStatsTracker,
     private readonly log: Logger,
-    private nextId = 1,
+    private readonly ids: CheckpointIdCounter,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -72,6 +72,16 @@ export class CheckpointCoordinator {
     return this.pending.size;
   }
 
+  /**
+   * Waits until no checkpoint is between its last acknowledgement and its completion. A
+   * restart must not pick its checkpoint before then: the new attempt's sinks would discard
+   * the pending files of a checkpoint that completes a moment later, and a second failure
+   * would then restore a checkpoint whose files are gone.
+   */
+  async settled(): Promise<void> {
+    while (this.completing.size > 0) await Promise.allSettled([...this.completing.values()]);
+  }
+
   latestCompleted(): CompletedCheckpoint | undefined {
     return this.store.latest();
   }
@@ -85,7 +95,7 @@ export class CheckpointCoordinator {
   private onTimer(): void {
     this.timer = undefined;
     const sinceLast = this.now() - this.lastCompletionAt;
-    if (this.pending.size >= this.settings.maxConcurrent) return this.schedule(this.settings.intervalMs);
+    if (this.pending.size + this.completing.size >= this.settings.maxConcurrent) return this.schedule(this.settings.intervalMs);
     if (sinceLast < this.settings.minPauseMs) return this.schedule(this.settings.minPauseMs - sinceLast);
     this.triggerCheckpoint(false);
     this.schedule(this.settings.intervalMs);
@@ -96,7 +106,14 @@ export class CheckpointCoordinator {
     const tasks = this.participants.runningTasks();
     // Not every task is running (deploying, restarting): skip, and that is no failure.
     if (!tasks) return undefined;
-    const id = this.nextId++;
+    let id: number;
+    try {
+      id = this.ids.take();
+    } catch (err) {
+      this.log.error({ err: describeError(err) }, 'cannot record the next checkpoint id durably; not triggering');
+      this.onFailure(`cannot record the next checkpoint id: ${describeError(err)}`);
+      return undefined;
+    }
     const timestamp = this.now();
     const names = tasks.all.map((t) => taskName(t.vertex_id, t.subtask, t.attempt));
     const checkpoint = new PendingCheckpoint(id, tasks.attempt, timestamp, names, final, savepoint);
@@ -108,6 +125,7 @@ export class CheckpointCoordinator {
     }, this.settings.timeoutMs);
     this.log.info({ checkpointId: id, final, savepoint: !!savepoint, tasks: names.length }, 'triggering checkpoint');
     for (const source of tasks.sources) this.participants.trigger(source, id, timestamp, final, savepoint);
+    void faultPoint('jm.checkpoint.trigger-sent');
     return id;
   }
 
@@ -135,7 +153,16 @@ export class CheckpointCoordinator {
       task: name, acknowledged_at: ack.acknowledged_at, sync_duration_ms: ack.sync_duration_ms, async_duration_ms: ack.async_duration_ms,
       alignment_duration_ms: ack.alignment_duration_ms, state_size: ack.state_size,
     });
-    if (checkpoint.isComplete()) await this.complete(checkpoint);
+    await faultPoint('jm.ack.received');
+    if (checkpoint.isComplete() && this.pending.get(checkpoint.id) === checkpoint) {
+      const done = this.complete(checkpoint);
+      this.completing.set(checkpoint.id, done);
+      try {
+        await done;
+      } finally {
+        this.completing.delete(checkpoint.id);
+      }
+    }
   }
 
   receiveDecline(decline: DeclineCheckpoint): void {
@@ -151,25 +178,23 @@ export class CheckpointCoordinator {
     const handles: Record<string, StateHandle[]> = {};
     for (const ack of checkpoint.acks.values()) (handles[ack.task.vertex_id] ??= []).push(...ack.handles);
     let completed: CompletedCheckpoint;
-    this.completing.add(checkpoint.id);
     try {
       const data = { id: checkpoint.id, triggeredAt: checkpoint.triggeredAt, completedAt: this.now(), final: checkpoint.final, handles };
       completed = checkpoint.savepoint
         ? await writeSavepoint({ ...data, jobId: this.store.jobId, vertices: this.store.vertices }, checkpoint.savepoint.targetDir, this.store.jobDirectory)
         : await this.store.add(data);
     } catch (err) {
-      const reason = `writing metadata failed: ${(err as Error).message}`;
+      const reason = `writing metadata failed: ${describeError(err)}`;
+      this.log.warn({ checkpointId: checkpoint.id, reason }, 'checkpoint failed');
       this.stats.failed(checkpoint.id, this.now(), reason, '');
       this.participants.settled?.({ id: checkpoint.id, failure: reason });
-      if (checkpoint.savepoint) {
-        void this.store.discardAborted(checkpoint.id);
-        for (const t of this.participants.currentTasks()) if (t.attempt === checkpoint.attempt) this.participants.notify(t, checkpoint.id, false);
-      } else {
-        this.onFailure(`checkpoint ${checkpoint.id}: writing metadata failed`);
-      }
+      // A savepoint's files are still in the checkpoint directory: remove them.
+      if (checkpoint.savepoint) void this.store.discardAborted(checkpoint.id);
+      for (const t of this.participants.currentTasks()) if (t.attempt === checkpoint.attempt) this.participants.notify(t, checkpoint.id, false);
+      if (checkpoint.final) setTimeout(() => this.retryFinal(), 100);
+      // A failed savepoint fails alone, never the job (as Flink).
+      if (!checkpoint.savepoint) this.onFailure(`checkpoint ${checkpoint.id}: ${reason}`);
       return;
-    } finally {
-      this.completing.delete(checkpoint.id);
     }
     this.lastCompletionAt = this.now();
     if (!checkpoint.savepoint) this.consecutiveFailures = 0;
@@ -179,13 +204,13 @@ export class CheckpointCoordinator {
       this.abort(older.id, `subsumed by checkpoint ${checkpoint.id}`, '', false);
     }
     this.stats.completed(checkpoint.id, this.lastCompletionAt, completed.path);
-    this.participants.persistStats();
     this.log.info({ checkpointId: checkpoint.id, savepoint: !!checkpoint.savepoint, durationMs: this.lastCompletionAt - checkpoint.triggeredAt, path: completed.path }, 'checkpoint completed');
     this.participants.settled?.({ id: checkpoint.id, path: completed.path });
     const termination = checkpoint.savepoint?.termination;
     if (termination) this.stop(); // the job ends at this savepoint: no checkpoint after it
     const notice = { savepoint: !!checkpoint.savepoint && !termination, termination };
     for (const task of this.participants.currentTasks()) if (task.attempt === checkpoint.attempt) this.participants.notify(task, checkpoint.id, true, notice);
+    await faultPoint('jm.completion.notified');
     if (checkpoint.final) this.finalRequested = false;
   }
 
@@ -195,7 +220,6 @@ export class CheckpointCoordinator {
     this.pending.delete(id);
     if (checkpoint.timeout) clearTimeout(checkpoint.timeout);
     this.stats.failed(id, this.now(), reason, task);
-    this.participants.persistStats();
     this.participants.settled?.({ id, failure: reason });
     void this.store.discardAborted(id);
     this.log.warn({ checkpointId: id, reason }, 'checkpoint aborted');
@@ -213,17 +237,28 @@ export class CheckpointCoordinator {
     }
   }
 
-  /** The job fails over: pending checkpoints can't complete; that is not their failure. */
+  /**
+   * The job fails over: pending checkpoints can't complete; that is not their failure. A
+   * final checkpoint asked for by the old attempt's sources is no longer wanted: the new
+   * attempt's sources rewind and ask again when they really end. Triggering it for them
+   * early would let them finish without a checkpoint covering their last records.
+   */
   abortAll(reason: string): void {
+    this.finalRequested = false;
     for (const id of [...this.pending.keys()]) this.abort(id, reason, '', false);
   }
 
   get lastCheckpointId(): number {
-    return this.nextId - 1;
+    return this.ids.peekLast();
   }
 
   /** A job started from a savepoint or checkpoint numbers its checkpoints after it, as Flink. */
   continueIdsAfter(id: number): void {
-    this.nextId = Math.max(this.nextId, id + 1);
+    this.ids.atLeast(id + 1);
+  }
+
+  /** A checkpoint or savepoint is pending or writing its metadata: another must wait. */
+  get busy(): boolean {
+    return this.pending.size + this.completing.size > 0;
   }
 }

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AcknowledgeCheckpoint, TaskRef, Termination } from '@weir/core';
 import { readSnapshot, sha256 } from '@weir/runtime';
+import { CheckpointIdCounter } from './checkpoint-id-counter';
 import { CheckpointStatsTracker } from './checkpoint-stats';
 import { CompletedCheckpointStore } from './completed-store';
 import { CheckpointCoordinator, type CheckpointParticipants } from './coordinator';
@@ -42,7 +43,6 @@ class Participants implements CheckpointParticipants {
   failJob(reason: string) {
     this.failures.push(reason);
   }
-  persistStats() {}
 }
 
 let root: string;
@@ -60,7 +60,7 @@ function setup(intervalMs = 1000) {
   const store = new CompletedCheckpointStore(path.join(root, 'checkpoints'), JOB, 1);
   store.vertices = [{ id: 'src', name: 'Source', parallelism: 1, max_parallelism: 128, operators: [{ uid: 'numbers', name: 'Source', kind: 'source' }] }];
   const stats = new CheckpointStatsTracker();
-  const coordinator = new CheckpointCoordinator({ intervalMs, timeoutMs: 10_000, minPauseMs: 0, maxConcurrent: 1, tolerableFailures: 0 }, participants, store, stats, log);
+  const coordinator = new CheckpointCoordinator({ intervalMs, timeoutMs: 10_000, minPauseMs: 0, maxConcurrent: 1, tolerableFailures: 0 }, participants, store, stats, log, new CheckpointIdCounter(undefined));
   return { participants, store, stats, coordinator };
 }
 

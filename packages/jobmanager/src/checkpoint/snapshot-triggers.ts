@@ -41,7 +41,7 @@ export class SnapshotTriggers {
     const deadline = Date.now() + this.startTimeoutMs;
     const attempt = () => {
       if (!this.jobRunning()) return this.fail(status, 'the job stopped running before the snapshot could be triggered');
-      const id = this.coordinator.pendingCount() > 0
+      const id = this.coordinator.busy
         ? undefined
         : this.coordinator.triggerCheckpoint(false, kind === 'CHECKPOINT' ? undefined : { targetDir: options.targetDir ?? '', termination: options.termination ?? '' });
       if (id !== undefined) {
