@@ -1,5 +1,5 @@
 import {
-  createLogger, describeError, internalChannelCredentials, onFaultPointHit, internalChannelOptions, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef, type TlsMaterial,
+  createLogger, describeError, internalChannelCredentials, onFaultPointHit, internalChannelOptions, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef, type Termination, type TlsMaterial,
 } from '@weir/core';
 import { setPrintHandler } from '@weir/api/src/internal';
 import {
@@ -12,8 +12,8 @@ const INITIAL_CREDIT = 4;
 export type SlotCommand =
   | { type: 'deploy'; deploy: DeployTask }
   | { type: 'cancel'; task: TaskRef }
-  | { type: 'trigger'; task: TaskRef; checkpointId: number; timestamp: number; final: boolean }
-  | { type: 'notify'; task: TaskRef; checkpointId: number; completed: boolean }
+  | { type: 'trigger'; task: TaskRef; checkpointId: number; timestamp: number; final: boolean; stop?: boolean }
+  | { type: 'notify'; task: TaskRef; checkpointId: number; completed: boolean; savepoint?: boolean; termination?: Termination }
   | { type: 'metrics' };
 
 export type SlotEvent =
@@ -69,10 +69,10 @@ export class SlotRuntime {
         this.tasks.get(taskRefKey(command.task))?.cancel();
         return;
       case 'trigger':
-        this.tasks.get(taskRefKey(command.task))?.trigger(command.checkpointId, command.timestamp, command.final);
+        this.tasks.get(taskRefKey(command.task))?.trigger(command.checkpointId, command.timestamp, command.final, command.stop);
         return;
       case 'notify':
-        this.tasks.get(taskRefKey(command.task))?.notify(command.checkpointId, command.completed);
+        this.tasks.get(taskRefKey(command.task))?.notify(command.checkpointId, command.completed, { savepoint: command.savepoint, termination: command.termination });
         return;
       case 'metrics':
         this.send({

@@ -39,6 +39,8 @@ interface Details {
   restart_timestamps: number[];
   exceptions: { timestamp: number; task: string; taskmanager_id: string; root_cause: string }[];
   attempt: number;
+  last_savepoint_path: string;
+  restored_from: string;
 }
 
 export async function jobStatus(address: string, jobId: string, json: boolean): Promise<void> {
@@ -49,6 +51,8 @@ export async function jobStatus(address: string, jobId: string, json: boolean): 
       `Started: ${time(d.summary.start_time)}   Attempt: ${d.attempt}   Restarts: ${d.summary.restarts}`,
       `Last restore: ${d.last_restore_checkpoint_id ? restoreLine(d) : 'none'}`,
     ];
+    if (d.restored_from) lines.push(`Started from: ${d.restored_from}`);
+    if (d.last_savepoint_path) lines.push(`Last savepoint: ${d.last_savepoint_path}`);
     if (d.failure_cause) lines.push(`Failure cause: ${d.failure_cause}`);
     lines.push('', table(
       ['VERTEX', 'NAME', 'SUBTASK', 'STATE', 'TASKMANAGER', 'RECORDS IN', 'RECORDS OUT'],
@@ -73,12 +77,12 @@ export async function cancelJob(address: string, jobId: string, json: boolean): 
 
 interface Stats {
   id: number; status: string; acknowledged: number; total: number; trigger_timestamp: number; end_to_end_duration_ms: number;
-  state_size: number; max_alignment_ms: number; failure_reason: string; failed_task: string; path: string; final: boolean;
+  state_size: number; max_alignment_ms: number; failure_reason: string; failed_task: string; path: string; final: boolean; is_savepoint: boolean;
   tasks?: CheckpointTaskStats[];
 }
 interface Checkpoints {
   completed: number; failed: number; in_progress: number; restored: number; latest_completed?: Stats; latest_failed?: Stats; history: Stats[];
-  latest_restored_id: number; latest_restored_timestamp: number;
+  latest_restored_id: number; latest_restored_timestamp: number; latest_savepoint?: Stats;
 }
 
 export async function checkpoints(address: string, jobId: string, json: boolean): Promise<void> {
@@ -89,13 +93,14 @@ export async function checkpoints(address: string, jobId: string, json: boolean)
       `Completed: ${c.completed}   Failed: ${c.failed}   In progress: ${c.in_progress}   Restored: ${c.restored}`,
       `Latest completed: ${c.latest_completed ? `${c.latest_completed.id} at ${c.latest_completed.path}` : 'none'}`,
       `Latest restored: ${c.latest_restored_id ? `checkpoint ${c.latest_restored_id}, restored at ${time(c.latest_restored_timestamp)}` : 'none'}`,
+      `Latest savepoint: ${c.latest_savepoint ? `${c.latest_savepoint.id} at ${c.latest_savepoint.path}` : 'none'}`,
       '',
       table(
-        ['ID', 'STATUS', 'ACKED', 'TRIGGERED', 'DURATION', 'STATE SIZE', 'MAX ALIGNMENT', 'FAILURE'],
+        ['ID', 'STATUS', 'ACKED', 'TRIGGERED', 'DURATION', 'STATE SIZE', 'MAX ALIGNMENT', 'FAILURE / PATH'],
         c.history.map((h) => [
-          `${h.id}${h.final ? ' (final)' : ''}`, h.status, `${h.acknowledged}/${h.total}`, time(h.trigger_timestamp),
+          `${h.id}${h.final ? ' (final)' : ''}${h.is_savepoint ? ' (savepoint)' : ''}`, h.status, `${h.acknowledged}/${h.total}`, time(h.trigger_timestamp),
           h.status === 'IN_PROGRESS' ? '-' : `${h.end_to_end_duration_ms} ms`, bytes(h.state_size), `${h.max_alignment_ms} ms`,
-          h.status === 'FAILED' ? `${h.failure_reason}${h.failed_task ? ` [task: ${h.failed_task}]` : ''}` : '',
+          h.status === 'FAILED' ? `${h.failure_reason}${h.failed_task ? ` [task: ${h.failed_task}]` : ''}` : h.is_savepoint ? h.path : '',
         ]),
       ),
     ];

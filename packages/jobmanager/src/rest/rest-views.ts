@@ -61,6 +61,7 @@ export function checkpointsRestView(job: JobMaster, limit?: number) {
       completed: v.latest_completed ? historyEntry(v.latest_completed) : null,
       failed: v.latest_failed ? historyEntry(v.latest_failed) : null,
       restored: v.latest_restored_id ? { id: v.latest_restored_id, restore_timestamp: v.latest_restored_timestamp } : null,
+      savepoint: v.latest_savepoint ? historyEntry(v.latest_savepoint) : null,
     },
     interval_ms: job.submission.config.getOptionalNumber('execution.checkpointing.interval') ?? 0,
     history: (limit === undefined ? v.history : v.history.slice(0, limit)).map(historyEntry),

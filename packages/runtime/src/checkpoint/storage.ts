@@ -11,7 +11,8 @@ export interface TaskStateSnapshot {
   subtask: number;
   keyGroupStart: number;
   keyGroupEnd: number;
-  operators: Record<string, { keyed?: KeyedSnapshot; operator?: Record<string, unknown[]> }>;
+  /** By operator uid: keyed state (head operator only), union and split operator list state. */
+  operators: Record<string, { keyed?: KeyedSnapshot; operator?: Record<string, unknown[]>; split?: Record<string, unknown[]> }>;
   /** Parallelism of the vertex when it was written: channel state is redistributed when it changed. */
   parallelism?: number;
   /** In-flight data of an unaligned checkpoint. */

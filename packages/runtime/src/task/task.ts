@@ -1,6 +1,6 @@
 import {
   jobCheckpointDirectory,
-  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, describeError,
+  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, type Termination, describeError,
   ContractViolation, RecordSerializer, faultPoint, WeirError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
@@ -9,6 +9,7 @@ import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
 import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
 import { channelStateBytes, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
 import { discardStateFile, readTaskState, writeTaskState, type TaskStateSnapshot } from '../checkpoint/storage';
+import { describeStates } from '../checkpoint/snapshot-format';
 import { InputGate } from '../network/input-gate';
 import { networkSettings, type NetworkSettings } from '../network/network-settings';
 import { TaskOutput, type OutputChannelState } from '../network/record-writer';
@@ -32,8 +33,8 @@ interface SnapshotTiming {
 }
 
 type Command =
-  | { kind: 'trigger'; checkpointId: number; timestamp: number; final: boolean }
-  | { kind: 'notify'; checkpointId: number; completed: boolean };
+  | { kind: 'trigger'; checkpointId: number; timestamp: number; final: boolean; stop?: boolean }
+  | { kind: 'notify'; checkpointId: number; completed: boolean; savepoint?: boolean; termination?: Termination };
 
 /**
  * Runs one subtask: restores its state, drives its operator chain from a source or from
@@ -64,9 +65,16 @@ export class Task {
   private failed = false;
   private lastSnapshotId = 0;
   private completedUpTo = 0;
+  private lastAbortedId = 0;
   private finalCheckpointId = 0;
   private finalCheckpointDone = false;
   private sourceEnded = false;
+  /** A source that emitted the barrier of a stop-with-savepoint emits nothing after it. */
+  private stopAt = 0;
+  /** Set when a stop-with-savepoint completed: the task ends (without end of input for STOP). */
+  private termination: Termination = '';
+  /** Operators whose state came from the checkpoint or savepoint restored from. */
+  private readonly restoredUids = new Set<string>();
   recordsIn = 0;
   readonly disconnects: (() => void)[] = [];
 
@@ -118,13 +126,14 @@ export class Task {
     return this.chain.recordsOut;
   }
 
-  trigger(checkpointId: number, timestamp: number, final: boolean): void {
-    this.mailbox.push({ kind: 'trigger', checkpointId, timestamp, final });
+  trigger(checkpointId: number, timestamp: number, final: boolean, stop = false): void {
+    this.mailbox.push({ kind: 'trigger', checkpointId, timestamp, final, stop });
     this.wakeup.notify();
   }
 
-  notify(checkpointId: number, completed: boolean): void {
-    this.mailbox.push({ kind: 'notify', checkpointId, completed });
+  /** `savepoint`: an intermediate savepoint completed; sinks do not commit on it. */
+  notify(checkpointId: number, completed: boolean, options: { savepoint?: boolean; termination?: Termination } = {}): void {
+    this.mailbox.push({ kind: 'notify', checkpointId, completed, ...options });
     this.wakeup.notify();
   }
 
@@ -162,7 +171,8 @@ export class Task {
         clearInterval(ticker);
       }
       if (this.cancelled) return this.cancelledExit();
-      await this.chain.finish();
+      // Stopped with a savepoint without --drain: the input did not end, so operators are not told it did.
+      if (this.termination !== 'STOP') await this.chain.finish();
       this.output.broadcastEnd();
       await this.chain.close();
       this.events.state(this.ref, 'FINISHED');
@@ -195,6 +205,15 @@ export class Task {
     for (;;) {
       await this.handleMailbox();
       if (this.cancelled) return;
+      if (this.termination) {
+        this.output.flush();
+        return;
+      }
+      if (this.stopAt) {
+        // Past the stop-with-savepoint barrier: wait for it to complete (end) or abort (go on).
+        await this.wakeup.wait();
+        continue;
+      }
       if (!this.output.isAvailable()) {
         await Promise.race([this.output.available.wait(), this.wakeup.wait()]);
         continue;
@@ -214,9 +233,9 @@ export class Task {
     // A bounded source ends with a final checkpoint so that committing sinks commit
     // everything: ask for it, then emit end-of-partition only once it completed.
     this.events.sourceExhausted(this.ref);
-    while (!this.cancelled && !this.finalCheckpointDone) {
+    while (!this.cancelled && !this.finalCheckpointDone && !this.termination) {
       await this.handleMailbox();
-      if (this.finalCheckpointDone || this.cancelled) break;
+      if (this.finalCheckpointDone || this.cancelled || this.termination) break;
       await this.wakeup.wait();
     }
   }
@@ -261,11 +280,12 @@ export class Task {
       }
     }
     // Inputs ended after the final checkpoint's barrier: wait until it is complete so
-    // that sinks have committed before the task finishes.
-    if (this.deploy.checkpointing_enabled) {
-      while (!this.cancelled && this.completedUpTo < this.lastSnapshotId) {
+    // that sinks have committed before the task finishes (a savepoint's too).
+    if (this.deploy.checkpointing_enabled || this.lastSnapshotId > 0) {
+      // (An aborted last snapshot, a savepoint of a job without checkpointing, is not waited for.)
+      while (!this.cancelled && this.completedUpTo < this.lastSnapshotId && this.lastAbortedId !== this.lastSnapshotId) {
         await this.handleMailbox();
-        if (this.completedUpTo >= this.lastSnapshotId) break;
+        if (this.completedUpTo >= this.lastSnapshotId || this.lastAbortedId === this.lastSnapshotId) break;
         await this.wakeup.wait();
       }
     }
@@ -301,16 +321,21 @@ export class Task {
     while (this.mailbox.length > 0) {
       const command = this.mailbox.shift() as Command;
       if (command.kind === 'trigger') {
-        if (!this.isSource) continue;
+        if (!this.isSource || this.termination) continue;
         // Only a source that has read everything takes a final checkpoint; one meant for an
         // earlier attempt must not make this one finish without covering its last records.
         if (command.final && this.sourceEnded) this.finalCheckpointId = command.checkpointId;
         this.snapshot(command.checkpointId, command.timestamp, 0, command.final);
+        if (command.stop) this.stopAt = command.checkpointId;
       } else if (command.completed) {
         this.completedUpTo = Math.max(this.completedUpTo, command.checkpointId);
-        await this.chain.notifyComplete(command.checkpointId);
+        // An intermediate savepoint commits nothing: the next checkpoint does (as Flink since 1.15).
+        if (!command.savepoint) await this.chain.notifyComplete(command.checkpointId);
         if (this.finalCheckpointId && command.checkpointId >= this.finalCheckpointId) this.finalCheckpointDone = true;
+        if (command.termination) this.termination = command.termination;
       } else {
+        if (command.checkpointId === this.stopAt) this.stopAt = 0; // the stop failed: the job goes on
+        this.lastAbortedId = Math.max(this.lastAbortedId, command.checkpointId);
         this.aligner?.onAborted(command.checkpointId);
         this.unaligned?.onAborted(command.checkpointId);
         await this.chain.notifyAborted(command.checkpointId);
@@ -332,7 +357,10 @@ export class Task {
       this.chain.snapshotState(checkpointId);
       const range = this.keyed?.range ?? { start: 0, end: -1 };
       const snapshot: TaskStateSnapshot = { vertexId: this.ref.vertex_id, subtask: this.ref.subtask, keyGroupStart: range.start, keyGroupEnd: range.end, operators: {} };
-      for (const [uid, store] of this.operatorStates) snapshot.operators[uid] = { operator: store.snapshot() };
+      for (const [uid, store] of this.operatorStates) {
+        const { union, split } = store.snapshot();
+        snapshot.operators[uid] = split ? { operator: union, split } : { operator: union };
+      }
       if (this.keyed) {
         const headUid = this.plan.operatorUids[0];
         snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed: this.keyed.snapshot() };
@@ -379,7 +407,7 @@ export class Task {
         snapshot.channels = { inputs: recorded, outputs: outputs ?? [] };
         persistedBytes = channelStateBytes(snapshot.channels);
       }
-      const handle = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer);
+      const handle = { ...(await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer)), states: describeStates(snapshot) };
       await faultPoint('tm.state.written');
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
@@ -411,21 +439,32 @@ export class Task {
     const handles: StateHandle[] = this.deploy.restore_handles ?? [];
     if (!this.deploy.restore_checkpoint_id || handles.length === 0) return;
     const mine = this.keyed?.range;
-    const jobDir = jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id);
-    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, jobDir, this.serializer)));
+    // The handles may come from several old vertices (the job's chaining changed): take
+    // only the state of this task's own operators, matched by uid.
+    const ownUids = new Set(this.plan.vertex.operators.map((o) => o.uid));
+    const headUid = this.plan.operatorUids[0];
+    // Only files inside the checkpoint or savepoint restored from are read (its own
+    // checkpoints, a savepoint anywhere the user keeps it, another job's retained checkpoint).
+    const allowed = this.deploy.restore_dir || jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id);
+    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, allowed, this.serializer)));
     await faultPoint('tm.restore.read');
-    const keyedSnaps = new Map<string, TaskStateSnapshot['operators'][string]['keyed'][]>();
+    const keyedSnaps = new Map<string, NonNullable<TaskStateSnapshot['operators'][string]['keyed']>[]>();
+    const splits = new Map<string, Record<string, unknown[]>[]>();
     for (const snap of snapshots) {
       for (const [uid, op] of Object.entries(snap.operators)) {
+        if (!ownUids.has(uid)) continue;
+        this.restoredUids.add(uid);
         if (op.operator) this.operatorStore(uid).restore([op.operator]);
-        if (op.keyed && mine && rangesOverlap(op.keyed.range, mine)) {
+        if (op.split) splits.set(uid, [...(splits.get(uid) ?? []), op.split]);
+        if (op.keyed && uid === headUid && mine && rangesOverlap(op.keyed.range, mine)) {
           keyedSnaps.set(uid, [...(keyedSnaps.get(uid) ?? []), op.keyed]);
         }
       }
     }
+    for (const [uid, list] of splits) this.operatorStore(uid).restoreSplit(list, this.ref.subtask, this.deploy.parallelism);
     if (this.keyed) for (const list of keyedSnaps.values()) this.keyed.restore(list.filter((s) => s !== undefined));
     this.restoreChannelState(snapshots);
-    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id }, 'restored state');
+    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id, from: this.deploy.restore_dir }, 'restored state');
   }
 
   /** In-flight data of an unaligned checkpoint: outputs go out first, inputs are replayed before new input. */
@@ -459,13 +498,14 @@ export class Task {
       parallelism: this.deploy.parallelism,
       maxParallelism: this.deploy.max_parallelism,
       attempt: this.ref.attempt,
-      isRestored: this.deploy.restore_checkpoint_id > 0,
+      isRestored: this.restoredUids.has(uid),
       config,
       getState: <S>(descriptor: StateDescriptor<S>): S => {
         if (!keyed || !isHead) throw new Error(`${this.plan.vertex.name}: keyed state is only available right after keyBy`);
         return keyed.getState(descriptor, uid);
       },
       getUnionListState: (name) => this.operatorStore(uid).getUnionListState(name),
+      getListState: (name) => this.operatorStore(uid).getListState(name),
       currentKey: () => keyed?.currentKey(),
     };
   }

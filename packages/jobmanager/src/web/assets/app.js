@@ -211,7 +211,7 @@ async function renderJob(jobId) {
   const sum = cps.summary;
   const restored = cps.latest.restored;
   const historyRows = cps.history.map((h) => `<tr class="clickable${h.id === ui.selectedCheckpoint ? ' selected' : ''}" data-id="${h.id}">
-      <td class="num">${h.id}${h.final ? ' (final)' : ''}</td><td>${badge(h.status)}</td><td class="num">${h.acknowledged}/${h.total}</td>
+      <td class="num">${h.id}${h.final ? ' (final)' : ''}${h.is_savepoint ? ' <span class="savepoint">savepoint</span>' : ''}</td><td>${badge(h.status)}</td><td class="num">${h.acknowledged}/${h.total}</td>
       <td>${time(h.trigger_timestamp)}</td><td class="num">${h.status === 'IN_PROGRESS' ? '…' : duration(h.end_to_end_duration_ms)}</td>
       <td class="num">${bytes(h.state_size)}</td><td class="num">${duration(h.max_alignment_ms)}</td>
       <td class="wrap">${esc(h.failure_reason)}</td></tr>`).join('');
@@ -226,6 +226,7 @@ async function renderJob(jobId) {
       <span>Restarts <b id="restarts">${s.restarts}</b></span>
       <span>Attempt <b>${job.attempt}</b></span>
       <span>Last restore <b>${job.last_restore_checkpoint_id ? `checkpoint ${job.last_restore_checkpoint_id} (completed at ${time(job.last_restore_checkpoint_timestamp)}), restored at ${time(job.last_restore_timestamp)}` : 'never'}</b></span>
+      ${job.last_savepoint_path ? `<span>Last savepoint <b class="mono">${esc(job.last_savepoint_path)}</b></span>` : ''}
     </div>
     ${job.failure_cause ? `<div class="error-box">${esc(job.failure_cause)}</div>` : ''}
     <div class="panel"><h2>Job graph</h2><div class="scroll">${graphSvg(job)}</div></div>
