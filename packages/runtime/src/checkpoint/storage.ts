@@ -59,8 +59,8 @@ export async function writeTaskState(
   };
 }
 
-/** Reads a state file and checks it against its handle: a damaged file, or one outside the job's directory, is never restored. */
-export async function readTaskState(handle: StateHandle, jobDir: string, serializer = new RecordSerializer()): Promise<TaskStateSnapshot> {
+/** The bytes of a state file, checked against its handle: place, size and checksum. Throws a CheckpointError naming what is wrong. */
+async function readVerifiedStateBytes(handle: StateHandle, jobDir: string): Promise<Buffer> {
   if (!isWithinDirectory(jobDir, handle.path)) throw new CheckpointError(`checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}: not read`);
   let data: Buffer;
   try {
@@ -74,6 +74,12 @@ export async function readTaskState(handle: StateHandle, jobDir: string, seriali
   if (sha256(data) !== handle.checksum) {
     throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`);
   }
+  return data;
+}
+
+/** Reads a state file and checks it against its handle: a damaged file, or one outside the job's directory, is never restored. */
+export async function readTaskState(handle: StateHandle, jobDir: string, serializer = new RecordSerializer()): Promise<TaskStateSnapshot> {
+  const data = await readVerifiedStateBytes(handle, jobDir);
   try {
     return serializer.decodeState<TaskStateSnapshot>(data);
   } catch (err) {
@@ -112,16 +118,13 @@ export async function writeFileDurably(file: string, data: Uint8Array | string, 
  * JobManager does not load.
  */
 export async function checkStateFile(handle: StateHandle, jobDir: string): Promise<string | undefined> {
-  if (!isWithinDirectory(jobDir, handle.path)) return `checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}`;
-  let data: Buffer;
   try {
-    data = await readFile(handle.path);
+    await readVerifiedStateBytes(handle, jobDir);
+    return undefined;
   } catch (err) {
-    return `checkpoint state file ${handle.path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    if (err instanceof CheckpointError) return err.message;
+    throw err;
   }
-  if (data.length !== handle.size) return `checkpoint state file ${handle.path} is corrupt: it has ${data.length} bytes where the checkpoint metadata says ${handle.size}`;
-  if (sha256(data) !== handle.checksum) return `checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`;
-  return undefined;
 }
 
 export async function removeCheckpointDirectory(root: string, jobId: string, checkpointId: number): Promise<void> {
