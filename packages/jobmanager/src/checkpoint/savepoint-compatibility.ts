@@ -124,11 +124,26 @@ function inFlightDataProblem(snapshot: SnapshotMetadata, graph: JobGraph): strin
   const before = snapshot.vertices.map(shape);
   const now = graph.vertices.map(shape);
   const changed = before.findIndex((b, i) => b !== now[i]);
-  if (changed < 0 && before.length === now.length) return undefined;
-  const what = changed < 0
-    ? `the job had ${before.length} tasks and has ${now.length} now`
-    : `task ${before[changed]} is ${now[changed] ?? 'gone'} now`;
-  return `checkpoint ${snapshot.id} holds records that were in flight when it was taken (an unaligned checkpoint), which replay only into the same job graph (same operators, chaining and keyBy; the parallelism may change), but ${what}: resume it unchanged with execution.checkpointing.unaligned.enabled=false, take a savepoint (aligned then), and start the changed job from that savepoint`;
+  const advice = 'resume it unchanged with execution.checkpointing.unaligned.enabled=false, take a savepoint (aligned then), and start the changed job from that savepoint';
+  if (changed >= 0 || before.length !== now.length) {
+    const what = changed < 0
+      ? `the job had ${before.length} tasks and has ${now.length} now`
+      : `task ${before[changed]} is ${now[changed] ?? 'gone'} now`;
+    return `checkpoint ${snapshot.id} holds records that were in flight when it was taken (an unaligned checkpoint), which replay only into the same job graph (same operators, chaining and keyBy; the parallelism may change), but ${what}: ${advice}`;
+  }
+  // Every consumer of a broadcast edge holds its own copy of the records in flight to it,
+  // each at its own position: no split of those copies is right for another parallelism.
+  const old = new Map(snapshot.vertices.map((v) => [v.id, v]));
+  const names = new Map(graph.vertices.map((v) => [v.id, v]));
+  for (const e of graph.edges.filter((x) => x.partitioning === 'BROADCAST')) {
+    const [from, to] = [names.get(e.source), names.get(e.target)];
+    if (!from || !to) continue;
+    if (old.get(from.id)?.parallelism === from.parallelism && old.get(to.id)?.parallelism === to.parallelism) continue;
+    return `checkpoint ${snapshot.id} holds records that were in flight when it was taken (an unaligned checkpoint), and those on the broadcast edge "${from.name}" -> "${to.name}" ` +
+      `(a copy per consumer) cannot be redistributed to another parallelism: resume with "${from.name}" at ${old.get(from.id)?.parallelism} and "${to.name}" at ${old.get(to.id)?.parallelism} subtasks as before, ` +
+      `or ${advice.replace('the changed job', 'the job at the new parallelism')}`;
+  }
+  return undefined;
 }
 
 function pad(rows: string[][]): string[] {
