@@ -7,7 +7,7 @@ import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
 import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
 import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
-import { channelStateBytes, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
+import { channelStateBytes, describeChannelState, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
 import { discardStateFile, readTaskState, writeTaskState, type TaskStateSnapshot } from '../checkpoint/storage';
 import { describeStates } from '../checkpoint/snapshot-format';
 import { InputGate } from '../network/input-gate';
@@ -407,7 +407,7 @@ export class Task {
         snapshot.channels = { inputs: recorded, outputs: outputs ?? [] };
         persistedBytes = channelStateBytes(snapshot.channels);
       }
-      const handle = { ...(await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer)), states: describeStates(snapshot) };
+      const handle = { ...(await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer)), states: [...describeStates(snapshot), ...describeChannelState(snapshot.channels, this.plan.vertex.operators[0].uid)] };
       await faultPoint('tm.state.written');
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
