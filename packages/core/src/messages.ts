@@ -6,10 +6,13 @@ export interface TaskRef { job_id: string; vertex_id: string; subtask: number; a
 export interface SlotInfo { index: number; data_address: string }
 export interface StateHandle {
   operator_uid: string; path: string; size: number; checksum: string; key_group_start: number; key_group_end: number;
+  /** Tiny state kept in `_metadata` instead of a file (then `path` is empty). */
+  inline_data?: Buffer;
 }
 export interface AcknowledgeCheckpoint {
   task: TaskRef; checkpoint_id: number; handles: StateHandle[]; state_size: number;
   sync_duration_ms: number; async_duration_ms: number; alignment_duration_ms: number; acknowledged_at: number;
+  put_count?: number; bytes_written?: number;
 }
 export interface DeclineCheckpoint { task: TaskRef; checkpoint_id: number; reason: string }
 export interface TaskStateUpdate { task: TaskRef; state: string; error: string; timestamp: number }

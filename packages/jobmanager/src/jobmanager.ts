@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { bindServer, CHANNEL_OPTIONS, ConfigError, createLogger, grpc, protos, type Configuration, type Logger } from '@weir/core';
+import { configureCheckpointStorage, normalizeLocation, storageSettingsFrom } from '@weir/runtime';
 import { clientHandlers } from './client-service';
 import { Dispatcher } from './dispatcher';
 import { JobStore } from './job-store';
@@ -25,7 +26,8 @@ export async function startJobManager(config: Configuration): Promise<RunningJob
   const log = createLogger('jobmanager', config.getString('log.level'));
   const heartbeatInterval = config.getNumber('heartbeat.interval');
   const rm = new ResourceManager(config.getNumber('heartbeat.timeout'), heartbeatInterval, log);
-  const checkpointRoot = path.resolve(config.getOptionalString('state.checkpoints.dir') ?? '.weir/checkpoints');
+  configureCheckpointStorage(storageSettingsFrom(config));
+  const checkpointRoot = normalizeLocation(config.getOptionalString('state.checkpoints.dir') ?? '.weir/checkpoints');
   const store = new JobStore(path.resolve(config.getOptionalString('jobmanager.store.dir') ?? '.weir/jobmanager'));
   const dispatcher = new Dispatcher(config, rm, store, checkpointRoot, log);
   dispatcher.recover();

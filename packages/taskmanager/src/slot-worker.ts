@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { configureCheckpointStorage, type StorageSettings } from '@weir/runtime';
 import { SlotRuntime, type SlotCommand } from './slot-runtime';
 
 export interface SlotWorkerData {
@@ -7,6 +8,8 @@ export interface SlotWorkerData {
   bindHost: string;
   port: number;
   advertisedHost: string;
+  /** The TaskManager's own checkpoint storage settings (its s3.* keys). */
+  storage: StorageSettings;
 }
 
 /** Entry of a slot's thread: serves its data exchange and runs the tasks deployed to it. */
@@ -14,6 +17,7 @@ export async function runSlotWorker(): Promise<void> {
   const data = workerData as SlotWorkerData;
   const port = parentPort;
   if (!port) throw new Error('slot worker started outside a worker thread');
+  configureCheckpointStorage(data.storage);
   const slot = new SlotRuntime(data.slotIndex, (event) => port.postMessage(event));
   const bound = await slot.start(data.bindHost, data.port, data.advertisedHost);
   port.on('message', (command: SlotCommand) => slot.handle(command));

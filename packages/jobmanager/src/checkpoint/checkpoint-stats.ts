@@ -6,6 +6,9 @@ export interface CheckpointTaskStats {
   async_duration_ms: number;
   alignment_duration_ms: number;
   state_size: number;
+  /** Write requests to checkpoint storage and their bytes (0 for state kept inline). */
+  put_count?: number;
+  bytes_written?: number;
 }
 
 export type CheckpointStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
@@ -24,6 +27,9 @@ export interface CheckpointStats {
   path: string;
   final: boolean;
   tasks: CheckpointTaskStats[];
+  /** Write requests to checkpoint storage for this checkpoint: the tasks' and `_metadata`. */
+  put_count: number;
+  bytes_written: number;
 }
 
 export interface CheckpointCounts {
@@ -64,7 +70,7 @@ export class CheckpointStatsTracker {
   triggered(id: number, timestamp: number, total: number, final: boolean): void {
     this.history.set(id, {
       id, status: 'IN_PROGRESS', acknowledged: 0, total, trigger_timestamp: timestamp, end_to_end_duration_ms: 0, state_size: 0,
-      max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final, tasks: [],
+      max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final, tasks: [], put_count: 0, bytes_written: 0,
     });
     this.counts.in_progress++;
     while (this.history.size > HISTORY_LIMIT) this.history.delete(this.history.keys().next().value as number);
@@ -77,6 +83,16 @@ export class CheckpointStatsTracker {
     s.tasks.push(task);
     s.state_size += task.state_size;
     s.max_alignment_ms = Math.max(s.max_alignment_ms, task.alignment_duration_ms);
+    s.put_count = (s.put_count ?? 0) + (task.put_count ?? 0);
+    s.bytes_written = (s.bytes_written ?? 0) + (task.bytes_written ?? 0);
+  }
+
+  /** The `_metadata` write, the last request of a checkpoint. */
+  metadataWritten(id: number, cost: { puts: number; bytes: number }): void {
+    const s = this.history.get(id);
+    if (!s) return;
+    s.put_count = (s.put_count ?? 0) + cost.puts;
+    s.bytes_written = (s.bytes_written ?? 0) + cost.bytes;
   }
 
   completed(id: number, now: number, path: string): void {

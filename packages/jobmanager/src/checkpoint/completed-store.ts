@@ -1,7 +1,7 @@
-import { mkdir, readFile, readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { CheckpointError, type StateHandle } from '@weir/core';
-import { checkpointDirectory, discardStateFile, removeCheckpointDirectory, writeFileDurably } from '@weir/runtime';
+import {
+  checkpointDirectory, discardStateFile, joinLocation, removeCheckpointDirectory, storageFor, type CheckpointStorage,
+} from '@weir/runtime';
 
 /** What `_metadata` holds: enough to redeploy every task with its state. */
 export interface CompletedCheckpoint {
@@ -17,22 +17,28 @@ export interface CompletedCheckpoint {
 
 export const METADATA_FILE = '_metadata';
 
-/** Completed checkpoints of one job on the filesystem, keeping `num-retained` of them. */
+/** Completed checkpoints of one job in checkpoint storage, keeping `num-retained` of them. */
 export class CompletedCheckpointStore {
   private readonly completed: CompletedCheckpoint[] = [];
+  private readonly storage: CheckpointStorage;
+  /** Write requests and bytes of the last `_metadata` (the coordinator adds them to the tasks'). */
+  lastCommitCost = { puts: 0, bytes: 0 };
 
   constructor(
     private readonly root: string,
     private readonly jobId: string,
     private readonly retained: number,
-  ) {}
+  ) {
+    this.storage = storageFor(root);
+  }
 
   /** Writes `_metadata` last and atomically: a checkpoint without it never happened. */
   async add(checkpoint: Omit<CompletedCheckpoint, 'path' | 'jobId'>): Promise<CompletedCheckpoint> {
     const dir = checkpointDirectory(this.root, this.jobId, checkpoint.id);
     const full: CompletedCheckpoint = { ...checkpoint, jobId: this.jobId, path: dir };
-    await mkdir(dir, { recursive: true }); // a job without state still gets its checkpoint directory
-    await writeFileDurably(path.join(dir, METADATA_FILE), JSON.stringify(full, null, 1));
+    const before = { ...this.storage.counters };
+    await this.storage.commit(joinLocation(dir, METADATA_FILE), encodeCheckpointMetadata(full));
+    this.lastCommitCost = { puts: this.storage.counters.puts - before.puts, bytes: this.storage.counters.bytes - before.bytes };
     this.completed.push(full);
     while (this.completed.length > this.retained) {
       const old = this.completed.shift() as CompletedCheckpoint;
@@ -51,17 +57,11 @@ export class CompletedCheckpointStore {
 
   /** After a JobManager restart: the newest readable `_metadata` of the job. */
   async recover(): Promise<void> {
-    const jobDir = path.join(this.root, this.jobId);
-    let names: string[];
-    try {
-      names = await readdir(jobDir);
-    } catch {
-      return;
-    }
+    const names = await this.storage.list(joinLocation(this.root, this.jobId)).catch(() => [] as string[]);
     const ids = names.map((n) => /^chk-(\d+)$/.exec(n)?.[1]).filter((x): x is string => !!x).map(Number).sort((a, b) => a - b);
     for (const id of ids) {
       try {
-        this.completed.push(await readMetadata(path.join(jobDir, `chk-${id}`)));
+        this.completed.push(await readMetadata(checkpointDirectory(this.root, this.jobId, id)));
       } catch {
         // an incomplete checkpoint (no _metadata) is not a checkpoint
       }
@@ -85,16 +85,27 @@ export class CompletedCheckpointStore {
   }
 }
 
+/** `_metadata` is JSON: inline state goes in as base64. */
+export function encodeCheckpointMetadata(checkpoint: CompletedCheckpoint): string {
+  return JSON.stringify(checkpoint, (key, value) => (key === 'inline_data' && value ? inlineBytes(value).toString('base64') : value), 1);
+}
+
+/** JSON.stringify has already turned a Buffer into `{type: 'Buffer', data}` when a replacer sees it. */
+function inlineBytes(value: Uint8Array | { type: 'Buffer'; data: number[] }): Buffer {
+  return value instanceof Uint8Array ? Buffer.from(value) : Buffer.from(value.data);
+}
+
 export async function readMetadata(checkpointDir: string): Promise<CompletedCheckpoint> {
-  const file = path.join(checkpointDir, METADATA_FILE);
+  const file = joinLocation(checkpointDir, METADATA_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await storageFor(file).read(file)).toString('utf8');
   } catch (err) {
-    throw new CheckpointError(`checkpoint ${checkpointDir} has no readable ${METADATA_FILE}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    const reason = err instanceof CheckpointError ? err.message : ((err as NodeJS.ErrnoException).code ?? String(err));
+    throw new CheckpointError(`checkpoint ${checkpointDir} has no readable ${METADATA_FILE}: ${reason}`, { cause: err });
   }
   try {
-    return JSON.parse(text) as CompletedCheckpoint;
+    return JSON.parse(text, (key, value) => (key === 'inline_data' && typeof value === 'string' ? Buffer.from(value, 'base64') : value)) as CompletedCheckpoint;
   } catch {
     throw new CheckpointError(`checkpoint metadata ${file} is corrupt`);
   }

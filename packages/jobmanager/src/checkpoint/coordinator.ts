@@ -130,7 +130,7 @@ export class CheckpointCoordinator {
     }
     this.stats.acknowledged(ack.checkpoint_id, {
       task: name, acknowledged_at: ack.acknowledged_at, sync_duration_ms: ack.sync_duration_ms, async_duration_ms: ack.async_duration_ms,
-      alignment_duration_ms: ack.alignment_duration_ms, state_size: ack.state_size,
+      alignment_duration_ms: ack.alignment_duration_ms, state_size: ack.state_size, put_count: ack.put_count ?? 0, bytes_written: ack.bytes_written ?? 0,
     });
     if (checkpoint.isComplete()) await this.complete(checkpoint);
   }
@@ -164,6 +164,7 @@ export class CheckpointCoordinator {
     for (const older of [...this.pending.values()].filter((p) => p.id < checkpoint.id && !p.final)) {
       this.abort(older.id, `subsumed by checkpoint ${checkpoint.id}`, '', false);
     }
+    this.stats.metadataWritten(checkpoint.id, this.store.lastCommitCost);
     this.stats.completed(checkpoint.id, this.lastCompletionAt, completed.path);
     this.participants.persistStats();
     this.log.info({ checkpointId: checkpoint.id, durationMs: this.lastCompletionAt - checkpoint.triggeredAt, path: completed.path }, 'checkpoint completed');

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, open, rm, rmdir } from 'node:fs/promises';
-import path from 'node:path';
 import { CheckpointError, decode, encode, type StateHandle } from '@weir/core';
 import type { KeyedSnapshot } from '../state/keyed-backend';
+import { joinLocation, parentLocation, storageFor, storageSettings, type StorageCounters } from './storage/index';
+
+export * from './storage/index';
 
 /** What one task writes for one checkpoint: one file holding every operator of its chain. */
 export interface TaskStateSnapshot {
@@ -14,67 +15,75 @@ export interface TaskStateSnapshot {
 }
 
 export function checkpointDirectory(root: string, jobId: string, checkpointId: number): string {
-  return path.join(root, jobId, `chk-${checkpointId}`);
+  return joinLocation(root, jobId, `chk-${checkpointId}`);
 }
 
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Writes a task's state file (off the record path) and returns its handle. */
-export async function writeTaskState(root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot): Promise<StateHandle> {
-  const dir = checkpointDirectory(root, jobId, checkpointId);
-  await mkdir(dir, { recursive: true });
+/** A state handle and what writing it cost. */
+export interface WrittenState {
+  handle: StateHandle;
+  cost: StorageCounters;
+}
+
+/**
+ * Writes a task's state file (off the record path) and returns its handle. State up to
+ * `state.storage.fs.memory-threshold` bytes is not written at all: it travels in the
+ * handle and lands in `_metadata`, saving one request per task and checkpoint.
+ */
+export async function writeTaskState(root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot): Promise<WrittenState> {
   const data = encode(snapshot);
-  const file = path.join(dir, `${snapshot.vertexId}-${snapshot.subtask}.state`);
-  await writeFileDurably(file, data);
-  return {
-    operator_uid: '*',
-    path: file,
-    size: data.length,
-    checksum: sha256(data),
-    key_group_start: snapshot.keyGroupStart,
-    key_group_end: snapshot.keyGroupEnd,
+  const base = {
+    operator_uid: '*', size: data.length, checksum: sha256(data), key_group_start: snapshot.keyGroupStart, key_group_end: snapshot.keyGroupEnd,
   };
+  if (data.length <= storageSettings().memoryThreshold) {
+    return { handle: { ...base, path: '', inline_data: Buffer.from(data) }, cost: { puts: 0, bytes: 0 } };
+  }
+  const storage = storageFor(root);
+  const before = { ...storage.counters };
+  const location = joinLocation(checkpointDirectory(root, jobId, checkpointId), `${snapshot.vertexId}-${snapshot.subtask}.state`);
+  const written = await storage.write(location, data);
+  return { handle: { ...base, path: written }, cost: { puts: storage.counters.puts - before.puts, bytes: storage.counters.bytes - before.bytes } };
+}
+
+/** Where a handle's state is, for messages. */
+export function describeHandle(handle: StateHandle): string {
+  return handle.path || `inline state of key groups ${handle.key_group_start}-${handle.key_group_end}`;
 }
 
 /** Reads a state file and checks it against its handle: a damaged file is never restored. */
 export async function readTaskState(handle: StateHandle): Promise<TaskStateSnapshot> {
   let data: Buffer;
-  try {
-    data = await readFile(handle.path);
-  } catch (err) {
-    throw new CheckpointError(`checkpoint state file ${handle.path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  if (handle.inline_data && handle.inline_data.length > 0) {
+    data = Buffer.from(handle.inline_data);
+  } else {
+    try {
+      data = await storageFor(handle.path).read(handle.path);
+    } catch (err) {
+      const reason = err instanceof CheckpointError ? err.message : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      throw new CheckpointError(`checkpoint state file ${handle.path} cannot be read: ${reason}`, { cause: err });
+    }
   }
   if (data.length !== handle.size || sha256(data) !== handle.checksum) {
-    throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`);
+    throw new CheckpointError(`checkpoint state file ${describeHandle(handle)} is corrupt: its checksum does not match the checkpoint metadata`);
   }
   try {
     return decode<TaskStateSnapshot>(data);
   } catch (err) {
-    throw new CheckpointError(`checkpoint state file ${handle.path} cannot be decoded`, { cause: err });
+    throw new CheckpointError(`checkpoint state file ${describeHandle(handle)} cannot be decoded`, { cause: err });
   }
-}
-
-/** temp file, fsync, rename: a reader sees the old file or the whole new one. */
-export async function writeFileDurably(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
 }
 
 export async function removeCheckpointDirectory(root: string, jobId: string, checkpointId: number): Promise<void> {
-  await rm(checkpointDirectory(root, jobId, checkpointId), { recursive: true, force: true });
+  await storageFor(root).deleteDirectory(checkpointDirectory(root, jobId, checkpointId));
 }
 
 /** Removes a state file nobody will use, and its checkpoint directory when that is empty. */
 export async function discardStateFile(handle: StateHandle): Promise<void> {
-  await rm(handle.path, { force: true }).catch(() => {});
-  await rmdir(path.dirname(handle.path)).catch(() => {});
+  if (!handle.path) return;
+  const storage = storageFor(handle.path);
+  await storage.delete(handle.path).catch(() => {});
+  await storage.deleteIfEmpty(parentLocation(handle.path)).catch(() => {});
 }

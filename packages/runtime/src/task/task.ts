@@ -270,7 +270,7 @@ export class Task {
   private async persist(checkpointId: number, snapshot: TaskStateSnapshot, syncMs: number, alignmentMs: number): Promise<void> {
     const started = Date.now();
     try {
-      const handle = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot);
+      const { handle, cost } = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot);
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
         await discardStateFile(handle);
@@ -285,6 +285,8 @@ export class Task {
         async_duration_ms: Date.now() - started,
         alignment_duration_ms: alignmentMs,
         acknowledged_at: Date.now(),
+        put_count: cost.puts,
+        bytes_written: cost.bytes,
       });
     } catch (err) {
       this.events.decline(this.ref, checkpointId, `${this.name}: writing state failed: ${describeError(err)}`);
