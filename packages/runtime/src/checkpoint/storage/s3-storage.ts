@@ -31,6 +31,8 @@ export class S3CheckpointStorage implements CheckpointStorage {
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {
     this.endpointName = settings.endpoint ?? `AWS S3 (${settings.region})`;
+    // The SDK warns on Node 20 about its releases of 2027; this one is pinned and supports it.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client({
       endpoint: settings.endpoint,
       forcePathStyle: settings.pathStyleAccess,
