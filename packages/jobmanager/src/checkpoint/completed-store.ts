@@ -1,4 +1,4 @@
-import { CheckpointError, type StateHandle } from '@weir/core';
+import { CheckpointError, jobCheckpointDirectory, type StateHandle } from '@weir/core';
 import {
   checkpointDirectory, discardStateFile, joinLocation, removeCheckpointDirectory, storageFor, type CheckpointStorage,
 } from '@weir/runtime';
@@ -77,7 +77,7 @@ export class CompletedCheckpointStore {
 
   /** State a task wrote for a checkpoint that no longer exists (a late acknowledgement). */
   async discardHandles(handles: StateHandle[]): Promise<void> {
-    for (const h of handles) await discardStateFile(h);
+    for (const h of handles) await discardStateFile(h, jobCheckpointDirectory(this.root, this.jobId));
   }
 
   async discardAll(): Promise<void> {

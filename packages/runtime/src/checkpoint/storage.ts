@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CheckpointError, decode, encode, type StateHandle } from '@weir/core';
+import { isWithinJobDirectory } from './storage/confinement';
 import type { KeyedSnapshot } from '../state/keyed-backend';
 import { joinLocation, parentLocation, storageFor, storageSettings, type StorageCounters } from './storage/index';
 
@@ -53,12 +54,13 @@ export function describeHandle(handle: StateHandle): string {
   return handle.path || `inline state of key groups ${handle.key_group_start}-${handle.key_group_end}`;
 }
 
-/** Reads a state file and checks it against its handle: a damaged file is never restored. */
-export async function readTaskState(handle: StateHandle): Promise<TaskStateSnapshot> {
+/** Reads a state file and checks it against its handle: a damaged file, or one outside the job's directory, is never restored. */
+export async function readTaskState(handle: StateHandle, jobDir: string): Promise<TaskStateSnapshot> {
   let data: Buffer;
   if (handle.inline_data && handle.inline_data.length > 0) {
     data = Buffer.from(handle.inline_data);
   } else {
+    if (!isWithinJobDirectory(jobDir, handle.path)) throw new CheckpointError(`checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}: not read`);
     try {
       data = await storageFor(handle.path).read(handle.path);
     } catch (err) {
@@ -80,10 +82,11 @@ export async function removeCheckpointDirectory(root: string, jobId: string, che
   await storageFor(root).deleteDirectory(checkpointDirectory(root, jobId, checkpointId));
 }
 
-/** Removes a state file nobody will use, and its checkpoint directory when that is empty. */
-export async function discardStateFile(handle: StateHandle): Promise<void> {
-  if (!handle.path) return;
+/** Removes a state file nobody will use, and its checkpoint directory when that is empty; nothing outside `jobDir`. */
+export async function discardStateFile(handle: StateHandle, jobDir: string): Promise<boolean> {
+  if (!handle.path || !isWithinJobDirectory(jobDir, handle.path)) return false;
   const storage = storageFor(handle.path);
   await storage.delete(handle.path).catch(() => {});
-  await storage.deleteIfEmpty(parentLocation(handle.path)).catch(() => {});
+  if (isWithinJobDirectory(jobDir, parentLocation(handle.path))) await storage.deleteIfEmpty(parentLocation(handle.path)).catch(() => {});
+  return true;
 }

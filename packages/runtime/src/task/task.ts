@@ -1,4 +1,5 @@
 import {
+  jobCheckpointDirectory,
   keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
@@ -273,7 +274,7 @@ export class Task {
       const { handle, cost } = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot);
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
-        await discardStateFile(handle);
+        await discardStateFile(handle, jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id));
         return;
       }
       this.events.ack({
@@ -297,7 +298,7 @@ export class Task {
     const handles: StateHandle[] = this.deploy.restore_handles ?? [];
     if (!this.deploy.restore_checkpoint_id || handles.length === 0) return;
     const mine = this.keyed?.range;
-    const snapshots = await Promise.all(handles.map((h) => readTaskState(h)));
+    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id))));
     const keyedSnaps = new Map<string, TaskStateSnapshot['operators'][string]['keyed'][]>();
     for (const snap of snapshots) {
       for (const [uid, op] of Object.entries(snap.operators)) {
