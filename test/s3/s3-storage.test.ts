@@ -34,7 +34,7 @@ describe('S3 checkpoint storage on a real S3 server', () => {
     const s3 = new S3CheckpointStorage(settings());
     const dir = 's3://checkpoints/root/job1/chk-1';
     const a = randomBytes(1000);
-    expect(await s3.write(`${dir}/v1-0.state`, a)).toBe(`${dir}/v1-0.state`);
+    expect(await s3.write(`${dir}/v1-0.state`, a)).toEqual({ location: `${dir}/v1-0.state`, puts: 1 });
     await s3.write(`${dir}/v1-1.state`, randomBytes(10));
     await s3.commit(`${dir}/_metadata`, '{"id":1}');
     expect(s3.counters).toEqual({ puts: 3, bytes: 1000 + 10 + 8 });
@@ -65,7 +65,7 @@ describe('S3 checkpoint storage on a real S3 server', () => {
   it('entropy injection: state files under random prefixes, _metadata without the marker; the directory is deleted whole', async () => {
     const s3 = new S3CheckpointStorage(settings({ entropyKey: '_entropy_', entropyLength: 6 }));
     const dir = 's3://checkpoints/_entropy_/ent/job2/chk-3';
-    const written = await s3.write(`${dir}/v1-0.state`, randomBytes(100));
+    const { location: written } = await s3.write(`${dir}/v1-0.state`, randomBytes(100));
     expect(written).toMatch(/^s3:\/\/checkpoints\/[a-z0-9]{6}\/ent\/job2\/chk-3\/v1-0\.state$/);
     await s3.commit(`${dir}/_metadata`, 'm');
     expect(await s3.list('s3://checkpoints/ent/job2/chk-3')).toEqual(['_metadata']);

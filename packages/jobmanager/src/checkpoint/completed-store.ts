@@ -36,9 +36,9 @@ export class CompletedCheckpointStore {
   async add(checkpoint: Omit<CompletedCheckpoint, 'path' | 'jobId'>): Promise<CompletedCheckpoint> {
     const dir = checkpointDirectory(this.root, this.jobId, checkpoint.id);
     const full: CompletedCheckpoint = { ...checkpoint, jobId: this.jobId, path: dir };
-    const before = { ...this.storage.counters };
-    await this.storage.commit(joinLocation(dir, METADATA_FILE), encodeCheckpointMetadata(full));
-    this.lastCommitCost = { puts: this.storage.counters.puts - before.puts, bytes: this.storage.counters.bytes - before.bytes };
+    const text = encodeCheckpointMetadata(full);
+    await this.storage.commit(joinLocation(dir, METADATA_FILE), text);
+    this.lastCommitCost = { puts: 1, bytes: Buffer.byteLength(text) };
     this.completed.push(full);
     while (this.completed.length > this.retained) {
       const old = this.completed.shift() as CompletedCheckpoint;

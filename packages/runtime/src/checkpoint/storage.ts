@@ -42,11 +42,9 @@ export async function writeTaskState(root: string, jobId: string, checkpointId: 
   if (data.length <= storageSettings().memoryThreshold) {
     return { handle: { ...base, path: '', inline_data: Buffer.from(data) }, cost: { puts: 0, bytes: 0 } };
   }
-  const storage = storageFor(root);
-  const before = { ...storage.counters };
   const location = joinLocation(checkpointDirectory(root, jobId, checkpointId), `${snapshot.vertexId}-${snapshot.subtask}.state`);
-  const written = await storage.write(location, data);
-  return { handle: { ...base, path: written }, cost: { puts: storage.counters.puts - before.puts, bytes: storage.counters.bytes - before.bytes } };
+  const written = await storageFor(root).write(location, data);
+  return { handle: { ...base, path: written.location }, cost: { puts: written.puts, bytes: data.length } };
 }
 
 /** Where a handle's state is, for messages. */

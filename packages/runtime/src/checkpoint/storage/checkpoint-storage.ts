@@ -10,6 +10,12 @@ export interface StorageCounters {
   bytes: number;
 }
 
+/** Where a file went and the write requests it took (a multipart upload takes several). */
+export interface WriteResult {
+  location: string;
+  puts: number;
+}
+
 export interface CheckpointStorage {
   /** `file` or `s3`: for messages and metrics. */
   readonly kind: 'file' | 's3';
@@ -19,7 +25,7 @@ export interface CheckpointStorage {
    * Writes one whole state file and returns where it went: an object store may put it
    * elsewhere than asked (entropy injection), and the handle must say the real place.
    */
-  write(location: string, data: Uint8Array): Promise<string>;
+  write(location: string, data: Uint8Array): Promise<WriteResult>;
   /**
    * Writes `_metadata`, the commit point of a checkpoint: a reader sees no file or the
    * whole one (temp file, fsync and rename on a filesystem; one PUT on an object store).

@@ -1,17 +1,17 @@
 /** Checkpoint storage on a filesystem every process sees (one machine, or a shared mount). */
 import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { CheckpointStorage, StorageCounters } from './checkpoint-storage';
+import type { CheckpointStorage, StorageCounters, WriteResult } from './checkpoint-storage';
 
 export class FsCheckpointStorage implements CheckpointStorage {
   readonly kind = 'file' as const;
   readonly counters: StorageCounters = { puts: 0, bytes: 0 };
 
-  async write(location: string, data: Uint8Array): Promise<string> {
+  async write(location: string, data: Uint8Array): Promise<WriteResult> {
     await mkdir(path.dirname(location), { recursive: true });
     await writeFileDurably(location, data);
     this.count(data);
-    return location;
+    return { location, puts: 1 };
   }
 
   async commit(location: string, data: Uint8Array | string, beforeCommit?: () => Promise<void> | undefined): Promise<void> {

@@ -1,5 +1,5 @@
 /** The checkpoint storage seam: the interface, its two implementations, and locations. */
-export type { CheckpointStorage, StorageCounters } from './checkpoint-storage';
+export type { CheckpointStorage, StorageCounters, WriteResult } from './checkpoint-storage';
 export { FsCheckpointStorage, writeFileDurably } from './fs-storage';
 export { S3CheckpointStorage } from './s3-storage';
 export { parseS3Location } from './s3-location';

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { CheckpointStorage, StorageCounters } from './checkpoint-storage';
+import type { CheckpointStorage, StorageCounters, WriteResult } from './checkpoint-storage';
 import { describeS3Failure, isNotFound, isRetryable } from './s3-errors';
 import { parseS3Location, withEntropy, withoutEntropy, type S3Address } from './s3-location';
 import type { S3Settings } from './storage-settings';
@@ -47,18 +47,19 @@ export class S3CheckpointStorage implements CheckpointStorage {
     });
   }
 
-  async write(location: string, data: Uint8Array): Promise<string> {
+  async write(location: string, data: Uint8Array): Promise<WriteResult> {
     const address = parseS3Location(location);
     const key = withEntropy(address.key, this.settings.entropyKey, this.settings.entropyLength);
     const target = `s3://${address.bucket}/${key}`;
+    let puts = 1;
     if (data.length > this.settings.multipartThreshold) {
-      await this.multipart({ bucket: address.bucket, key }, data, target);
+      puts = await this.multipart({ bucket: address.bucket, key }, data, target);
     } else {
       await this.request('PUT', target, address.bucket, () => this.client.send(new PutObjectCommand({ Bucket: address.bucket, Key: key, Body: data })));
-      this.counters.puts++;
     }
+    this.counters.puts += puts;
     this.counters.bytes += data.length;
-    return target;
+    return { location: target, puts };
   }
 
   async commit(location: string, data: Uint8Array | string, beforeCommit?: () => Promise<void> | undefined): Promise<void> {
@@ -161,14 +162,14 @@ export class S3CheckpointStorage implements CheckpointStorage {
     return { bucket: a.bucket, key: withoutEntropy(a.key, this.settings.entropyKey) };
   }
 
-  private async multipart(address: S3Address, data: Uint8Array, target: string): Promise<void> {
+  private async multipart(address: S3Address, data: Uint8Array, target: string): Promise<number> {
     const partSize = this.settings.multipartSize;
     await this.request('multipart upload', target, address.bucket, async () => {
       const upload = new Upload({ client: this.client, params: { Bucket: address.bucket, Key: address.key, Body: Buffer.from(data.buffer, data.byteOffset, data.length) }, partSize, queueSize: 2, leavePartsOnError: false });
       await upload.done();
     });
     // CreateMultipartUpload, one UploadPart per part, CompleteMultipartUpload.
-    this.counters.puts += Math.ceil(data.length / partSize) + 2;
+    return Math.ceil(data.length / partSize) + 2;
   }
 
   /** Bounded retries with doubling backoff and jitter; then one clear error. */
