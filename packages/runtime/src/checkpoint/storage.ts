@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CheckpointError, decode, encode, type StateHandle } from '@weir/core';
+import { CheckpointError, ContractViolation, RecordSerializer, WeirError, type StateHandle } from '@weir/core';
 import { isWithinJobDirectory } from './storage/confinement';
 import type { KeyedSnapshot } from '../state/keyed-backend';
 import { joinLocation, parentLocation, storageFor, storageSettings, type StorageCounters } from './storage/index';
@@ -34,8 +34,18 @@ export interface WrittenState {
  * `state.storage.fs.memory-threshold` bytes is not written at all: it travels in the
  * handle and lands in `_metadata`, saving one request per task and checkpoint.
  */
-export async function writeTaskState(root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot): Promise<WrittenState> {
-  const data = encode(snapshot);
+export async function writeTaskState(
+  root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot, serializer = new RecordSerializer(),
+): Promise<WrittenState> {
+  // Encoded before the first await, so in the snapshot's synchronous part: a state value
+  // that a later record changes in place must not reach this checkpoint.
+  let data: Buffer;
+  try {
+    data = serializer.encodeState(snapshot);
+  } catch (err) {
+    if (err instanceof ContractViolation) throw err.toJobError(`the state of ${snapshot.vertexId}#${snapshot.subtask} cannot be serialized`, 'state');
+    throw err;
+  }
   const base = {
     operator_uid: '*', size: data.length, checksum: sha256(data), key_group_start: snapshot.keyGroupStart, key_group_end: snapshot.keyGroupEnd,
   };
@@ -53,7 +63,7 @@ export function describeHandle(handle: StateHandle): string {
 }
 
 /** Reads a state file and checks it against its handle: a damaged file, or one outside the job's directory, is never restored. */
-export async function readTaskState(handle: StateHandle, jobDir: string): Promise<TaskStateSnapshot> {
+export async function readTaskState(handle: StateHandle, jobDir: string, serializer = new RecordSerializer()): Promise<TaskStateSnapshot> {
   let data: Buffer;
   if (handle.inline_data && handle.inline_data.length > 0) {
     data = Buffer.from(handle.inline_data);
@@ -70,8 +80,10 @@ export async function readTaskState(handle: StateHandle, jobDir: string): Promis
     throw new CheckpointError(`checkpoint state file ${describeHandle(handle)} is corrupt: its checksum does not match the checkpoint metadata`);
   }
   try {
-    return decode<TaskStateSnapshot>(data);
+    return serializer.decodeState<TaskStateSnapshot>(data);
   } catch (err) {
+    // A registered class the job no longer registers: the job error says which.
+    if (err instanceof WeirError) throw err;
     throw new CheckpointError(`checkpoint state file ${describeHandle(handle)} cannot be decoded`, { cause: err });
   }
 }

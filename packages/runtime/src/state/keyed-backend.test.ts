@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor, type ListState, type MapState, type ReducingState, type ValueState } from '@weir/api';
-import { keyGroupFor, keyGroupRangeFor, keyToString, StateError } from '@weir/core';
+import { ContractViolation, JobError, keyGroupFor, keyGroupRangeFor, keyToString, RecordSerializer, StateError, TypeRegistry } from '@weir/core';
 import { HeapKeyedStateBackend } from './keyed-backend';
 
 const MAX = 128;
@@ -174,5 +174,51 @@ describe('HeapKeyedStateBackend', () => {
     r.seen.add('b');
     r.attrs.put('y', 2);
     expect(JSON.stringify(snap)).toBe(before);
+  });
+
+  it('registered class values, -0, Sets and BigInt keys come back from a snapshot written to bytes', () => {
+    class Tally {
+      constructor(readonly n: number) {}
+      plus(k: number): Tally {
+        return new Tally(this.n + k);
+      }
+    }
+    const types = new TypeRegistry();
+    types.register(Tally);
+    const serializer = new RecordSerializer(types);
+    const tally = new ValueStateDescriptor<Tally>('tally');
+    const tags = new ListStateDescriptor<Set<string>>('tags');
+    const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX, types);
+    b.setCurrentKey(10n ** 20n);
+    (b.getState(tally, 'op') as ValueState<Tally>).update(new Tally(-0).plus(2));
+    (b.getState(tags, 'op') as ListState<Set<string>>).add(new Set(['x']));
+    b.setCurrentKey({ b: 1, a: 2 });
+    (b.getState(tally, 'op') as ValueState<Tally>).update(new Tally(-0));
+    const bytes = serializer.encodeState(b.snapshot());
+
+    const restored = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX, types);
+    restored.restore([serializer.decodeState(bytes)]);
+    restored.setCurrentKey(10n ** 20n);
+    const value = (restored.getState(tally, 'op') as ValueState<Tally>).value() as Tally;
+    expect(value).toBeInstanceOf(Tally);
+    expect(value.plus(1).n).toBe(3);
+    expect((restored.getState(tags, 'op') as ListState<Set<string>>).get()).toEqual([new Set(['x'])]);
+    restored.setCurrentKey({ a: 2, b: 1 }); // the same key, fields in another order
+    expect(Object.is(((restored.getState(tally, 'op') as ValueState<Tally>).value() as Tally).n, -0)).toBe(true);
+  });
+
+  it('a state write the contract refuses fails at once, naming the state, the operator and the field', () => {
+    const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX);
+    const s = states(b);
+    const anyValue = b.getState(new ValueStateDescriptor<unknown>('any'), 'sum') as ValueState<unknown>;
+    b.setCurrentKey('k');
+    expect(() => anyValue.update({ cb: () => 1 })).toThrow(JobError);
+    expect(() => anyValue.update({ cb: () => 1 })).toThrow(
+      'state "any" of operator uid sum cannot hold the value: value.cb is a function (cb); records and state hold data only: drop the field and keep the function in the operator',
+    );
+    expect(() => (b.getState(new ListStateDescriptor<unknown>('l'), 'sum') as ListState<unknown>).add(Symbol('s'))).toThrow('state "l" of operator uid sum cannot hold the value: element is a symbol');
+    expect(() => s.attrs.put(undefined as unknown as string, 1)).toThrow('map state "attrs" of operator uid op: key is undefined');
+    expect(() => b.setCurrentKey(null)).toThrow(ContractViolation);
+    expect(b.currentKey()).toBe('k'); // a refused key leaves the current key as it was
   });
 });

@@ -1,4 +1,4 @@
-import { keyGroupFor, keyToString, StateError, type KeyGroupRange } from '@weir/core';
+import { ContractViolation, keyGroupFor, keyToString, NO_TYPES, prepareValue, StateError, type KeyGroupRange, type TypeRegistry } from '@weir/core';
 import type { ListState, MapState, ReducingState, StateDescriptor, ValueState } from '@weir/api';
 import type { ReducingStateDescriptor, ValueStateDescriptor } from '@weir/api';
 
@@ -15,6 +15,8 @@ export interface KeyedSnapshot {
 /**
  * Heap keyed state, partitioned by key group so that a restore at another parallelism
  * can pick the groups it owns. Values are treated as immutable: update() replaces them.
+ * Every value written is checked against the serializer contract then, so a value that
+ * could not be restored fails the job at once, naming the state, not at a checkpoint.
  */
 export class HeapKeyedStateBackend {
   private readonly tables = new Map<string, { kind: string; table: Table }>();
@@ -25,11 +27,13 @@ export class HeapKeyedStateBackend {
   constructor(
     readonly range: KeyGroupRange,
     private readonly maxParallelism: number,
+    private readonly types: TypeRegistry = NO_TYPES,
   ) {}
 
+  /** Throws a ContractViolation for a key that cannot be a key (null, undefined, a function...). */
   setCurrentKey(key: unknown): void {
+    const text = keyToString(key, this.types);
     this.currentKeyValue = key;
-    const text = keyToString(key);
     this.currentKeyGroup = keyGroupFor(text, this.maxParallelism);
     // A number looks up faster than a string built for every record.
     this.currentTableKey = typeof key === 'number' ? key : text;
@@ -64,15 +68,37 @@ export class HeapKeyedStateBackend {
     table.get(this.currentKeyGroup)?.delete(this.currentTableKey);
   }
 
+  /** Checks a value before it is kept; the error names the state and the operator (namespace = uid). */
+  private checked<V>(value: V, stateName: string, namespace: string, root: string): V {
+    try {
+      prepareValue(value, this.types);
+    } catch (err) {
+      if (err instanceof ContractViolation) throw err.toJobError(`state "${stateName}" of operator uid ${namespace} cannot hold the value`, root);
+      throw err;
+    }
+    return value;
+  }
+
+  private mapKeyText(key: unknown, stateName: string, namespace: string): string {
+    try {
+      return keyToString(key, this.types);
+    } catch (err) {
+      if (err instanceof ContractViolation) throw err.toJobError(`map state "${stateName}" of operator uid ${namespace}`, 'key');
+      throw err;
+    }
+  }
+
   getState<S>(descriptor: StateDescriptor<S>, namespace: string): S {
     const name = `${namespace}/${descriptor.name}`;
     const table = this.table(name, descriptor.kind);
+    const check = <V>(value: V, root = 'value'): V => this.checked(value, descriptor.name, namespace, root);
+    const mapKey = (key: unknown): string => this.mapKeyText(key, descriptor.name, namespace);
     switch (descriptor.kind) {
       case 'value': {
         const d = descriptor as unknown as ValueStateDescriptor<unknown>;
         const state: ValueState<unknown> = {
           value: () => (this.read(table) as unknown) ?? d.defaultValue,
-          update: (v) => (v === undefined || v === null ? this.remove(table) : this.write(table, v)),
+          update: (v) => (v === undefined || v === null ? this.remove(table) : this.write(table, check(v))),
           clear: () => this.remove(table),
         };
         return state as S;
@@ -83,7 +109,7 @@ export class HeapKeyedStateBackend {
           get: () => this.read(table),
           add: (v) => {
             const current = this.read(table);
-            this.write(table, current === undefined ? v : d.reduce(current, v));
+            this.write(table, check(current === undefined ? v : d.reduce(current, v)));
           },
           clear: () => this.remove(table),
         };
@@ -93,11 +119,12 @@ export class HeapKeyedStateBackend {
         const state: ListState<unknown> = {
           get: () => [...((this.read(table) as unknown[]) ?? [])],
           add: (v) => {
+            check(v, 'element');
             const list = this.read(table) as unknown[] | undefined;
             if (list) list.push(v);
             else this.write(table, [v]);
           },
-          update: (values) => (values.length ? this.write(table, [...values]) : this.remove(table)),
+          update: (values) => (values.length ? this.write(table, check([...values], 'elements')) : this.remove(table)),
           clear: () => this.remove(table),
         };
         return state as S;
@@ -105,16 +132,18 @@ export class HeapKeyedStateBackend {
       case 'map': {
         const entries = () => this.read(table) as Map<string, [unknown, unknown]> | undefined;
         const state: MapState<unknown, unknown> = {
-          get: (k) => entries()?.get(keyToString(k))?.[1],
+          get: (k) => entries()?.get(mapKey(k))?.[1],
           put: (k, v) => {
+            const text = mapKey(k);
+            check(v);
             let m = entries();
             if (!m) this.write(table, (m = new Map()));
-            m.set(keyToString(k), [k, v]);
+            m.set(text, [k, v]);
           },
-          contains: (k) => entries()?.has(keyToString(k)) ?? false,
+          contains: (k) => entries()?.has(mapKey(k)) ?? false,
           remove: (k) => {
             const m = entries();
-            m?.delete(keyToString(k));
+            m?.delete(mapKey(k));
             if (m && m.size === 0) this.remove(table);
           },
           entries: () => [...(entries()?.values() ?? [])].map(([k, v]) => [k, v] as [unknown, unknown]),

@@ -1,6 +1,7 @@
 import {
   jobCheckpointDirectory,
-  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError,
+  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, describeError,
+  ContractViolation, RecordSerializer, WeirError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
@@ -12,7 +13,7 @@ import { HeapKeyedStateBackend } from '../state/keyed-backend';
 import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
 import { failureCause } from './failure-cause';
-import { OperatorChain } from './operator-chain';
+import { describeOperator, OperatorChain } from './operator-chain';
 import type { TaskEvents } from './task-events';
 
 const SOURCE_BATCH = 512;
@@ -31,7 +32,9 @@ export class Task {
   readonly ref: TaskRef;
   readonly name: string;
   readonly gate = new InputGate();
-  readonly output = new TaskOutput();
+  readonly output: TaskOutput;
+  /** Records and state of this task, by the serializer contract, with the job's registered classes. */
+  readonly serializer: RecordSerializer;
   private readonly mailbox: Command[] = [];
   private readonly wakeup = new Signal();
   private readonly keyed?: HeapKeyedStateBackend;
@@ -58,10 +61,14 @@ export class Task {
     this.ref = deploy.task;
     this.name = formatTaskName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt);
     this.config = JSON.parse(deploy.config_json || '{}') as Record<string, string>;
+    this.serializer = new RecordSerializer(plan.types);
+    const lastUid = plan.operatorUids[plan.operatorUids.length - 1] ?? plan.vertex.operators[0]?.uid ?? '';
+    this.output = new TaskOutput(this.serializer, describeOperator(plan, lastUid));
     if (plan.keySelector) {
-      this.keyed = new HeapKeyedStateBackend(keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism), deploy.max_parallelism);
+      this.keyed = new HeapKeyedStateBackend(keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism), deploy.max_parallelism, plan.types);
     }
-    this.chain = new OperatorChain(plan, (v) => this.output.emit(v));
+    const objectReuse = String(this.config['pipeline.object-reuse']) === 'true';
+    this.chain = new OperatorChain(plan, (v) => this.output.emit(v), objectReuse ? undefined : this.serializer);
   }
 
   get isSource(): boolean {
@@ -118,7 +125,8 @@ export class Task {
       this.failed = true;
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
-      this.events.state(this.ref, 'FAILED', failureCause(err));
+      // A WeirError's message is complete (operator, field, fix); its stack is Weir's, not the job's.
+      this.events.state(this.ref, 'FAILED', err instanceof WeirError ? err.message : failureCause(err));
     } finally {
       for (const d of this.disconnects) d();
     }
@@ -189,11 +197,11 @@ export class Task {
       }
       const { channel, item } = next;
       if (item.kind === 'batch') {
-        const records = decodeBatch(item.data);
+        const records = this.serializer.decodeBatch(item.data);
         this.recordsIn += records.length;
         if (keyed && keySelector) {
           for (const record of records) {
-            keyed.setCurrentKey(keySelector(record));
+            this.setCurrentKey(keyed, keySelector(record));
             head.collect(record);
           }
         } else {
@@ -219,6 +227,18 @@ export class Task {
         if (this.completedUpTo >= this.lastSnapshotId) break;
         await this.wakeup.wait();
       }
+    }
+  }
+
+  private setCurrentKey(keyed: HeapKeyedStateBackend, key: unknown): void {
+    try {
+      keyed.setCurrentKey(key);
+    } catch (err) {
+      if (err instanceof ContractViolation) {
+        const head = this.plan.vertex.operators[0];
+        throw err.toJobError(`the key selector of ${head?.name} (uid ${head?.uid})`, 'key');
+      }
+      throw err;
     }
   }
 
@@ -271,7 +291,7 @@ export class Task {
   private async persist(checkpointId: number, snapshot: TaskStateSnapshot, syncMs: number, alignmentMs: number): Promise<void> {
     const started = Date.now();
     try {
-      const { handle, cost } = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot);
+      const { handle, cost } = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer);
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
         await discardStateFile(handle, jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id));
@@ -298,7 +318,8 @@ export class Task {
     const handles: StateHandle[] = this.deploy.restore_handles ?? [];
     if (!this.deploy.restore_checkpoint_id || handles.length === 0) return;
     const mine = this.keyed?.range;
-    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id))));
+    const jobDir = jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id);
+    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, jobDir, this.serializer)));
     const keyedSnaps = new Map<string, TaskStateSnapshot['operators'][string]['keyed'][]>();
     for (const snap of snapshots) {
       for (const [uid, op] of Object.entries(snap.operators)) {
