@@ -134,7 +134,7 @@ async function waitForTaskManagers(n: number, timeoutMs = 120_000): Promise<void
       const healthy = healthyCount();
       const open = await tcpOpen(jmPort);
       last = `${healthy} healthy containers, JobManager port ${open ? 'open' : 'closed'} (weir taskmanagers --json unavailable)`;
-      if (open && healthy === n + 1) return;
+      if (open && healthy === n + 2) return; // the TaskManagers, the JobManager and the object store
     }
     await sleep(500);
   }
@@ -222,7 +222,8 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
     expect(noToken.stderr).toMatch(/UNAUTHENTICATED/);
   });
 
-  it('brings up a JobManager and 3 TaskManagers', async () => {
+  it('brings up a JobManager, 3 TaskManagers and the object store', async () => {
+    expect(containers('objectstore')).toHaveLength(1);
     expect(containers('jobmanager')).toHaveLength(1);
     expect(containers('taskmanager')).toHaveLength(TASKMANAGERS);
     expect(await tcpOpen(jmPort)).toBe(true);
@@ -246,6 +247,8 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
         if (Date.now() > deadline) throw new Error('no checkpoints completed');
         await sleep(300);
       }
+      // Checkpoints live in the object store service, not on a volume the containers share.
+      if (!STANDIN) expect((JSON.parse(weir('checkpoints', jobId!, '--json')) as { latest_completed?: { path: string } }).latest_completed?.path).toMatch(new RegExp(`^s3://weir/checkpoints/${jobId}/chk-\\d+$`));
       // Kill a TaskManager that runs a task (its hostname, the container id, is in its id).
       const busy = status().vertices[1].subtasks[0].taskmanager_id;
       const victim = containers('taskmanager').find((c) => busy.includes(c.slice(0, 12)));
