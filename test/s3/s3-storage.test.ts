@@ -38,11 +38,16 @@ describe('S3 checkpoint storage on a real S3 server', () => {
     await s3.write(`${dir}/v1-1.state`, randomBytes(10));
     await s3.commit(`${dir}/_metadata`, '{"id":1}');
     expect(s3.counters).toEqual({ puts: 3, bytes: 1000 + 10 + 8 });
+    expect(await s3.list(dir)).toEqual(['_metadata', 'v1-0.state', 'v1-1.state']);
     expect(Buffer.compare(await s3.read(`${dir}/v1-0.state`), a)).toBe(0);
     expect(await s3.list(dir)).toEqual(['_metadata', 'v1-0.state', 'v1-1.state']);
     expect(await s3.list('s3://checkpoints/root/job1')).toEqual(['chk-1']);
     expect(await s3.list('s3://checkpoints/root/nothing')).toEqual([]);
     expect(await s3.exists(`${dir}/_metadata`)).toBe(true);
+    await s3.move(`${dir}/v1-1.state`, 's3://checkpoints/root/savepoint-1/v1-1.state');
+    expect(await s3.list('s3://checkpoints/root/savepoint-1')).toEqual(['v1-1.state']);
+    expect((await s3.read('s3://checkpoints/root/savepoint-1/v1-1.state')).length).toBe(10);
+    await s3.move('s3://checkpoints/root/savepoint-1/v1-1.state', `${dir}/v1-1.state`);
     await s3.delete(`${dir}/v1-1.state`);
     expect(await s3.exists(`${dir}/v1-1.state`)).toBe(false);
     await s3.deleteDirectory(dir);

@@ -37,6 +37,11 @@ export interface CheckpointStorage {
   exists(location: string): Promise<boolean>;
   /** Names (not locations) directly under a directory; none when it does not exist. */
   list(directory: string): Promise<string[]>;
+  /**
+   * Moves a file to another location of the same storage (a savepoint takes its files out
+   * of the checkpoint directory): a rename on a filesystem, copy then delete on S3.
+   */
+  move(from: string, to: string): Promise<void>;
   /** Removes one file; a missing one is no error. */
   delete(location: string): Promise<void>;
   /** Removes a directory and everything under it; a missing one is no error. */

@@ -1,5 +1,5 @@
 /** Checkpoint storage on a filesystem every process sees (one machine, or a shared mount). */
-import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { CheckpointStorage, StorageCounters, WriteResult } from './checkpoint-storage';
 
@@ -40,6 +40,18 @@ export class FsCheckpointStorage implements CheckpointStorage {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
+    }
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    await mkdir(path.dirname(to), { recursive: true });
+    try {
+      await rename(from, to);
+    } catch (err) {
+      // Across filesystems (EXDEV) a rename cannot work: copy, then remove the original.
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      await copyFile(from, to);
+      await unlink(from);
     }
   }
 

@@ -5,7 +5,7 @@
  * whole or not at all, so it stays the commit point.
  */
 import {
-  DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+  CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -105,6 +105,17 @@ export class S3CheckpointStorage implements CheckpointStorage {
       token = out.NextContinuationToken;
     }
     return [...names].sort();
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const source = parseS3Location(from);
+    const target = this.address(to);
+    // S3 has no rename: a server-side copy (no bytes through us), then the original goes.
+    await this.request('COPY', `${from} to ${to}`, target.bucket, () =>
+      this.client.send(new CopyObjectCommand({ Bucket: target.bucket, Key: target.key, CopySource: `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}` })),
+    );
+    this.counters.puts++;
+    await this.delete(from);
   }
 
   async delete(location: string): Promise<void> {
