@@ -236,7 +236,7 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
     try {
       // Submitted from the host: the bundle travels over gRPC; the sink writes to the
       // shared volume, which is outputDir on the host.
-      const n = 150_000;
+      const n = 300_000; // 20 s at 15,000/s: still running when a busy machine has completed two checkpoints
       const keys = 50;
       const submitted = weir('run', path.join(ROOT, 'packages/examples/src/keyed-sum.ts'), '--detached', '-p', '2', '--', '/weir/output', String(n), String(keys), '15000', '300');
       const jobId = /JobID ([0-9a-f]{32})/.exec(submitted)?.[1];
