@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runAsync } from './run-async';
 
 describe('chaos drill (CI-sized)', () => {
-  it('10 random kill -9 of TaskManagers with replacements: the committed output is exact', () => {
-    const r = spawnSync(path.resolve(__dirname, '../scripts/chaos'), ['--kills', '10', '--interval', '2500', '--records', '300000', '--rate', '10000', '--seed', '42'], {
-      encoding: 'utf8',
+  it('10 random kill -9 of TaskManagers with replacements: the committed output is exact', async () => {
+    const r = await runAsync(path.resolve(__dirname, '../scripts/chaos'), ['--kills', '10', '--interval', '2500', '--records', '300000', '--rate', '10000', '--seed', '42'], {
       timeout: 115_000,
     });
     const summary = r.stdout.split('\n').find((l) => /^(PASS|FAIL)/.test(l));
