@@ -7,7 +7,7 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { committedLines, diffLines, EXAMPLES, expectedKeyedSum, TestCluster, waitFor } from '../harness';
+import { committedLines, diffLines, EXAMPLES, expectedKeyedSum, TestCluster, waitFor, weir } from '../harness';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3Server, type S3Server } from './s3-server';
 
 let server: S3Server;
@@ -95,5 +95,27 @@ describe('checkpoints in a real S3 server', () => {
     expect(done.last_restore_checkpoint_id).toBeGreaterThan(0);
     const diff = diffLines(committedLines(out), expectedKeyedSum(n, 30));
     expect({ missing: diff.missing.length, extra: diff.extra.length, firstMissing: diff.missing.slice(0, 3), firstExtra: diff.extra.slice(0, 3) }).toEqual({ missing: 0, extra: 0, firstMissing: [], firstExtra: [] });
+  }, 240_000);
+
+  it('each bad setting is one line: a bad s3:// URL stops the JobManager; a missing bucket and wrong credentials fail checkpoints with the reason', async () => {
+    const bad = await weir(['jobmanager', '-D', 'state.checkpoints.dir=s3:///checkpoints', '-D', 'jobmanager.rpc.port=0', '-D', 'rest.port=0'], { timeoutMs: 30_000 });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe('weir: state.checkpoints.dir: "s3:///checkpoints" names no bucket: write s3://bucket/path');
+
+    const cases: [Record<string, string>, string][] = [
+      [{ 'state.checkpoints.dir': 's3://no-such-bucket/checkpoints' }, `bucket "no-such-bucket" does not exist at ${server.endpoint}`],
+      [{ 's3.secret-key': 'not-the-secret' }, `${server.endpoint} refused the credentials for bucket "weir" (SignatureDoesNotMatch): check s3.access-key and s3.secret-key or the AWS credential chain`],
+    ];
+    for (const [settings, reason] of cases) {
+      cluster = await new TestCluster({ ...server.config, 'state.checkpoints.dir': 's3://weir/bad', 's3.retry.limit': 0, ...settings }).start(1);
+      const id = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [path.join(cluster.dir, 'out'), '100000000', '20', '1000', '300'], [
+        '-D', 'execution.checkpointing.tolerable-failed-checkpoints=100',
+      ]);
+      const failed = await waitFor('a failed checkpoint', async () => (await cluster!.checkpoints(id)).history.find((h) => h.status === 'FAILED'), 60_000, 300);
+      expect(failed.failure_reason).toContain(reason);
+      expect(failed.failure_reason.split('\n')).toHaveLength(1);
+      await cluster.stop();
+      cluster = undefined;
+    }
   }, 240_000);
 });

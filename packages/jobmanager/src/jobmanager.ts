@@ -6,7 +6,7 @@ import {
 import { entryGate } from './auth/entry-gate';
 import { warnIfExposed } from './auth/exposure-warning';
 import { JobPruner } from './job-pruner';
-import { configureCheckpointStorage, normalizeLocation, storageSettingsFrom } from '@weir/runtime';
+import { configureCheckpointStorage, configuredLocation, storageSettingsFrom } from '@weir/runtime';
 import { clientHandlers } from './client-service';
 import { Dispatcher } from './dispatcher';
 import { JobStore } from './job-store';
@@ -32,7 +32,7 @@ export async function startJobManager(config: Configuration): Promise<RunningJob
   const heartbeatInterval = config.getNumber('heartbeat.interval');
   const rm = new ResourceManager(config.getNumber('heartbeat.timeout'), heartbeatInterval, log);
   configureCheckpointStorage(storageSettingsFrom(config));
-  const checkpointRoot = normalizeLocation(config.getOptionalString('state.checkpoints.dir') ?? '.weir/checkpoints');
+  const checkpointRoot = configuredLocation('state.checkpoints.dir', config.getOptionalString('state.checkpoints.dir') ?? '.weir/checkpoints');
   const store = new JobStore(path.resolve(config.getOptionalString('jobmanager.store.dir') ?? '.weir/jobmanager'));
   const dispatcher = new Dispatcher(config, rm, store, checkpointRoot, log);
   dispatcher.recover();

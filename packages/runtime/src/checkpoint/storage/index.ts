@@ -5,5 +5,5 @@ export { S3CheckpointStorage } from './s3-storage';
 export { parseS3Location } from './s3-location';
 export { configureCheckpointStorage, storageFor, storageSettings } from './storage-for';
 export { storageSettingsFrom, type S3Settings, type StorageSettings } from './storage-settings';
-export { baseName, isObjectStoreLocation, joinLocation, normalizeLocation, parentLocation, relativeLocation, resolveLocation } from './location';
+export { baseName, configuredLocation, isObjectStoreLocation, joinLocation, normalizeLocation, parentLocation, relativeLocation, resolveLocation } from './location';
 export { isWithinJobDirectory } from './confinement';

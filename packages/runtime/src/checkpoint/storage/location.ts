@@ -4,11 +4,29 @@
  * `path` would fold the `//` of a URI.
  */
 import path from 'node:path';
+import { ConfigError } from '@weir/core';
+import { parseS3Location } from './s3-location';
 
 export const S3_SCHEME = 's3://';
 
 export function isObjectStoreLocation(location: string): boolean {
   return /^s3a?:\/\//i.test(location);
+}
+
+/**
+ * A configured location, checked: a bad s3:// URL is one configuration error naming the key.
+ * s3a:// (Hadoop's spelling, which Flink users write) is read as s3://.
+ */
+export function configuredLocation(key: string, value: string): string {
+  const location = normalizeLocation(value);
+  if (isObjectStoreLocation(location)) {
+    try {
+      parseS3Location(location);
+    } catch (err) {
+      throw new ConfigError(`${key}: ${(err as Error).message}`);
+    }
+  }
+  return location;
 }
 
 /** s3a:// (Hadoop's spelling, which Flink users write) is read as s3://. */
