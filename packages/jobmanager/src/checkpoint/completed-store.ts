@@ -1,6 +1,6 @@
-import { CheckpointError, jobCheckpointDirectory, type StateHandle } from '@weir/core';
+import { CheckpointError, faultPoint, jobCheckpointDirectory, type StateHandle } from '@weir/core';
 import {
-  checkpointDirectory, discardStateFile, joinLocation, removeCheckpointDirectory, storageFor, type CheckpointStorage,
+  checkpointDirectory, checkStateFile, discardStateFile, joinLocation, removeCheckpointDirectory, storageFor, type CheckpointStorage,
 } from '@weir/runtime';
 
 /** What `_metadata` holds: enough to redeploy every task with its state. */
@@ -15,14 +15,31 @@ export interface CompletedCheckpoint {
   path: string;
 }
 
+/** A checkpoint directory whose `_metadata` exists but cannot be used. */
+export interface DamagedCheckpoint {
+  id: number;
+  path: string;
+  reason: string;
+}
+
 export const METADATA_FILE = '_metadata';
 
-/** Completed checkpoints of one job in checkpoint storage, keeping `num-retained` of them. */
+const CHECKPOINT_DIR = /^chk-(\d+)$/;
+
+/**
+ * Completed checkpoints of one job in checkpoint storage (a filesystem or an object
+ * store, through the storage seam), keeping `num-retained` of them.
+ */
 export class CompletedCheckpointStore {
+  /** Ascending by id. */
   private readonly completed: CompletedCheckpoint[] = [];
-  private readonly storage: CheckpointStorage;
+  /** Found at recovery; a damaged newest checkpoint fails the job instead of a silent fallback. */
+  damaged: DamagedCheckpoint[] = [];
+  /** The highest checkpoint id any directory in storage carries. */
+  highestIdOnDisk = 0;
   /** Write requests and bytes of the last `_metadata` (the coordinator adds them to the tasks'). */
   lastCommitCost = { puts: 0, bytes: 0 };
+  private readonly storage: CheckpointStorage;
 
   constructor(
     private readonly root: string,
@@ -32,18 +49,36 @@ export class CompletedCheckpointStore {
     this.storage = storageFor(root);
   }
 
-  /** Writes `_metadata` last and atomically: a checkpoint without it never happened. */
+  get jobDirectory(): string {
+    return jobCheckpointDirectory(this.root, this.jobId);
+  }
+
+  /**
+   * Writes `_metadata` last and atomically: a checkpoint without it never happened. A
+   * failed write (a full disk, an unreachable store) removes the checkpoint's directory
+   * with its state files.
+   */
   async add(checkpoint: Omit<CompletedCheckpoint, 'path' | 'jobId'>): Promise<CompletedCheckpoint> {
+    if (this.completed.some((c) => c.id === checkpoint.id)) throw new CheckpointError(`checkpoint ${checkpoint.id} of job ${this.jobId} is already complete`);
     const dir = checkpointDirectory(this.root, this.jobId, checkpoint.id);
     const full: CompletedCheckpoint = { ...checkpoint, jobId: this.jobId, path: dir };
     const text = encodeCheckpointMetadata(full);
-    await this.storage.commit(joinLocation(dir, METADATA_FILE), text);
-    this.lastCommitCost = { puts: 1, bytes: Buffer.byteLength(text) };
-    this.completed.push(full);
-    while (this.completed.length > this.retained) {
-      const old = this.completed.shift() as CompletedCheckpoint;
-      await removeCheckpointDirectory(this.root, this.jobId, old.id);
+    try {
+      await this.storage.commit(joinLocation(dir, METADATA_FILE), text, () => faultPoint('jm.metadata.written'));
+    } catch (err) {
+      await removeCheckpointDirectory(this.root, this.jobId, checkpoint.id).catch(() => {});
+      throw err;
     }
+    this.lastCommitCost = { puts: 1, bytes: Buffer.byteLength(text) };
+    await faultPoint('jm.metadata.renamed');
+    const at = this.completed.findIndex((c) => c.id > full.id);
+    this.completed.splice(at < 0 ? this.completed.length : at, 0, full);
+    // Retention drops the oldest, never the checkpoint that just completed.
+    while (this.completed.length > this.retained) {
+      const oldest = this.completed[0] === full ? this.completed.splice(1, 1)[0] : this.completed.shift();
+      if (oldest) await removeCheckpointDirectory(this.root, this.jobId, oldest.id);
+    }
+    await faultPoint('jm.store.updated');
     return full;
   }
 
@@ -55,18 +90,34 @@ export class CompletedCheckpointStore {
     return this.completed;
   }
 
-  /** After a JobManager restart: the newest readable `_metadata` of the job. */
+  /**
+   * After a JobManager restart: the retained checkpoints are the newest whose `_metadata`
+   * reads; directories without `_metadata` (a checkpoint that never completed, a failed
+   * metadata write), beyond retention, or with leftover temp files are swept. A damaged
+   * `_metadata` is kept and reported, never skipped silently.
+   */
   async recover(): Promise<void> {
-    const names = await this.storage.list(joinLocation(this.root, this.jobId)).catch(() => [] as string[]);
-    const ids = names.map((n) => /^chk-(\d+)$/.exec(n)?.[1]).filter((x): x is string => !!x).map(Number).sort((a, b) => a - b);
+    let names: string[];
+    try {
+      names = await this.storage.list(this.jobDirectory);
+    } catch {
+      return;
+    }
+    const ids = names.map((n) => CHECKPOINT_DIR.exec(n)?.[1]).filter((x): x is string => !!x).map(Number).sort((a, b) => a - b);
+    this.highestIdOnDisk = Math.max(0, ...ids);
+    const incomplete: number[] = [];
     for (const id of ids) {
+      const dir = checkpointDirectory(this.root, this.jobId, id);
       try {
-        this.completed.push(await readMetadata(checkpointDirectory(this.root, this.jobId, id)));
-      } catch {
-        // an incomplete checkpoint (no _metadata) is not a checkpoint
+        this.completed.push(await readMetadata(dir));
+      } catch (err) {
+        if ((err as CheckpointError & { missing?: boolean }).missing) incomplete.push(id);
+        else this.damaged.push({ id, path: joinLocation(dir, METADATA_FILE), reason: (err as Error).message });
       }
     }
-    while (this.completed.length > this.retained) this.completed.shift();
+    while (this.completed.length > this.retained) incomplete.push((this.completed.shift() as CompletedCheckpoint).id);
+    for (const id of incomplete) await removeCheckpointDirectory(this.root, this.jobId, id);
+    for (const c of this.completed) await this.removeTempFiles(c.path);
   }
 
   /** An aborted checkpoint's directory: whatever tasks wrote for it is garbage. */
@@ -77,11 +128,28 @@ export class CompletedCheckpointStore {
 
   /** State a task wrote for a checkpoint that no longer exists (a late acknowledgement). */
   async discardHandles(handles: StateHandle[]): Promise<void> {
-    for (const h of handles) await discardStateFile(h, jobCheckpointDirectory(this.root, this.jobId));
+    for (const h of handles) await discardStateFile(h, this.jobDirectory);
   }
 
+  /** Every retained checkpoint and the job's checkpoint directory when nothing else is in it. */
   async discardAll(): Promise<void> {
     for (const c of this.completed.splice(0)) await removeCheckpointDirectory(this.root, this.jobId, c.id);
+    await this.storage.deleteIfEmpty(this.jobDirectory).catch(() => {});
+  }
+
+  /** Retained checkpoints whose every state file is present and matches its checksum. */
+  async wholeCheckpoints(): Promise<CompletedCheckpoint[]> {
+    const whole: CompletedCheckpoint[] = [];
+    for (const c of this.completed) {
+      const problems = await Promise.all(Object.values(c.handles).flat().map((h) => checkStateFile(h, this.jobDirectory)));
+      if (problems.every((p) => p === undefined)) whole.push(c);
+    }
+    return whole;
+  }
+
+  private async removeTempFiles(dir: string): Promise<void> {
+    const names = await this.storage.list(dir).catch(() => [] as string[]);
+    for (const n of names) if (n.startsWith(`${METADATA_FILE}.tmp-`)) await this.storage.delete(joinLocation(dir, n)).catch(() => {});
   }
 }
 
@@ -101,12 +169,20 @@ export async function readMetadata(checkpointDir: string): Promise<CompletedChec
   try {
     text = (await storageFor(file).read(file)).toString('utf8');
   } catch (err) {
-    const reason = err instanceof CheckpointError ? err.message : ((err as NodeJS.ErrnoException).code ?? String(err));
-    throw new CheckpointError(`checkpoint ${checkpointDir} has no readable ${METADATA_FILE}: ${reason}`, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = err instanceof CheckpointError ? err.message : (code ?? String(err));
+    const e = new CheckpointError(`checkpoint ${checkpointDir} has no readable ${METADATA_FILE}: ${reason}`, { cause: err });
+    if (code === 'ENOENT' || (err as { missing?: boolean }).missing) Object.assign(e, { missing: true });
+    throw e;
   }
+  let parsed: CompletedCheckpoint;
   try {
-    return JSON.parse(text, (key, value) => (key === 'inline_data' && typeof value === 'string' ? Buffer.from(value, 'base64') : value)) as CompletedCheckpoint;
+    parsed = JSON.parse(text, (key, value) => (key === 'inline_data' && typeof value === 'string' ? Buffer.from(value, 'base64') : value)) as CompletedCheckpoint;
   } catch {
-    throw new CheckpointError(`checkpoint metadata ${file} is corrupt`);
+    throw new CheckpointError(`checkpoint metadata ${file} is corrupt: it is not valid JSON (${text.length} bytes)`);
   }
+  if (!parsed || typeof parsed.id !== 'number' || typeof parsed.handles !== 'object' || parsed.handles === null) {
+    throw new CheckpointError(`checkpoint metadata ${file} is corrupt: it lacks the checkpoint id or the state handles`);
+  }
+  return parsed;
 }

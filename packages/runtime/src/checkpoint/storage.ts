@@ -76,7 +76,10 @@ export async function readTaskState(handle: StateHandle, jobDir: string, seriali
       throw new CheckpointError(`checkpoint state file ${handle.path} cannot be read: ${reason}`, { cause: err });
     }
   }
-  if (data.length !== handle.size || sha256(data) !== handle.checksum) {
+  if (data.length !== handle.size) {
+    throw new CheckpointError(`checkpoint state file ${describeHandle(handle)} is corrupt: it has ${data.length} bytes where the checkpoint metadata says ${handle.size}`);
+  }
+  if (sha256(data) !== handle.checksum) {
     throw new CheckpointError(`checkpoint state file ${describeHandle(handle)} is corrupt: its checksum does not match the checkpoint metadata`);
   }
   try {
@@ -86,6 +89,29 @@ export async function readTaskState(handle: StateHandle, jobDir: string, seriali
     if (err instanceof WeirError) throw err;
     throw new CheckpointError(`checkpoint state file ${describeHandle(handle)} cannot be decoded`, { cause: err });
   }
+}
+
+/**
+ * Why a state file no longer matches its handle, or undefined when it is whole. Checks
+ * place, size and checksum only: decoding needs the job's registered types, which the
+ * JobManager does not load.
+ */
+export async function checkStateFile(handle: StateHandle, jobDir: string): Promise<string | undefined> {
+  let data: Buffer;
+  if (handle.inline_data && handle.inline_data.length > 0) {
+    data = Buffer.from(handle.inline_data);
+  } else {
+    if (!isWithinJobDirectory(jobDir, handle.path)) return `checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}`;
+    try {
+      data = await storageFor(handle.path).read(handle.path);
+    } catch (err) {
+      const reason = err instanceof CheckpointError ? err.message : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      return `checkpoint state file ${handle.path} cannot be read: ${reason}`;
+    }
+  }
+  if (data.length !== handle.size) return `checkpoint state file ${describeHandle(handle)} is corrupt: it has ${data.length} bytes where the checkpoint metadata says ${handle.size}`;
+  if (sha256(data) !== handle.checksum) return `checkpoint state file ${describeHandle(handle)} is corrupt: its checksum does not match the checkpoint metadata`;
+  return undefined;
 }
 
 export async function removeCheckpointDirectory(root: string, jobId: string, checkpointId: number): Promise<void> {

@@ -1,7 +1,7 @@
 import {
   jobCheckpointDirectory,
   keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, describeError,
-  ContractViolation, RecordSerializer, WeirError,
+  ContractViolation, RecordSerializer, faultPoint, WeirError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
@@ -50,6 +50,7 @@ export class Task {
   private completedUpTo = 0;
   private finalCheckpointId = 0;
   private finalCheckpointDone = false;
+  private sourceEnded = false;
   recordsIn = 0;
   readonly disconnects: (() => void)[] = [];
 
@@ -128,8 +129,11 @@ export class Task {
       this.failed = true;
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
-      // A WeirError's message is complete (operator, field, fix); its stack is Weir's, not the job's.
-      this.events.state(this.ref, 'FAILED', err instanceof WeirError ? err.message : failureCause(err, { sourceMap: this.sourceMap }));
+      // Damaged or missing checkpoint state fails the same way on every restart: say so,
+      // with the message alone (it names the file; the stack is the runtime's). Any other
+      // WeirError's message is complete too (operator, field, fix); its stack is Weir's.
+      const kind = err instanceof WeirError && (err.kind === 'checkpoint' || err.kind === 'state') ? err.kind : '';
+      this.events.state(this.ref, 'FAILED', kind ? describeError(err) : err instanceof WeirError ? err.message : failureCause(err, { sourceMap: this.sourceMap }), kind);
     } finally {
       for (const d of this.disconnects) d();
     }
@@ -166,6 +170,7 @@ export class Task {
       }
     }
     this.output.flush();
+    this.sourceEnded = true;
     if (!this.deploy.checkpointing_enabled) return;
     // A bounded source ends with a final checkpoint so that committing sinks commit
     // everything: ask for it, then emit end-of-partition only once it completed.
@@ -252,7 +257,9 @@ export class Task {
       const command = this.mailbox.shift() as Command;
       if (command.kind === 'trigger') {
         if (!this.isSource) continue;
-        if (command.final) this.finalCheckpointId = command.checkpointId;
+        // Only a source that has read everything takes a final checkpoint; one meant for an
+        // earlier attempt must not make this one finish without covering its last records.
+        if (command.final && this.sourceEnded) this.finalCheckpointId = command.checkpointId;
         this.snapshot(command.checkpointId, command.timestamp, 0);
       } else if (command.completed) {
         this.completedUpTo = Math.max(this.completedUpTo, command.checkpointId);
@@ -282,7 +289,9 @@ export class Task {
         const headUid = this.plan.operatorUids[0];
         snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed: this.keyed.snapshot() };
       }
+      if (this.isSource) faultPoint('tm.source.snapshot');
       this.output.broadcastBarrier(checkpointId, timestamp);
+      if (!this.isSource) faultPoint('tm.barrier.forwarded');
       const syncMs = Date.now() - started;
       void this.persist(checkpointId, snapshot, syncMs, alignmentMs);
     } catch (err) {
@@ -295,6 +304,7 @@ export class Task {
     const started = Date.now();
     try {
       const { handle, cost } = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer);
+      await faultPoint('tm.state.written');
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
         await discardStateFile(handle, jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id));
@@ -323,6 +333,7 @@ export class Task {
     const mine = this.keyed?.range;
     const jobDir = jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id);
     const snapshots = await Promise.all(handles.map((h) => readTaskState(h, jobDir, this.serializer)));
+    await faultPoint('tm.restore.read');
     const keyedSnaps = new Map<string, TaskStateSnapshot['operators'][string]['keyed'][]>();
     for (const snap of snapshots) {
       for (const [uid, op] of Object.entries(snap.operators)) {
