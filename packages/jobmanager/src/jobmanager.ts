@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import {
-  authToken, bindServer, CHANNEL_OPTIONS, ConfigError, createLogger, grpc, internalTls, jobManagerServerCredentials, onFaultPointHit, protos, type Configuration, type Logger,
+  assertWritableDirectory, authToken, bindServer, CHANNEL_OPTIONS, ConfigError, createLogger, grpc, internalTls, jobManagerServerCredentials, onFaultPointHit, protos, type Configuration, type Logger,
 } from '@weir/core';
 import { entryGate } from './auth/entry-gate';
 import { warnIfExposed } from './auth/exposure-warning';
 import { JobPruner } from './job-pruner';
-import { configureCheckpointStorage, configuredLocation, storageSettingsFrom } from '@weir/runtime';
+import { configureCheckpointStorage, configuredLocation, isObjectStoreLocation, storageSettingsFrom } from '@weir/runtime';
 import { clientHandlers } from './client-service';
 import { Dispatcher } from './dispatcher';
 import { JobStore } from './job-store';
@@ -34,7 +34,11 @@ export async function startJobManager(config: Configuration): Promise<RunningJob
   const rm = new ResourceManager(config.getNumber('heartbeat.timeout'), heartbeatInterval, log);
   configureCheckpointStorage(storageSettingsFrom(config));
   const checkpointRoot = configuredLocation('state.checkpoints.dir', config.getOptionalString('state.checkpoints.dir') ?? '.weir/checkpoints');
-  const store = new JobStore(path.resolve(config.getOptionalString('jobmanager.store.dir') ?? '.weir/jobmanager'));
+  const storeDir = path.resolve(config.getOptionalString('jobmanager.store.dir') ?? '.weir/jobmanager');
+  // An object store has no directory to check: a bad bucket or key is said when a checkpoint is written.
+  if (!isObjectStoreLocation(checkpointRoot)) assertWritableDirectory(checkpointRoot, 'state.checkpoints.dir');
+  assertWritableDirectory(storeDir, 'jobmanager.store.dir');
+  const store = new JobStore(storeDir);
   const dispatcher = new Dispatcher(config, rm, store, checkpointRoot, log);
   dispatcher.recover();
 
