@@ -5,6 +5,11 @@
 set -euo pipefail
 
 VERSION="${WEIR_VERSITYGW_VERSION:-v1.8.0}"
+# A machine-wide cache when we may write there (root, as CI), so that a fresh HOME (the doc
+# tests give one) finds the binary too; the user's cache otherwise.
+if [ -z "${WEIR_S3_CACHE_DIR:-}" ] && { mkdir -p /var/cache/weir 2>/dev/null && [ -w /var/cache/weir ]; }; then
+  WEIR_S3_CACHE_DIR="/var/cache/weir/versitygw-$VERSION"
+fi
 CACHE="${WEIR_S3_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/weir/versitygw-$VERSION}"
 BIN="$CACHE/versitygw"
 
