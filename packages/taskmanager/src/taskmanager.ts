@@ -5,6 +5,7 @@ import {
   CHANNEL_OPTIONS, ConfigError, createLogger, faultPoint, onFaultPointHit, grpc, internalChannelCredentials, internalChannelOptions, internalTls, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
 } from '@weir/core';
 import type { Termination } from '@weir/core';
+import { storageSettingsFrom } from '@weir/runtime';
 import { TaskManagerMetrics } from './metrics/taskmanager-metrics';
 import type { SlotCommand, SlotEvent } from './slot-runtime';
 import type { SlotWorkerData } from './slot-worker';
@@ -58,7 +59,7 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
   const sendToJobManager = (message: Record<string, unknown>) => session?.write(message);
 
   for (let i = 0; i < slotCount; i++) {
-    const data: SlotWorkerData = { role: 'weir-slot', slotIndex: i, bindHost: config.getString('taskmanager.bind-host'), port: basePort ? basePort + i : 0, advertisedHost, tls };
+    const data: SlotWorkerData = { role: 'weir-slot', slotIndex: i, bindHost: config.getString('taskmanager.bind-host'), port: basePort ? basePort + i : 0, advertisedHost, tls, storage: storageSettingsFrom(config) };
     const worker = new Worker(options.workerScript, { workerData: data, stdout: false, stderr: false });
     const port = await new Promise<number>((resolve, reject) => {
       worker.once('error', (err: Error) => reject(new ConfigError(`slot ${i} cannot serve data exchange on ${data.bindHost}:${data.port}${tls ? ' (check the security.ssl.internal certificate and key)' : ''}: ${err.message}`)));

@@ -153,6 +153,7 @@ export class CheckpointCoordinator {
       task: name, acknowledged_at: ack.acknowledged_at, sync_duration_ms: ack.sync_duration_ms, async_duration_ms: ack.async_duration_ms,
       alignment_duration_ms: ack.alignment_duration_ms, state_size: ack.state_size,
       start_delay_ms: ack.start_delay_ms ?? 0, persisted_data_bytes: ack.persisted_data_bytes ?? 0, unaligned: !!ack.unaligned,
+      put_count: ack.put_count ?? 0, bytes_written: ack.bytes_written ?? 0,
     });
     await faultPoint('jm.ack.received');
     if (checkpoint.isComplete() && this.pending.get(checkpoint.id) === checkpoint) {
@@ -204,6 +205,8 @@ export class CheckpointCoordinator {
     for (const older of [...this.pending.values()].filter((p) => p.id < checkpoint.id && !p.final && !p.savepoint && !checkpoint.savepoint)) {
       this.abort(older.id, `subsumed by checkpoint ${checkpoint.id}`, '', false);
     }
+    // The store's last commit is this checkpoint's `_metadata`; a savepoint's is written by the savepoint store (not counted yet).
+    if (!checkpoint.savepoint) this.stats.metadataWritten(checkpoint.id, this.store.lastCommitCost);
     this.stats.completed(checkpoint.id, this.lastCompletionAt, completed.path);
     this.log.info({ checkpointId: checkpoint.id, savepoint: !!checkpoint.savepoint, durationMs: this.lastCompletionAt - checkpoint.triggeredAt, path: completed.path }, 'checkpoint completed');
     this.participants.settled?.({ id: checkpoint.id, path: completed.path });

@@ -407,7 +407,9 @@ export class Task {
         snapshot.channels = { inputs: recorded, outputs: outputs ?? [] };
         persistedBytes = channelStateBytes(snapshot.channels);
       }
-      const handle = { ...(await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer)), states: describeStates(snapshot) };
+      const written = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer);
+      const handle = { ...written.handle, states: describeStates(snapshot) };
+      const cost = written.cost;
       await faultPoint('tm.state.written');
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
@@ -426,6 +428,8 @@ export class Task {
         start_delay_ms: timing.startDelayMs,
         persisted_data_bytes: persistedBytes,
         unaligned: timing.unaligned,
+        put_count: cost.puts,
+        bytes_written: cost.bytes,
       });
     } catch (err) {
       const failure = taskFailure(err);
