@@ -74,8 +74,8 @@ export function describeHandle(handle: StateHandle): string {
   return handle.path || `inline state of key groups ${handle.key_group_start}-${handle.key_group_end}`;
 }
 
-/** Reads a state file and checks it against its handle: a damaged file, or one outside the job's directory, is never restored. */
-export async function readTaskState(handle: StateHandle, jobDir: string, serializer = new RecordSerializer()): Promise<TaskStateSnapshot> {
+/** The bytes of a state handle (inline or stored), checked against it: place, size and checksum. Throws a CheckpointError naming what is wrong. */
+async function readVerifiedStateBytes(handle: StateHandle, jobDir: string): Promise<Buffer> {
   let data: Buffer;
   if (handle.inline_data && handle.inline_data.length > 0) {
     data = Buffer.from(handle.inline_data);
@@ -94,6 +94,12 @@ export async function readTaskState(handle: StateHandle, jobDir: string, seriali
   if (sha256(data) !== handle.checksum) {
     throw new CheckpointError(`checkpoint state file ${describeHandle(handle)} is corrupt: its checksum does not match the checkpoint metadata`);
   }
+  return data;
+}
+
+/** Reads a state file and checks it against its handle: a damaged file, or one outside the job's directory, is never restored. */
+export async function readTaskState(handle: StateHandle, jobDir: string, serializer = new RecordSerializer()): Promise<TaskStateSnapshot> {
+  const data = await readVerifiedStateBytes(handle, jobDir);
   try {
     return serializer.decodeState<TaskStateSnapshot>(data);
   } catch (err) {
@@ -109,21 +115,13 @@ export async function readTaskState(handle: StateHandle, jobDir: string, seriali
  * JobManager does not load.
  */
 export async function checkStateFile(handle: StateHandle, jobDir: string): Promise<string | undefined> {
-  let data: Buffer;
-  if (handle.inline_data && handle.inline_data.length > 0) {
-    data = Buffer.from(handle.inline_data);
-  } else {
-    if (!isWithinJobDirectory(jobDir, handle.path)) return `checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}`;
-    try {
-      data = await storageFor(handle.path).read(handle.path);
-    } catch (err) {
-      const reason = err instanceof CheckpointError ? err.message : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
-      return `checkpoint state file ${handle.path} cannot be read: ${reason}`;
-    }
+  try {
+    await readVerifiedStateBytes(handle, jobDir);
+    return undefined;
+  } catch (err) {
+    if (err instanceof CheckpointError) return err.message;
+    throw err;
   }
-  if (data.length !== handle.size) return `checkpoint state file ${describeHandle(handle)} is corrupt: it has ${data.length} bytes where the checkpoint metadata says ${handle.size}`;
-  if (sha256(data) !== handle.checksum) return `checkpoint state file ${describeHandle(handle)} is corrupt: its checksum does not match the checkpoint metadata`;
-  return undefined;
 }
 
 export async function removeCheckpointDirectory(root: string, jobId: string, checkpointId: number): Promise<void> {
