@@ -100,11 +100,15 @@ describe.skipIf(!!unavailable)('multi-host: separate network namespaces, checkpo
     const n = 100_000;
     const id = await c.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [out, String(n), '50', '2000', '1000'], ['-p', '2', ...RESTART]);
     await waitFor('a completed checkpoint', async () => (await c.checkpoints(id)).completed >= 1, 60_000, 500);
-    const before = await c.checkpoints(id);
     c.network.cut('s3');
+    let before: Awaited<ReturnType<MultiHostCluster['checkpoints']>>;
     let during: Awaited<ReturnType<MultiHostCluster['checkpoints']>>;
     try {
-      await new Promise((r) => setTimeout(r, 30_000));
+      // A checkpoint whose last PUT got through just before the cut may still complete:
+      // count from when every checkpoint in flight at the cut has ended (timeout 5 s).
+      await new Promise((r) => setTimeout(r, 6_000));
+      before = await c.checkpoints(id);
+      await new Promise((r) => setTimeout(r, 24_000));
       during = await c.checkpoints(id);
       const status = await c.status(id);
       expect(status.summary.state).toBe('RUNNING');
