@@ -180,11 +180,15 @@ export class CheckpointCoordinator {
     const handles: Record<string, StateHandle[]> = {};
     for (const ack of checkpoint.acks.values()) (handles[ack.task.vertex_id] ??= []).push(...ack.handles);
     let completed: CompletedCheckpoint;
+    let cost: { puts: number; bytes: number };
     try {
       const data = { id: checkpoint.id, triggeredAt: checkpoint.triggeredAt, completedAt: this.now(), final: checkpoint.final, handles };
-      completed = checkpoint.savepoint
-        ? await writeSavepoint({ ...data, jobId: this.store.jobId, vertices: this.store.vertices }, checkpoint.savepoint.targetDir, this.store.jobDirectory)
-        : await this.store.add(data);
+      if (checkpoint.savepoint) {
+        ({ metadata: completed, cost } = await writeSavepoint({ ...data, jobId: this.store.jobId, vertices: this.store.vertices }, checkpoint.savepoint.targetDir, this.store.jobDirectory));
+      } else {
+        completed = await this.store.add(data);
+        cost = this.store.lastCommitCost; // this checkpoint's `_metadata`
+      }
     } catch (err) {
       const reason = `writing metadata failed: ${describeError(err)}`;
       this.log.warn({ checkpointId: checkpoint.id, reason }, 'checkpoint failed');
@@ -205,8 +209,7 @@ export class CheckpointCoordinator {
     for (const older of [...this.pending.values()].filter((p) => p.id < checkpoint.id && !p.final && !p.savepoint && !checkpoint.savepoint)) {
       this.abort(older.id, `subsumed by checkpoint ${checkpoint.id}`, '', false);
     }
-    // The store's last commit is this checkpoint's `_metadata`; a savepoint's is written by the savepoint store (not counted yet).
-    if (!checkpoint.savepoint) this.stats.metadataWritten(checkpoint.id, this.store.lastCommitCost);
+    this.stats.metadataWritten(checkpoint.id, cost);
     this.stats.completed(checkpoint.id, this.lastCompletionAt, completed.path);
     this.log.info({ checkpointId: checkpoint.id, savepoint: !!checkpoint.savepoint, durationMs: this.lastCompletionAt - checkpoint.triggeredAt, path: completed.path }, 'checkpoint completed');
     this.participants.settled?.({ id: checkpoint.id, path: completed.path });

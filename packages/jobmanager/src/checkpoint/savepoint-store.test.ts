@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ describe('savepoint store (through the storage seam)', () => {
     mkdirSync(chk, { recursive: true });
     writeFileSync(path.join(chk, 'v1-0.state'), 'abc');
     const inline = Buffer.from('xy');
-    const meta = await writeSavepoint({
+    const { metadata: meta, cost } = await writeSavepoint({
       jobId: 'job1', id: 3, triggeredAt: 1, completedAt: 2, final: false,
       handles: {
         v1: [{ operator_uid: '*', path: path.join(chk, 'v1-0.state'), size: 3, checksum: 'c', key_group_start: 0, key_group_end: 63 }],
@@ -26,6 +26,8 @@ describe('savepoint store (through the storage seam)', () => {
       },
     }, path.join(dir, 'savepoints'), jobDir);
     expect(existsSync(chk)).toBe(false); // emptied, then removed
+    // A rename costs no write request; the metadata is one PUT of its own bytes.
+    expect(cost).toEqual({ puts: 1, bytes: readFileSync(path.join(meta.path, '_metadata')).length });
     expect(readdirSync(meta.path).sort()).toEqual(['_metadata', 'v1-0.state']);
     const read = await readSnapshot(meta.path);
     expect(read.kind).toBe('SAVEPOINT');

@@ -21,7 +21,9 @@ export function savepointDirectoryName(jobId: string): string {
  * directory under `targetRoot`. A failure removes what was made and leaves the files for
  * the checkpoint directory's cleanup: no half savepoint is ever left with a `_metadata`.
  */
-export async function writeSavepoint(snapshot: Omit<SnapshotMetadata, 'path' | 'kind'>, targetRoot: string, jobDir: string): Promise<SnapshotMetadata> {
+export async function writeSavepoint(
+  snapshot: Omit<SnapshotMetadata, 'path' | 'kind'>, targetRoot: string, jobDir: string,
+): Promise<{ metadata: SnapshotMetadata; cost: { puts: number; bytes: number } }> {
   // Only the job's own state files are ever moved, whatever an acknowledgement names.
   // Inline state (no path) stays in `_metadata`: there is no file to move.
   const outside = Object.values(snapshot.handles).flat().find((h) => h.path && !isWithinJobDirectory(jobDir, h.path));
@@ -31,6 +33,10 @@ export async function writeSavepoint(snapshot: Omit<SnapshotMetadata, 'path' | '
   try {
     const handles: Record<string, StateHandle[]> = {};
     const sources = new Set<string>();
+    // A merged file holds several handles' state: it moves once.
+    const moved = new Map<string, string>();
+    // The moves' write requests (S3 copies) and the metadata's PUT: the savepoint's share of its cost.
+    const cost = { puts: 0, bytes: 0 };
     for (const [vertex, list] of Object.entries(snapshot.handles)) {
       handles[vertex] = [];
       for (const h of list) {
@@ -38,17 +44,24 @@ export async function writeSavepoint(snapshot: Omit<SnapshotMetadata, 'path' | '
           handles[vertex].push(h);
           continue;
         }
-        const to = joinLocation(dir, baseName(h.path));
-        await storageFor(h.path).move(h.path, to);
-        sources.add(parentLocation(h.path));
+        let to = moved.get(h.path);
+        if (!to) {
+          to = joinLocation(dir, baseName(h.path));
+          cost.puts += await storageFor(h.path).move(h.path, to);
+          moved.set(h.path, to);
+          sources.add(parentLocation(h.path));
+        }
         handles[vertex].push({ ...h, path: to });
       }
     }
     const meta: SnapshotMetadata = { ...snapshot, kind: 'SAVEPOINT', handles, path: dir };
-    await storage.commit(joinLocation(dir, METADATA_FILE), encodeMetadata(meta));
+    const text = encodeMetadata(meta);
+    await storage.commit(joinLocation(dir, METADATA_FILE), text);
+    cost.puts += 1;
+    cost.bytes += Buffer.byteLength(text);
     // The checkpoint directory the tasks wrote into is empty now.
     for (const s of sources) await storageFor(s).deleteIfEmpty(s).catch(() => {});
-    return meta;
+    return { metadata: meta, cost };
   } catch (err) {
     await storage.deleteDirectory(dir).catch(() => {});
     throw new CheckpointError(`writing savepoint under ${targetRoot} failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
@@ -67,9 +80,8 @@ export async function disposeSavepoint(location: string): Promise<string> {
   // Metadata first: once it is gone the directory is no longer a savepoint anyone could resume from.
   const storage = storageFor(meta.path);
   await storage.delete(joinLocation(meta.path, METADATA_FILE));
-  for (const h of Object.values(meta.handles).flat()) {
-    if (h.path && parentLocation(h.path) === meta.path) await storage.delete(h.path);
-  }
+  const files = new Set(Object.values(meta.handles).flat().map((h) => h.path).filter((p) => p && parentLocation(p) === meta.path));
+  for (const file of files) await storage.delete(file);
   await storage.deleteIfEmpty(meta.path).catch(() => {});
   return meta.path;
 }

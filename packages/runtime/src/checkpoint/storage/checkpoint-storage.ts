@@ -33,6 +33,8 @@ export interface CheckpointStorage {
    */
   commit(location: string, data: Uint8Array | string, beforeCommit?: () => Promise<void> | undefined): Promise<void>;
   read(location: string): Promise<Buffer>;
+  /** `length` bytes from `offset`: one task's state in a merged file. */
+  readRange(location: string, offset: number, length: number): Promise<Buffer>;
   /** Whether the file exists; undefined errors (unreachable store) are thrown. */
   exists(location: string): Promise<boolean>;
   /** Names (not locations) directly under a directory; none when it does not exist. */
@@ -40,8 +42,9 @@ export interface CheckpointStorage {
   /**
    * Moves a file to another location of the same storage (a savepoint takes its files out
    * of the checkpoint directory): a rename on a filesystem, copy then delete on S3.
+   * Returns the write requests it took (a server-side COPY is billed as a PUT; a rename is none).
    */
-  move(from: string, to: string): Promise<void>;
+  move(from: string, to: string): Promise<number>;
   /** Removes one file; a missing one is no error. */
   delete(location: string): Promise<void>;
   /** Removes a directory and everything under it; a missing one is no error. */

@@ -24,6 +24,18 @@ export class FsCheckpointStorage implements CheckpointStorage {
     return readFile(location);
   }
 
+  async readRange(location: string, offset: number, length: number): Promise<Buffer> {
+    const file = await open(location, 'r');
+    try {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await file.read(buffer, 0, length, offset);
+      // A short read (a truncated file) shows as a size mismatch to the caller.
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
+  }
+
   async exists(location: string): Promise<boolean> {
     try {
       await stat(location);
@@ -43,15 +55,17 @@ export class FsCheckpointStorage implements CheckpointStorage {
     }
   }
 
-  async move(from: string, to: string): Promise<void> {
+  async move(from: string, to: string): Promise<number> {
     await mkdir(path.dirname(to), { recursive: true });
     try {
       await rename(from, to);
+      return 0;
     } catch (err) {
       // Across filesystems (EXDEV) a rename cannot work: copy, then remove the original.
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
       await copyFile(from, to);
       await unlink(from);
+      return 1;
     }
   }
 

@@ -79,6 +79,15 @@ export class S3CheckpointStorage implements CheckpointStorage {
     });
   }
 
+  async readRange(location: string, offset: number, length: number): Promise<Buffer> {
+    if (length === 0) return Buffer.alloc(0);
+    const { bucket, key } = this.address(location);
+    return this.request('GET', location, bucket, async () => {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }));
+      return Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+    });
+  }
+
   async exists(location: string): Promise<boolean> {
     const { bucket, key } = this.address(location);
     try {
@@ -107,7 +116,7 @@ export class S3CheckpointStorage implements CheckpointStorage {
     return [...names].sort();
   }
 
-  async move(from: string, to: string): Promise<void> {
+  async move(from: string, to: string): Promise<number> {
     const source = parseS3Location(from);
     const target = this.address(to);
     // S3 has no rename: a server-side copy (no bytes through us), then the original goes.
@@ -116,6 +125,7 @@ export class S3CheckpointStorage implements CheckpointStorage {
     );
     this.counters.puts++;
     await this.delete(from);
+    return 1;
   }
 
   async delete(location: string): Promise<void> {
