@@ -24,13 +24,17 @@ const USAGE = `usage: node scripts/bench/checkpoint-storage.mjs [options]
   --keys LIST      comma-separated key counts (default 10000,1000000)
   --storage LIST   local,s3 (default both)
   --threshold B    state.storage.fs.memory-threshold in bytes (default 20480)
+  --taskmanagers N --slots N --parallelism N   cluster and job shape (default 3, 1, 2)
+  --file-merging   execution.checkpointing.file-merging.enabled=true
+  --no-recovery    skip the kill -9 restore measurement
   --quick  --no-build  --keep-tmp  --out FILE`;
-const o = parseArgv(process.argv.slice(2), ['quick', 'no-build', 'keep-tmp'], USAGE);
+const o = parseArgv(process.argv.slice(2), ['quick', 'no-build', 'keep-tmp', 'file-merging', 'no-recovery'], USAGE);
 const num = (k, d) => (o[k] === undefined ? d : Number(o[k]));
 const opts = {
   windowS: num('window-s', o.quick ? 10 : 20), warmupS: num('warmup-s', o.quick ? 5 : 8),
   keys: String(o.keys ?? '10000,1000000').split(',').map(Number), storages: String(o.storage ?? 'local,s3').split(','),
-  threshold: num('threshold', 20480), build: !o['no-build'], keepTmp: !!o['keep-tmp'], out: o.out,
+  threshold: num('threshold', 20480), taskmanagers: num('taskmanagers', 3), slots: num('slots', 1), parallelism: num('parallelism', 2),
+  fileMerging: !!o['file-merging'], recovery: !o['no-recovery'], build: !o['no-build'], keepTmp: !!o['keep-tmp'], out: o.out,
 };
 const log = makeLogger('checkpoint-storage');
 installExitHandlers(log);
@@ -76,16 +80,17 @@ async function main() {
   for (const storage of opts.storages) {
     const config = {
       'execution.checkpointing.tolerable-failed-checkpoints': 1000, 'state.storage.fs.memory-threshold': opts.threshold,
+      ...(opts.fileMerging ? { 'execution.checkpointing.file-merging.enabled': 'true' } : {}),
       'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.delay': '0ms', 'restart-strategy.fixed-delay.attempts': 100,
       ...(storage === 's3' ? { 'state.checkpoints.dir': 's3://bench/checkpoints', 's3.endpoint': s3.endpoint, 's3.path.style.access': 'true', 's3.access-key': ACCESS, 's3.secret-key': SECRET } : {}),
     };
-    const cl = new WeirCluster(root, storage, 3, config, { log });
+    const cl = new WeirCluster(root, storage, opts.taskmanagers, config, { log, slots: opts.slots });
     const r = (result.storages[storage] = { jobs: {} });
     try {
       await cl.start();
       for (const keys of opts.keys) {
         const statsDir = path.join(cl.dir, `stats-${keys}`);
-        const jobId = await cl.submit(path.join(EXAMPLES, 'bench-throughput.ts'), [statsDir, String(keys), '1000']);
+        const jobId = await cl.submit(path.join(EXAMPLES, 'bench-throughput.ts'), [statsDir, String(keys), '1000'], opts.parallelism);
         await cl.waitRunning(jobId);
         await sleep(opts.warmupS * 1000);
         const t0 = Date.now();
@@ -100,6 +105,7 @@ async function main() {
         log(`${storage} ${keys} keys: ${JSON.stringify(r.jobs[keys])}`);
         await cl.cancel(jobId);
       }
+      if (!opts.recovery) continue;
       const outDir = path.join(cl.dir, 'out-recovery');
       const jobId = await cl.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [outDir, String(1e12), '100', '4000', '200']);
       await cl.waitRunning(jobId);

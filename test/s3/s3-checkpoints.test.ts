@@ -81,6 +81,44 @@ describe('checkpoints in a real S3 server', () => {
     expect(metrics).toMatch(new RegExp(`weir_job_last_checkpoint_bytes_written\\{job_id="${id2}",job_name="keyed-sum"\\} \\d+`));
   }, 240_000);
 
+  it('file merging: the state files of one TaskManager\'s tasks are one object per checkpoint; a new TaskManager restores from it after kill -9, exact output', async () => {
+    // Retention keeps 5: the checkpoint looked at below stays while the job goes on.
+    cluster = new TestCluster({ ...server.config, 'state.checkpoints.dir': 's3://weir/merged', 'state.storage.fs.memory-threshold': 0, 'state.checkpoints.num-retained': 5 });
+    await cluster.startJobManager();
+    const first = await cluster.startTaskManager(2); // all 4 tasks of the job (2 sources, 2 sums) on this one
+    const out = path.join(cluster.dir, 'out');
+    const n = 40_000;
+    const id = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [out, String(n), '30', '4000', '500'], [
+      '-p', '2', '-D', 'execution.checkpointing.file-merging.enabled=true',
+      '-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.attempts=20', '-D', 'restart-strategy.fixed-delay.delay=200ms',
+    ]);
+    const cps = await waitFor('2 completed checkpoints', async () => {
+      const c = await cluster!.checkpoints(id);
+      return c.completed >= 2 ? c : undefined;
+    }, 60_000, 300);
+    // One merged object (1 PUT) and the metadata, where 4 state files took 5 PUTs.
+    const latest = cps.history.find((x) => x.id === cps.latest_completed?.id) as unknown as { id: number; put_count: number };
+    expect(latest.put_count).toBe(2);
+    const keys = await keysUnder(`merged/${id}/chk-${latest.id}/`);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(`merged/${id}/chk-${latest.id}/_metadata`);
+    expect(keys[1]).toMatch(new RegExp(`^merged/${id}/chk-${latest.id}/tm-.*\\.merged$`));
+    const metadata = JSON.parse(await readObject(keys[0])) as { handles: Record<string, { path: string; shared: boolean; offset: number }[]> };
+    const handles = Object.values(metadata.handles).flat();
+    expect(handles.map((h) => [h.path, h.shared])).toEqual(handles.map(() => [keys[1].split('/').at(-1), true]));
+    expect(new Set(handles.map((h) => h.offset)).size).toBe(4);
+    // The TaskManager dies; a new one restores every task from its byte range of the merged object.
+    cluster.kill(first.pid);
+    await waitFor('the killed TaskManager to be lost', async () => (await cluster!.listTaskManagers()).length === 0, 30_000, 200);
+    await cluster.startTaskManager(2);
+    const done = await cluster.waitForState(id, ['FINISHED', 'FAILED'], 120_000);
+    expect(done.summary.state).toBe('FINISHED');
+    expect(done.summary.restarts).toBeGreaterThanOrEqual(1);
+    expect(done.last_restore_checkpoint_id).toBeGreaterThan(0);
+    const diff = diffLines(committedLines(out), expectedKeyedSum(n, 30));
+    expect({ missing: diff.missing.length, extra: diff.extra.length, firstMissing: diff.missing.slice(0, 3), firstExtra: diff.extra.slice(0, 3) }).toEqual({ missing: 0, extra: 0, firstMissing: [], firstExtra: [] });
+  }, 240_000);
+
   it('a JobManager killed and restarted finds the newest _metadata in the bucket and resumes the job from it: exact output', async () => {
     cluster = new TestCluster({ ...server.config, 'state.checkpoints.dir': 's3://weir/resume', 'state.storage.fs.memory-threshold': '20kb' });
     await cluster.start(2);

@@ -55,6 +55,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'state.checkpoints.dir', type: 'string', doc: 'Directory for checkpoints, reachable by every process: a path on a shared filesystem, or s3://bucket/path on an object store (default: .weir/checkpoints under the JobManager working directory).' },
   { key: 'state.savepoints.dir', type: 'string', doc: 'Default target directory of savepoints (a path or s3://bucket/path), used when `weir savepoint` names none.' },
   { key: 'state.storage.fs.memory-threshold', type: 'bytes', default: 20 * 1024, min: 0, doc: 'State files up to this size are kept inline in the checkpoint\'s _metadata instead of a file (or object) of their own, as in Flink; 0 writes every file.' },
+  { key: 'execution.checkpointing.file-merging.enabled', type: 'boolean', default: false, doc: 'Per checkpoint, the state files of one TaskManager\'s tasks go into one file (object) instead of one each, as Flink\'s file merging: fewer PUTs where a TaskManager runs several stateful subtasks; a lone file is written as usual.' },
   { key: 's3.endpoint', type: 'string', doc: 'Endpoint of an S3-compatible object store (http://host:port); unset for AWS S3 in `s3.endpoint.region`.' },
   { key: 's3.path.style.access', type: 'boolean', default: false, doc: 'Address buckets as endpoint/bucket rather than bucket.endpoint (most self-hosted stores need true).' },
   { key: 's3.endpoint.region', type: 'string', default: 'us-east-1', doc: 'Region that requests are signed for.' },

@@ -10,6 +10,9 @@ export interface StateHandle {
   states?: StateInfo[];
   /** Tiny state kept in `_metadata` instead of a file (then `path` is empty). */
   inline_data?: Buffer;
+  /** The file holds several tasks' state (file merging): this handle's is `size` bytes from `offset`. */
+  shared?: boolean;
+  offset?: number;
 }
 export interface StateInfo { operator_uid: string; name: string; kind: string; keyed: boolean }
 export interface AcknowledgeCheckpoint {

@@ -40,13 +40,36 @@ export interface WrittenState {
   cost: StorageCounters;
 }
 
+/** One task's state file to write, as handed to a file merger. */
+export interface StateFileRequest {
+  /** The checkpoint's directory, where the file (or the merged file holding it) goes. */
+  directory: string;
+  /** The file name the task would give it alone: `<vertex>-<subtask>.state`. */
+  name: string;
+  checkpointId: number;
+  data: Uint8Array;
+}
+
+/** Where a merger put a task's state: alone, or as `data.length` bytes from `offset` of a shared file. */
+export interface StateFilePlacement {
+  location: string;
+  shared: boolean;
+  offset: number;
+  /** This task's share of the write requests (the whole merged file's go to one of its tasks). */
+  puts: number;
+}
+
+/** Writes state files of several tasks as one (see taskmanager's state-file-merger.ts). */
+export type StateFileMerger = (request: StateFileRequest) => Promise<StateFilePlacement>;
+
 /**
  * Writes a task's state file (off the record path) and returns its handle. State up to
  * `state.storage.fs.memory-threshold` bytes is not written at all: it travels in the
- * handle and lands in `_metadata`, saving one request per task and checkpoint.
+ * handle and lands in `_metadata`, saving one request per task and checkpoint. With a
+ * `merger`, the file may share one object with the TaskManager's other tasks' files.
  */
 export async function writeTaskState(
-  root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot, serializer = new RecordSerializer(),
+  root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot, serializer = new RecordSerializer(), merger?: StateFileMerger,
 ): Promise<WrittenState> {
   // Encoded before the first await, so in the snapshot's synchronous part: a state value
   // that a later record changes in place must not reach this checkpoint.
@@ -63,15 +86,22 @@ export async function writeTaskState(
   if (data.length <= storageSettings().memoryThreshold) {
     return { handle: { ...base, checksum: sha256(data), path: '', inline_data: Buffer.from(data) }, cost: { puts: 0, bytes: 0 } };
   }
-  const location = joinLocation(checkpointDirectory(root, jobId, checkpointId), `${snapshot.vertexId}-${snapshot.subtask}.state`);
+  const directory = checkpointDirectory(root, jobId, checkpointId);
+  const name = `${snapshot.vertexId}-${snapshot.subtask}.state`;
+  if (merger) {
+    const [checksum, placed] = await Promise.all([sha256OffThread(data), merger({ directory, name, checkpointId, data })]);
+    const where = placed.shared ? { shared: true, offset: placed.offset } : {};
+    return { handle: { ...base, checksum, path: placed.location, ...where }, cost: { puts: placed.puts, bytes: data.length } };
+  }
   // The digest is computed on the thread pool while the file is written.
-  const [checksum, written] = await Promise.all([sha256OffThread(data), storageFor(root).write(location, data)]);
+  const [checksum, written] = await Promise.all([sha256OffThread(data), storageFor(root).write(joinLocation(directory, name), data)]);
   return { handle: { ...base, checksum, path: written.location }, cost: { puts: written.puts, bytes: data.length } };
 }
 
 /** Where a handle's state is, for messages. */
 export function describeHandle(handle: StateHandle): string {
-  return handle.path || `inline state of key groups ${handle.key_group_start}-${handle.key_group_end}`;
+  if (!handle.path) return `inline state of key groups ${handle.key_group_start}-${handle.key_group_end}`;
+  return handle.shared ? `${handle.path} (bytes ${handle.offset ?? 0}-${(handle.offset ?? 0) + handle.size - 1})` : handle.path;
 }
 
 /** The bytes of a state handle (inline or stored), checked against it: place, size and checksum. Throws a CheckpointError naming what is wrong. */
@@ -82,7 +112,8 @@ async function readVerifiedStateBytes(handle: StateHandle, jobDir: string): Prom
   } else {
     if (!isWithinJobDirectory(jobDir, handle.path)) throw new CheckpointError(`checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}: not read`);
     try {
-      data = await storageFor(handle.path).read(handle.path);
+      const storage = storageFor(handle.path);
+      data = handle.shared ? await storage.readRange(handle.path, handle.offset ?? 0, handle.size) : await storage.read(handle.path);
     } catch (err) {
       const reason = err instanceof CheckpointError ? err.message : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
       throw new CheckpointError(`checkpoint state file ${handle.path} cannot be read: ${reason}`, { cause: err });
@@ -130,7 +161,8 @@ export async function removeCheckpointDirectory(root: string, jobId: string, che
 
 /** Removes a state file nobody will use, and its checkpoint directory when that is empty; nothing outside `jobDir`. */
 export async function discardStateFile(handle: StateHandle, jobDir: string): Promise<boolean> {
-  if (!handle.path || !isWithinJobDirectory(jobDir, handle.path)) return false;
+  // A shared (merged) file holds other tasks' state too: it goes with its checkpoint directory.
+  if (!handle.path || handle.shared || !isWithinJobDirectory(jobDir, handle.path)) return false;
   const storage = storageFor(handle.path);
   await storage.delete(handle.path).catch(() => {});
   if (isWithinJobDirectory(jobDir, parentLocation(handle.path))) await storage.deleteIfEmpty(parentLocation(handle.path)).catch(() => {});
