@@ -147,9 +147,12 @@ export class MultiHostCluster {
     return host.name;
   }
 
-  stop(): void {
+  /** Kills every process by its pid and waits (at most 10 s) until they are gone: the next test binds the same addresses. */
+  async stop(): Promise<void> {
+    const gone: Promise<unknown>[] = [];
     for (const child of this.all) {
       if (child.exitCode === null && child.signalCode === null && child.pid) {
+        gone.push(new Promise((resolve) => child.once('exit', resolve)));
         try {
           process.kill(child.pid, 'SIGKILL');
         } catch {
@@ -157,6 +160,7 @@ export class MultiHostCluster {
         }
       }
     }
-    this.s3?.stop();
+    await Promise.race([Promise.all(gone), new Promise((r) => setTimeout(r, 10_000).unref())]);
+    await this.s3?.stop();
   }
 }

@@ -28,8 +28,8 @@ describe.skipIf(!!unavailable)('multi-host: separate network namespaces, checkpo
     network = new TestNetwork();
     for (const name of ['jm', 'tm1', 'tm2', 'tm3', 's3']) network.addHost(name);
   }, 900_000);
-  afterEach(() => {
-    cluster?.stop();
+  afterEach(async () => {
+    await cluster?.stop();
     cluster = undefined;
   });
   afterAll(() => network?.destroy());

@@ -32,7 +32,8 @@ export interface S3Server {
   /** `-D` style settings that point Weir at this server. */
   config: Record<string, string>;
   createBucket(name: string): Promise<void>;
-  stop(): void;
+  /** Kills the server; resolves once it has exited (its port is free again), at most 10 s. */
+  stop(): Promise<void>;
 }
 
 /** Starts the server on `host:port` (port 0: a free one), optionally inside a network namespace. */
@@ -46,20 +47,23 @@ export async function startS3Server(options: { host?: string; port?: number; net
   const args = ['--quiet', '--port', `${host}:${port}`, '--access', S3_ACCESS_KEY, '--secret', S3_SECRET_KEY, 'posix', dataDir];
   const child = options.netns ? spawn('ip', ['netns', 'exec', options.netns, bin, ...args], { stdio: ['ignore', log, log] }) : spawn(bin, args, { stdio: ['ignore', log, log] });
   const endpoint = `http://${host}:${port}`;
-  const stop = () => {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
     if (child.exitCode === null && child.signalCode === null && child.pid) {
       try {
         process.kill(child.pid, 'SIGKILL');
       } catch {
         // already gone
       }
+      // The next server on the same address must find the port free.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
     }
   };
   const reachable = options.netns ? () => inNamespaceAnswers(options.netns as string, host, port) : () => answers(host, port);
   try {
     await waitFor(`the S3 server on ${endpoint}`, async () => child.exitCode === null && (await reachable()), 20_000, 100);
   } catch (err) {
-    stop();
+    await stop();
     throw err;
   }
   const config = {
