@@ -7,7 +7,7 @@ import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
 import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
 import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
-import { channelStateBytes, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
+import { channelStateBytes, describeChannelState, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
 import { discardStateFile, readTaskState, writeTaskState, type StateFileMerger, type TaskStateSnapshot } from '../checkpoint/storage';
 import { describeStates } from '../checkpoint/snapshot-format';
 import { InputGate } from '../network/input-gate';
@@ -411,7 +411,7 @@ export class Task {
       }
       const merger = this.config['execution.checkpointing.file-merging.enabled'] === 'true' ? this.stateFileMerger : undefined;
       const written = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer, merger);
-      const handle = { ...written.handle, states: describeStates(snapshot) };
+      const handle = { ...written.handle, states: [...describeStates(snapshot), ...describeChannelState(snapshot.channels, this.plan.vertex.operators[0].uid)] };
       const cost = written.cost;
       await faultPoint('tm.state.written');
       if (this.cancelled) {
