@@ -97,6 +97,8 @@ export class TestCluster {
       'heartbeat.timeout': 5000,
       'state.checkpoints.dir': this.checkpointDir,
       'jobmanager.store.dir': path.join(this.dir, 'jobmanager'),
+      // Every task writes a state file, so tests can read and damage them; inline state is tested on its own.
+      'state.storage.fs.memory-threshold': 0,
       ...this.config,
       ...extra,
     };

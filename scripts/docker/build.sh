@@ -11,7 +11,8 @@
 #     sources); --standin instead builds from a temporary context holding
 #     test/docker/standin/weir.cjs as the bundle (a fake that only exercises the
 #     Docker plumbing; packages/cli/dist is left alone); --skip-npm uses dist as it is
-#  4. docker build -t TAG . (TAG defaults to $WEIR_IMAGE or weir:local)
+#  4. docker build -t TAG . (TAG defaults to $WEIR_IMAGE or weir:local), then the
+#     object store image weir-objectstore:local (scripts/docker/build-objectstore-image.sh)
 #  5. prints the image size and the times taken
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -98,9 +99,14 @@ else
 fi
 T_IMAGE=$(( $(date +%s) - T0 ))
 
+# 4b. the object store the compose cluster keeps checkpoints and savepoints in
+T0=$(date +%s)
+"$ROOT/scripts/docker/build-objectstore-image.sh"
+T_S3=$(( $(date +%s) - T0 ))
+
 # 5. figures
 SIZE=$(docker image inspect -f '{{.Size}}' "$TAG")
 BASE_SIZE=$(docker image inspect -f '{{.Size}}' "$BASE")
 log "image $TAG: $((SIZE / 1024 / 1024)) MiB (base $BASE $((BASE_SIZE / 1024 / 1024)) MiB, Weir layers $(((SIZE - BASE_SIZE) / 1024 / 1024)) MiB)"
-log "times: base image ${T_BASE}s, host build ${T_NPM}s, docker build ${T_IMAGE}s, total $(( $(date +%s) - T_START ))s"
+log "times: base image ${T_BASE}s, host build ${T_NPM}s, docker build ${T_IMAGE}s, object store image ${T_S3}s, total $(( $(date +%s) - T_START ))s"
 echo "WEIR_IMAGE=$TAG"

@@ -48,7 +48,7 @@ trap cleanup EXIT
 T0=$(date +%s.%N)
 DC up -d --scale "taskmanager=$N" >/dev/null 2>&1 || { DC logs --no-color --tail 50 >&2; exit 1; }
 T_UP=$(node -e "console.log(($(date +%s.%N)-$T0).toFixed(1))")
-want=$((N + 1))
+want=$((N + 2))  # the TaskManagers, the JobManager and the object store
 for _ in $(seq 1 240); do
   healthy=$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter health=healthy | wc -l)
   [ "$healthy" = "$want" ] && break

@@ -161,7 +161,7 @@ async function waitForTaskManagers(n: number, timeoutMs = 120_000): Promise<void
       const healthy = healthyCount();
       const open = await tcpOpen(jmPort);
       last = `${healthy} healthy containers, JobManager port ${open ? 'open' : 'closed'} (weir taskmanagers --json unavailable)`;
-      if (open && healthy === n + 1) return;
+      if (open && healthy === n + 2) return; // the TaskManagers, the JobManager and the object store
     }
     await sleep(500);
   }
@@ -248,7 +248,8 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
     expect(noToken.stderr).toMatch(/UNAUTHENTICATED/);
   });
 
-  it('brings up a JobManager and 3 TaskManagers', async () => {
+  it('brings up a JobManager, 3 TaskManagers and the object store', async () => {
+    expect(containers('objectstore')).toHaveLength(1);
     expect(containers('jobmanager')).toHaveLength(1);
     expect(containers('taskmanager')).toHaveLength(TASKMANAGERS);
     expect(await tcpOpen(jmPort)).toBe(true);
@@ -282,7 +283,7 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
     try {
       // Submitted from the host: the bundle travels over gRPC; the sink writes to the
       // shared volume, which is outputDir on the host.
-      const n = 150_000;
+      const n = 300_000; // 20 s at 15,000/s: still running when a busy machine has completed two checkpoints
       const keys = 50;
       const submitted = weir('run', path.join(ROOT, 'packages/examples/src/keyed-sum.ts'), '--detached', '-p', '2', '--', '/weir/output', String(n), String(keys), '15000', '300');
       const jobId = /JobID ([0-9a-f]{32})/.exec(submitted)?.[1];
@@ -293,6 +294,8 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
         if (Date.now() > deadline) throw new Error('no checkpoints completed');
         await sleep(300);
       }
+      // Checkpoints live in the object store service, not on a volume the containers share.
+      if (!STANDIN) expect((JSON.parse(weir('checkpoints', jobId!, '--json')) as { latest_completed?: { path: string } }).latest_completed?.path).toMatch(new RegExp(`^s3://weir/checkpoints/${jobId}/chk-\\d+$`));
       // Kill a TaskManager that runs a task (its hostname, the container id, is in its id).
       const busy = status().vertices[1].subtasks[0].taskmanager_id;
       const victim = containers('taskmanager').find((c) => busy.includes(c.slice(0, 12)));

@@ -2,7 +2,7 @@
 export const MAX_MAX_PARALLELISM = 32768;
 
 /** The one table of configuration keys: type, default and meaning. Names follow Flink's. */
-export type ConfigType = 'int' | 'duration' | 'memory' | 'string' | 'enum' | 'boolean' | 'double';
+export type ConfigType = 'int' | 'duration' | 'memory' | 'string' | 'enum' | 'boolean' | 'double' | 'bytes';
 
 export interface ConfigOption {
   key: string;
@@ -52,7 +52,22 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'execution.checkpointing.max-concurrent-checkpoints', type: 'int', default: 1, min: 1, doc: 'Checkpoints that may be in progress at once.' },
   { key: 'execution.checkpointing.tolerable-failed-checkpoints', type: 'int', default: 0, min: 0, doc: 'Consecutive failed checkpoints tolerated before the job fails over.' },
   { key: 'execution.checkpointing.externalized-checkpoint-retention', type: 'enum', default: 'RETAIN_ON_CANCELLATION', values: ['RETAIN_ON_CANCELLATION', 'DELETE_ON_CANCELLATION', 'NO_EXTERNALIZED_CHECKPOINTS'], doc: 'Which checkpoints outlive their job: a finished job\'s are deleted; a cancelled job\'s are kept with RETAIN_ON_CANCELLATION; a failed job\'s are kept unless NO_EXTERNALIZED_CHECKPOINTS.' },
-  { key: 'state.checkpoints.dir', type: 'string', doc: 'Directory for checkpoints, reachable by every process (default: .weir/checkpoints under the JobManager working directory).' },
+  { key: 'state.checkpoints.dir', type: 'string', doc: 'Directory for checkpoints, reachable by every process: a path on a shared filesystem, or s3://bucket/path on an object store (default: .weir/checkpoints under the JobManager working directory).' },
+  { key: 'state.savepoints.dir', type: 'string', doc: 'Default target directory of savepoints (a path or s3://bucket/path), used when `weir savepoint` names none.' },
+  { key: 'state.storage.fs.memory-threshold', type: 'bytes', default: 20 * 1024, min: 0, doc: 'State files up to this size are kept inline in the checkpoint\'s _metadata instead of a file (or object) of their own, as in Flink; 0 writes every file.' },
+  { key: 'execution.checkpointing.file-merging.enabled', type: 'boolean', default: false, doc: 'Per checkpoint, the state files of one TaskManager\'s tasks go into one file (object) instead of one each, as Flink\'s file merging: fewer PUTs where a TaskManager runs several stateful subtasks; a lone file is written as usual.' },
+  { key: 's3.endpoint', type: 'string', doc: 'Endpoint of an S3-compatible object store (http://host:port); unset for AWS S3 in `s3.endpoint.region`.' },
+  { key: 's3.path.style.access', type: 'boolean', default: false, doc: 'Address buckets as endpoint/bucket rather than bucket.endpoint (most self-hosted stores need true).' },
+  { key: 's3.endpoint.region', type: 'string', default: 'us-east-1', doc: 'Region that requests are signed for.' },
+  { key: 's3.access-key', type: 'string', doc: 'Access key id; unset: the AWS default chain (AWS_ACCESS_KEY_ID, ~/.aws profile, container or instance role).' },
+  { key: 's3.secret-key', type: 'string', doc: 'Secret access key, with `s3.access-key`.' },
+  { key: 's3.entropy.key', type: 'string', doc: 'Marker in an s3:// checkpoint path replaced by random characters in state file keys (and removed from _metadata keys), to spread them over the store\'s partitions.' },
+  { key: 's3.entropy.length', type: 'int', default: 4, min: 1, doc: 'Number of random characters that replace `s3.entropy.key`.' },
+  { key: 's3.retry.limit', type: 'int', default: 7, min: 0, doc: 'Retries of a request that was throttled (503 SlowDown), failed with a 5xx or lost its connection; backoff doubles from `s3.retry.interval`.' },
+  { key: 's3.retry.interval', type: 'duration', default: 500, min: 0, doc: 'First backoff of a retried S3 request.' },
+  { key: 's3.connection.timeout', type: 'duration', default: 10_000, min: 1, doc: 'Longest wait to connect to the object store and for each response before the request counts as failed.' },
+  { key: 's3.multipart.threshold', type: 'bytes', default: 16 * 1024 * 1024, min: 5 * 1024 * 1024, doc: 'Files larger than this are uploaded in parts (multipart upload).' },
+  { key: 's3.multipart.size', type: 'bytes', default: 8 * 1024 * 1024, min: 5 * 1024 * 1024, doc: 'Size of each part of a multipart upload.' },
   { key: 'state.checkpoints.num-retained', type: 'int', default: 1, min: 1, doc: 'Completed checkpoints kept.' },
   { key: 'state.savepoints.dir', type: 'string', doc: 'Default directory for savepoints (weir savepoint / weir stop without a directory), reachable by every process.' },
   { key: 'execution.savepoint.path', type: 'string', doc: 'Savepoint or retained checkpoint to start the job from (weir run -s); Weir never deletes it.' },

@@ -125,6 +125,12 @@ export function validateValue(key: string, raw: unknown): ConfigValue {
       if (option.min !== undefined && bytes < option.min) throw new ConfigError(`${key}: must be at least ${option.min} bytes, got ${bytes}`);
       return bytes;
     }
+    case 'bytes': {
+      const n = typeof text === 'number' ? text : parseBytes(String(text));
+      if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${key}: expected a size such as 20kb, 5 mb or 1048576, got "${String(raw)}"`);
+      if (option.min !== undefined && n < option.min) throw new ConfigError(`${key}: must be at least ${option.min} bytes, got ${n}`);
+      return n;
+    }
     case 'boolean': {
       if (text === true || text === 'true') return true;
       if (text === false || text === 'false') return false;
@@ -141,6 +147,14 @@ export function validateValue(key: string, raw: unknown): ConfigValue {
       return text;
     }
   }
+}
+
+/** Flink's memory sizes: a number of bytes, or one with b, kb, mb, gb (k, m, g also). */
+function parseBytes(text: string): number {
+  const m = /^(\d+)\s*(b|k|kb|m|mb|g|gb)?$/i.exec(text.trim());
+  if (!m) return NaN;
+  const unit = (m[2] ?? 'b').toLowerCase()[0];
+  return Number(m[1]) * ({ b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[unit];
 }
 
 /** Flattens nested YAML (`execution: {checkpointing: {interval: 1s}}`) into dotted keys. */

@@ -8,12 +8,18 @@ export interface StateHandle {
   operator_uid: string; path: string; size: number; checksum: string; key_group_start: number; key_group_end: number;
   /** What the file holds (absent in handles written before savepoints existed). */
   states?: StateInfo[];
+  /** Tiny state kept in `_metadata` instead of a file (then `path` is empty). */
+  inline_data?: Buffer;
+  /** The file holds several tasks' state (file merging): this handle's is `size` bytes from `offset`. */
+  shared?: boolean;
+  offset?: number;
 }
 export interface StateInfo { operator_uid: string; name: string; kind: string; keyed: boolean }
 export interface AcknowledgeCheckpoint {
   task: TaskRef; checkpoint_id: number; handles: StateHandle[]; state_size: number;
   sync_duration_ms: number; async_duration_ms: number; alignment_duration_ms: number; acknowledged_at: number;
   start_delay_ms?: number; persisted_data_bytes?: number; unaligned?: boolean;
+  put_count?: number; bytes_written?: number;
 }
 export interface DeclineCheckpoint { task: TaskRef; checkpoint_id: number; reason: string }
 export interface TaskStateUpdate { task: TaskRef; state: string; error: string; timestamp: number; error_kind?: string }

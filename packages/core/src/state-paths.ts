@@ -36,5 +36,7 @@ export function isWithinDirectory(dir: string, file: string): boolean {
 
 /** Where every state file of a job must be: `<state.checkpoints.dir>/<job-id>/`. */
 export function jobCheckpointDirectory(root: string, jobId: string): string {
+  // An s3:// location is no path: path.join would fold its `//`.
+  if (/^s3a?:\/\//i.test(root)) return `${root.replace(/\/+$/, '')}/${jobId}`;
   return path.join(root, jobId);
 }

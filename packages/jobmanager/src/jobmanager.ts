@@ -6,6 +6,7 @@ import {
 import { entryGate } from './auth/entry-gate';
 import { warnIfExposed } from './auth/exposure-warning';
 import { JobPruner } from './job-pruner';
+import { configureCheckpointStorage, configuredLocation, isObjectStoreLocation, storageSettingsFrom } from '@weir/runtime';
 import { clientHandlers } from './client-service';
 import { Dispatcher } from './dispatcher';
 import { JobStore } from './job-store';
@@ -31,9 +32,11 @@ export async function startJobManager(config: Configuration): Promise<RunningJob
   onFaultPointHit((point, action) => log.warn({ point, action: action.kind }, 'fault point hit'));
   const heartbeatInterval = config.getNumber('heartbeat.interval');
   const rm = new ResourceManager(config.getNumber('heartbeat.timeout'), heartbeatInterval, log);
-  const checkpointRoot = path.resolve(config.getOptionalString('state.checkpoints.dir') ?? '.weir/checkpoints');
+  configureCheckpointStorage(storageSettingsFrom(config));
+  const checkpointRoot = configuredLocation('state.checkpoints.dir', config.getOptionalString('state.checkpoints.dir') ?? '.weir/checkpoints');
   const storeDir = path.resolve(config.getOptionalString('jobmanager.store.dir') ?? '.weir/jobmanager');
-  assertWritableDirectory(checkpointRoot, 'state.checkpoints.dir');
+  // An object store has no directory to check: a bad bucket or key is said when a checkpoint is written.
+  if (!isObjectStoreLocation(checkpointRoot)) assertWritableDirectory(checkpointRoot, 'state.checkpoints.dir');
   assertWritableDirectory(storeDir, 'jobmanager.store.dir');
   const store = new JobStore(storeDir);
   const dispatcher = new Dispatcher(config, rm, store, checkpointRoot, log);

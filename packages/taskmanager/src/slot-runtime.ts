@@ -4,6 +4,7 @@ import {
 import { setPrintHandler } from '@weir/api/src/internal';
 import {
   connectRemoteChannel, loadJobPlan, partitionKey, type LoadedJobPlan, PartitionRegistry, RecordWriter, ResultSubpartition, setExchangeCredentials, startExchangeServer, Task, taskFailure, type TaskEvents,
+  type StateFileMerger, type StateFilePlacement, type StateFileRequest,
 } from '@weir/runtime';
 import { PrintForwarder } from './print-forwarder';
 
@@ -14,10 +15,12 @@ export type SlotCommand =
   | { type: 'cancel'; task: TaskRef }
   | { type: 'trigger'; task: TaskRef; checkpointId: number; timestamp: number; final: boolean; stop?: boolean }
   | { type: 'notify'; task: TaskRef; checkpointId: number; completed: boolean; savepoint?: boolean; termination?: Termination }
-  | { type: 'metrics' };
+  | { type: 'metrics' }
+  | { type: 'state-file-placed'; requestId: number; placement?: StateFilePlacement; error?: string };
 
 export type SlotEvent =
   | { type: 'ready'; port: number }
+  | { type: 'state-file'; requestId: number; task: TaskRef; request: StateFileRequest }
   | { type: 'message'; message: Omit<TaskManagerMessage, 'kind'> & Partial<Pick<TaskManagerMessage, 'kind'>> };
 
 
@@ -33,6 +36,9 @@ export class SlotRuntime {
   private readonly log: Logger;
   private readonly send: (event: SlotEvent) => void;
   private readonly printed: PrintForwarder;
+  /** State files handed to the TaskManager's merger, waiting for their placement. */
+  private readonly placements = new Map<number, { resolve: (p: StateFilePlacement) => void; reject: (err: Error) => void }>();
+  private nextRequestId = 1;
 
   constructor(
     private readonly slotIndex: number,
@@ -74,6 +80,13 @@ export class SlotRuntime {
       case 'notify':
         this.tasks.get(taskRefKey(command.task))?.notify(command.checkpointId, command.completed, { savepoint: command.savepoint, termination: command.termination });
         return;
+      case 'state-file-placed': {
+        const waiting = this.placements.get(command.requestId);
+        this.placements.delete(command.requestId);
+        if (command.placement) waiting?.resolve(command.placement);
+        else waiting?.reject(new Error(command.error ?? 'the state file was not written'));
+        return;
+      }
       case 'metrics':
         this.send({
           type: 'message',
@@ -94,6 +107,15 @@ export class SlotRuntime {
       decline: (task, checkpoint_id, reason) => post({ decline: { task, checkpoint_id, reason } }),
       sourceExhausted: (task) => post({ source_exhausted: { task } }),
     };
+  }
+
+  /** A task's state files go to the TaskManager's thread, which merges them with its other tasks' files. */
+  private mergerFor(task: TaskRef): StateFileMerger {
+    return (request) => new Promise<StateFilePlacement>((resolve, reject) => {
+      const requestId = this.nextRequestId++;
+      this.placements.set(requestId, { resolve, reject });
+      this.send({ type: 'state-file', requestId, task, request });
+    });
   }
 
   private planFor(deploy: DeployTask): Promise<LoadedJobPlan> {
@@ -122,7 +144,7 @@ export class SlotRuntime {
       plan = await this.planFor(deploy);
       const vertexPlan = plan.vertices.get(ref.vertex_id);
       if (!vertexPlan) throw new Error(`the job's graph has no vertex ${ref.vertex_id}: the job function must build the same graph every time`);
-      task = new Task(deploy, vertexPlan, events, this.log, plan.sourceMap);
+      task = new Task(deploy, vertexPlan, events, this.log, plan.sourceMap, this.mergerFor(ref));
     } catch (err) {
       const failure = taskFailure(err);
       events.state(ref, 'FAILED', failure.message, failure.kind);

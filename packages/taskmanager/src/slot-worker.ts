@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { configureCheckpointStorage, type StorageSettings } from '@weir/runtime';
 import type { TlsMaterial } from '@weir/core';
 import { SlotRuntime, type SlotCommand } from './slot-runtime';
 
@@ -8,6 +9,8 @@ export interface SlotWorkerData {
   bindHost: string;
   port: number;
   advertisedHost: string;
+  /** The TaskManager's own checkpoint storage settings (its s3.* keys). */
+  storage: StorageSettings;
   /** Internal TLS material as PEM text, when security.ssl.internal.enabled. */
   tls?: TlsMaterial;
 }
@@ -17,6 +20,7 @@ export async function runSlotWorker(): Promise<void> {
   const data = workerData as SlotWorkerData;
   const port = parentPort;
   if (!port) throw new Error('slot worker started outside a worker thread');
+  configureCheckpointStorage(data.storage);
   const slot = new SlotRuntime(data.slotIndex, (event) => port.postMessage(event));
   const bound = await slot.start(data.bindHost, data.port, data.advertisedHost, data.tls);
   port.on('message', (command: SlotCommand) => slot.handle(command));

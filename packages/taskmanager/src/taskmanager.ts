@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
-  CHANNEL_OPTIONS, ConfigError, createLogger, faultPoint, onFaultPointHit, grpc, internalChannelCredentials, internalChannelOptions, internalTls, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
+  CHANNEL_OPTIONS, ConfigError, createLogger, describeError, faultPoint, onFaultPointHit, grpc, internalChannelCredentials, internalChannelOptions, internalTls, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
 } from '@weir/core';
 import type { Termination } from '@weir/core';
+import { configureCheckpointStorage, storageSettingsFrom } from '@weir/runtime';
 import { TaskManagerMetrics } from './metrics/taskmanager-metrics';
 import type { SlotCommand, SlotEvent } from './slot-runtime';
 import type { SlotWorkerData } from './slot-worker';
+import { StateFileMerger } from './state-file-merger';
 
 export interface TaskManagerOptions {
   jobmanager: string;
@@ -56,17 +58,34 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
   });
 
   const sendToJobManager = (message: Record<string, unknown>) => session?.write(message);
+  // Merged state files are written from this thread: it needs the storage settings too.
+  configureCheckpointStorage(storageSettingsFrom(config));
+  const merger = new StateFileMerger(id, (jobId, attempt) => [...taskSlots.values()].filter((t) => t.task.job_id === jobId && t.task.attempt === attempt).length);
 
   for (let i = 0; i < slotCount; i++) {
-    const data: SlotWorkerData = { role: 'weir-slot', slotIndex: i, bindHost: config.getString('taskmanager.bind-host'), port: basePort ? basePort + i : 0, advertisedHost, tls };
+    const data: SlotWorkerData = { role: 'weir-slot', slotIndex: i, bindHost: config.getString('taskmanager.bind-host'), port: basePort ? basePort + i : 0, advertisedHost, tls, storage: storageSettingsFrom(config) };
     const worker = new Worker(options.workerScript, { workerData: data, stdout: false, stderr: false });
     const port = await new Promise<number>((resolve, reject) => {
       worker.once('error', (err: Error) => reject(new ConfigError(`slot ${i} cannot serve data exchange on ${data.bindHost}:${data.port}${tls ? ' (check the security.ssl.internal certificate and key)' : ''}: ${err.message}`)));
       worker.once('message', (event: SlotEvent) => (event.type === 'ready' ? resolve(event.port) : reject(new Error('slot did not start'))));
     });
     worker.on('message', (event: SlotEvent) => {
+      if (event.type === 'state-file') {
+        const { requestId, task, request } = event;
+        merger.add(task.job_id, task.attempt, request).then(
+          (placement) => worker.postMessage({ type: 'state-file-placed', requestId, placement } satisfies SlotCommand),
+          (err: Error) => worker.postMessage({ type: 'state-file-placed', requestId, error: describeError(err) } satisfies SlotCommand),
+        );
+        return;
+      }
       if (event.type !== 'message') return;
-      const m = event.message as { task_state?: { task: TaskRef; state: string }; metrics?: { tasks: TaskMetrics[] } };
+      const m = event.message as {
+        task_state?: { task: TaskRef; state: string }; metrics?: { tasks: TaskMetrics[] };
+        ack?: { task: TaskRef; checkpoint_id: number; handles: { path: string }[] }; decline?: { task: TaskRef; checkpoint_id: number };
+      };
+      // A task done with a checkpoint without a state file: its merge batch need not wait for it.
+      const done = m.ack && m.ack.handles.every((h) => !h.path) ? m.ack : m.decline;
+      if (done) merger.reportedWithoutFile(done.task.job_id, done.task.attempt, done.checkpoint_id);
       if (m.metrics) metrics.report(i, m.metrics.tasks);
       if (m.task_state && ['FINISHED', 'CANCELED', 'FAILED'].includes(m.task_state.state)) taskSlots.delete(taskRefKey(m.task_state.task));
       if ((m as { ack?: unknown }).ack) session?.write(event.message, () => void faultPoint('tm.ack.sent'));

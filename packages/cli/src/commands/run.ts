@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Configuration, JobError } from '@weir/core';
-import { loadJobPlan } from '@weir/runtime';
+import { loadJobPlan, normalizeLocation } from '@weir/runtime';
 import { bundleJob } from '../bundle';
 import { typecheckJob } from '../typecheck';
 import { WeirClient } from '../client';
@@ -35,8 +35,8 @@ export async function runJob(file: string, args: string[], options: RunOptions):
     throw new JobError(`the job sets an invalid configuration: ${(err as Error).message}`);
   }
   const submitConfig: Record<string, string> = { ...options.define, 'parallelism.default': String(parallelism) };
-  // The JobManager reads the path: relative ones are meant from where the user is.
-  if (options.fromSavepoint) submitConfig['execution.savepoint.path'] = path.resolve(options.fromSavepoint);
+  // The JobManager reads the path: relative ones are meant from where the user is; s3:// stays as it is.
+  if (options.fromSavepoint) submitConfig['execution.savepoint.path'] = normalizeLocation(options.fromSavepoint);
   if (options.allowNonRestoredState) submitConfig['execution.savepoint.ignore-unclaimed-state'] = 'true';
   if (options.dryRun && !submitConfig['execution.savepoint.path'] && !options.config.getOptionalString('execution.savepoint.path')) {
     throw new JobError('--dry-run checks a restore: give the savepoint or checkpoint to start from with -s <path>');

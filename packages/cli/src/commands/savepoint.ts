@@ -2,8 +2,8 @@
  * `weir savepoint`, `weir savepoint --dispose`, `weir stop` and `weir checkpoint`: ask the
  * JobManager for a snapshot, then poll its trigger until it completed or failed.
  */
-import path from 'node:path';
 import { CheckpointError, JobError } from '@weir/core';
+import { normalizeLocation } from '@weir/runtime';
 import { WeirClient, withClient } from '../client';
 
 interface TriggerStatus { status: string; kind: string; checkpoint_id: number; path: string; failure_reason: string }
@@ -25,9 +25,9 @@ function print(json: boolean, data: unknown, human: string): void {
   process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
 }
 
-/** A directory the JobManager can use: relative ones are meant from where the user is. */
+/** A location the JobManager can use: relative paths are meant from where the user is; s3:// stays as it is. */
 function absolute(dir: string | undefined): string {
-  return dir ? path.resolve(dir) : '';
+  return dir ? normalizeLocation(dir) : '';
 }
 
 export async function triggerSavepoint(address: string, jobId: string, targetDir: string | undefined, opts: { json: boolean; timeoutMs: number }): Promise<number> {
@@ -43,7 +43,7 @@ export async function triggerSavepoint(address: string, jobId: string, targetDir
 
 export async function disposeSavepoint(address: string, location: string, json: boolean): Promise<number> {
   return withClient(address, async (c) => {
-    const res = await c.call<{ path: string }>('DisposeSavepoint', { path: path.resolve(location) });
+    const res = await c.call<{ path: string }>('DisposeSavepoint', { path: normalizeLocation(location) });
     print(json, res, `Savepoint ${res.path} disposed.`);
     return 0;
   });

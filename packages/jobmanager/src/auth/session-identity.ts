@@ -2,8 +2,8 @@
  * Identity, not claims: a TaskManager speaks only for the task attempts the JobManager
  * deployed to it, and the state files it names must lie in that checkpoint's directory.
  */
-import { isWithinDirectory, type AcknowledgeCheckpoint, type TaskRef } from '@weir/core';
-import { checkpointDirectory } from '@weir/runtime';
+import type { AcknowledgeCheckpoint, StateHandle, TaskRef } from '@weir/core';
+import { checkpointDirectory, isWithinJobDirectory } from '@weir/runtime';
 import type { Dispatcher } from '../dispatcher';
 import type { JobMaster } from '../scheduler/job-master';
 
@@ -24,7 +24,8 @@ export function jobRunningOn(dispatcher: Dispatcher, taskmanagerId: string, jobI
 /**
  * Who may acknowledge: the owner of a current task; for an older attempt any registered
  * TaskManager, since the coordinator only drops such an acknowledgement (and its files).
- * Either way every handle must lie under `<checkpoints>/<job>/chk-<id>/`.
+ * Either way every handle must lie under `<checkpoints>/<job>/chk-<id>/` (a path or an
+ * s3:// key), or carry its state inline with no path at all.
  */
 export function acceptAcknowledgement(dispatcher: Dispatcher, taskmanagerId: string, ack: AcknowledgeCheckpoint): JobMaster | undefined {
   const job = dispatcher.jobs.get(ack.task?.job_id);
@@ -32,5 +33,9 @@ export function acceptAcknowledgement(dispatcher: Dispatcher, taskmanagerId: str
   const stale = ack.task.attempt < job.graph.attempt;
   if (!stale && !jobOfOwnTask(dispatcher, taskmanagerId, ack.task)) return undefined;
   const dir = checkpointDirectory(job.checkpointDir, job.jobId, ack.checkpoint_id);
-  return (ack.handles ?? []).every((h) => isWithinDirectory(dir, h.path)) ? job : undefined;
+  return (ack.handles ?? []).every((h) => isInline(h) || isWithinJobDirectory(dir, h.path)) ? job : undefined;
+}
+
+function isInline(handle: StateHandle): boolean {
+  return handle.path === '' && !!handle.inline_data && handle.inline_data.length > 0;
 }

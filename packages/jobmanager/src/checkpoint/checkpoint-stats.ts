@@ -12,6 +12,9 @@ export interface CheckpointTaskStats {
   /** In-flight data stored with the checkpoint (unaligned). */
   persisted_data_bytes?: number;
   unaligned?: boolean;
+  /** Write requests to checkpoint storage and their bytes (0 for state kept inline). */
+  put_count?: number;
+  bytes_written?: number;
 }
 
 export type CheckpointStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
@@ -35,6 +38,9 @@ export interface CheckpointStats {
   tasks: CheckpointTaskStats[];
   /** A savepoint (triggered by a user), not a periodic checkpoint. */
   is_savepoint: boolean;
+  /** Write requests to checkpoint storage for this checkpoint: the tasks' and `_metadata`. */
+  put_count: number;
+  bytes_written: number;
 }
 
 export interface CheckpointCounts {
@@ -74,7 +80,7 @@ export function replayStats(records: Iterable<CheckpointStatsRecord>): Checkpoin
     } else if (r.type === 'triggered') {
       history.set(r.id, {
         id: r.id, status: 'IN_PROGRESS', acknowledged: 0, total: r.total, trigger_timestamp: r.trigger_timestamp, end_to_end_duration_ms: 0, state_size: 0,
-        max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final: r.final, tasks: [], is_savepoint: !!r.savepoint,
+        max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final: r.final, tasks: [], is_savepoint: !!r.savepoint, put_count: 0, bytes_written: 0,
       });
       counts = r.counts;
     } else if (r.type === 'ended') {
@@ -117,7 +123,7 @@ export class CheckpointStatsTracker {
   triggered(id: number, timestamp: number, total: number, final: boolean, savepoint = false): void {
     this.history.set(id, {
       id, status: 'IN_PROGRESS', acknowledged: 0, total, trigger_timestamp: timestamp, end_to_end_duration_ms: 0, state_size: 0,
-      max_alignment_ms: 0, persisted_data_bytes: 0, unaligned: false, failure_reason: '', failed_task: '', path: '', final, tasks: [], is_savepoint: savepoint,
+      max_alignment_ms: 0, persisted_data_bytes: 0, unaligned: false, failure_reason: '', failed_task: '', path: '', final, tasks: [], is_savepoint: savepoint, put_count: 0, bytes_written: 0,
     });
     this.counts.in_progress++;
     while (this.history.size > HISTORY_LIMIT) this.history.delete(this.history.keys().next().value as number);
@@ -133,6 +139,16 @@ export class CheckpointStatsTracker {
     s.max_alignment_ms = Math.max(s.max_alignment_ms, task.alignment_duration_ms);
     s.persisted_data_bytes = (s.persisted_data_bytes ?? 0) + (task.persisted_data_bytes ?? 0);
     s.unaligned = !!(s.unaligned || task.unaligned);
+    s.put_count = (s.put_count ?? 0) + (task.put_count ?? 0);
+    s.bytes_written = (s.bytes_written ?? 0) + (task.bytes_written ?? 0);
+  }
+
+  /** The `_metadata` write, the last request of a checkpoint. */
+  metadataWritten(id: number, cost: { puts: number; bytes: number }): void {
+    const s = this.history.get(id);
+    if (!s) return;
+    s.put_count = (s.put_count ?? 0) + cost.puts;
+    s.bytes_written = (s.bytes_written ?? 0) + cost.bytes;
   }
 
   completed(id: number, now: number, path: string): void {
@@ -179,6 +195,7 @@ export class CheckpointStatsTracker {
         state_size: s?.state_size ?? 0, max_alignment_ms: s?.max_alignment_ms ?? 0, failure_reason: '', failed_task: '', path: c.path, final: c.final, tasks: s?.tasks ?? [],
         persisted_data_bytes: s?.persisted_data_bytes ?? 0, unaligned: !!s?.unaligned,
         is_savepoint: false, // the store holds checkpoints only
+        put_count: s?.put_count ?? 0, bytes_written: s?.bytes_written ?? 0,
       };
       this.history.set(c.id, entry);
       this.counts.completed++;

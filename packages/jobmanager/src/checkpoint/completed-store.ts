@@ -1,9 +1,7 @@
-import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
-import path from 'node:path';
 import { CheckpointError, faultPoint, jobCheckpointDirectory, type StateHandle } from '@weir/core';
 import {
-  checkpointDirectory, checkStateFile, decodeMetadata, discardStateFile, encodeMetadata, METADATA_FILE, removeCheckpointDirectory, writeFileDurably,
-  type SnapshotMetadata, type SnapshotVertex,
+  checkpointDirectory, checkStateFile, decodeMetadata, discardStateFile, encodeMetadata, joinLocation, METADATA_FILE, removeCheckpointDirectory,
+  storageFor, type CheckpointStorage, type SnapshotMetadata, type SnapshotVertex,
 } from '@weir/runtime';
 
 /** What `_metadata` holds: enough to redeploy every task with its state (snapshot-format.ts). */
@@ -20,22 +18,30 @@ export { METADATA_FILE };
 
 const CHECKPOINT_DIR = /^chk-(\d+)$/;
 
-/** Completed checkpoints of one job on the filesystem, keeping `num-retained` of them. */
+/**
+ * Completed checkpoints of one job in checkpoint storage (a filesystem or an object
+ * store, through the storage seam), keeping `num-retained` of them.
+ */
 export class CompletedCheckpointStore {
   /** Ascending by id. */
   private readonly completed: CompletedCheckpoint[] = [];
   /** Found at recovery; a damaged newest checkpoint fails the job instead of a silent fallback. */
   damaged: DamagedCheckpoint[] = [];
-  /** The highest checkpoint id any directory on disk carries. */
+  /** The highest checkpoint id any directory in storage carries. */
   highestIdOnDisk = 0;
   /** The job's vertices, written into every `_metadata` so state can be matched by uid. */
   vertices?: SnapshotVertex[];
+  /** Write requests and bytes of the last `_metadata` (the coordinator adds them to the tasks'). */
+  lastCommitCost = { puts: 0, bytes: 0 };
+  private readonly storage: CheckpointStorage;
 
   constructor(
     private readonly root: string,
     readonly jobId: string,
     private readonly retained: number,
-  ) {}
+  ) {
+    this.storage = storageFor(root);
+  }
 
   /** Where every state file of this job is written (a savepoint moves them out of it). */
   get jobDirectory(): string {
@@ -44,19 +50,22 @@ export class CompletedCheckpointStore {
 
   /**
    * Writes `_metadata` last and atomically: a checkpoint without it never happened. A
-   * failed write (a full disk) removes the checkpoint's directory with its state files.
+   * failed write (a full disk, an unreachable store) removes the checkpoint's directory
+   * with its state files.
    */
   async add(checkpoint: Omit<CompletedCheckpoint, 'path' | 'jobId' | 'vertices'>): Promise<CompletedCheckpoint> {
     if (this.completed.some((c) => c.id === checkpoint.id)) throw new CheckpointError(`checkpoint ${checkpoint.id} of job ${this.jobId} is already complete`);
     const dir = checkpointDirectory(this.root, this.jobId, checkpoint.id);
     const full: CompletedCheckpoint = { kind: 'CHECKPOINT', vertices: this.vertices, ...checkpoint, jobId: this.jobId, path: dir };
+    const text = encodeMetadata(full);
     try {
-      await mkdir(dir, { recursive: true }); // a job without state still gets its checkpoint directory
-      await writeFileDurably(path.join(dir, METADATA_FILE), encodeMetadata(full), () => faultPoint('jm.metadata.written'));
+      // On a filesystem a job without state still gets its checkpoint directory (commit makes it).
+      await this.storage.commit(joinLocation(dir, METADATA_FILE), text, () => faultPoint('jm.metadata.written'));
     } catch (err) {
       await removeCheckpointDirectory(this.root, this.jobId, checkpoint.id).catch(() => {});
       throw err;
     }
+    this.lastCommitCost = { puts: 1, bytes: Buffer.byteLength(text) };
     await faultPoint('jm.metadata.renamed');
     const at = this.completed.findIndex((c) => c.id > full.id);
     this.completed.splice(at < 0 ? this.completed.length : at, 0, full);
@@ -86,7 +95,7 @@ export class CompletedCheckpointStore {
   async recover(): Promise<void> {
     let names: string[];
     try {
-      names = await readdir(this.jobDirectory);
+      names = await this.storage.list(this.jobDirectory);
     } catch {
       return;
     }
@@ -94,17 +103,17 @@ export class CompletedCheckpointStore {
     this.highestIdOnDisk = Math.max(0, ...ids);
     const incomplete: number[] = [];
     for (const id of ids) {
-      const dir = path.join(this.jobDirectory, `chk-${id}`);
+      const dir = checkpointDirectory(this.root, this.jobId, id);
       try {
         this.completed.push(await readMetadata(dir));
       } catch (err) {
         if ((err as CheckpointError & { missing?: boolean }).missing) incomplete.push(id);
-        else this.damaged.push({ id, path: path.join(dir, METADATA_FILE), reason: (err as Error).message });
+        else this.damaged.push({ id, path: joinLocation(dir, METADATA_FILE), reason: (err as Error).message });
       }
     }
     while (this.completed.length > this.retained) incomplete.push((this.completed.shift() as CompletedCheckpoint).id);
     for (const id of incomplete) await removeCheckpointDirectory(this.root, this.jobId, id);
-    for (const c of this.completed) await removeTempFiles(c.path);
+    for (const c of this.completed) await this.removeTempFiles(c.path);
   }
 
   /** An aborted checkpoint's directory: whatever tasks wrote for it is garbage. */
@@ -115,40 +124,46 @@ export class CompletedCheckpointStore {
 
   /** State a task wrote for a checkpoint that no longer exists (a late acknowledgement). */
   async discardHandles(handles: StateHandle[]): Promise<void> {
-    for (const h of handles) await discardStateFile(h, jobCheckpointDirectory(this.root, this.jobId));
+    for (const h of handles) await discardStateFile(h, this.jobDirectory);
   }
 
   /** Every retained checkpoint and the job's checkpoint directory when nothing else is in it. */
   async discardAll(): Promise<void> {
     for (const c of this.completed.splice(0)) await removeCheckpointDirectory(this.root, this.jobId, c.id);
-    await rmdir(this.jobDirectory).catch(() => {});
+    await this.storage.deleteIfEmpty(this.jobDirectory).catch(() => {});
   }
 
   /** Retained checkpoints whose every state file is present and matches its checksum. */
   async wholeCheckpoints(): Promise<CompletedCheckpoint[]> {
     const whole: CompletedCheckpoint[] = [];
     for (const c of this.completed) {
-      const problems = await Promise.all(Object.values(c.handles).flat().map((h) => checkStateFile(h, jobCheckpointDirectory(this.root, this.jobId))));
+      const problems = await Promise.all(Object.values(c.handles).flat().map((h) => checkStateFile(h, this.jobDirectory)));
       if (problems.every((p) => p === undefined)) whole.push(c);
     }
     return whole;
   }
+
+  private async removeTempFiles(dir: string): Promise<void> {
+    const names = await this.storage.list(dir).catch(() => [] as string[]);
+    for (const n of names) if (n.startsWith(`${METADATA_FILE}.tmp-`)) await this.storage.delete(joinLocation(dir, n)).catch(() => {});
+  }
 }
 
-async function removeTempFiles(dir: string): Promise<void> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  for (const n of names) if (n.startsWith(`${METADATA_FILE}.tmp-`)) await rm(path.join(dir, n), { force: true });
+/** `_metadata` is JSON: inline state goes in as base64 (snapshot-format.ts). */
+export function encodeCheckpointMetadata(checkpoint: CompletedCheckpoint): string {
+  return encodeMetadata(checkpoint);
 }
 
 export async function readMetadata(checkpointDir: string): Promise<CompletedCheckpoint> {
-  const file = path.join(checkpointDir, METADATA_FILE);
+  const file = joinLocation(checkpointDir, METADATA_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await storageFor(file).read(file)).toString('utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const e = new CheckpointError(`checkpoint ${checkpointDir} has no readable ${METADATA_FILE}: ${code ?? err}`);
-    if (code === 'ENOENT') Object.assign(e, { missing: true });
+    const reason = err instanceof CheckpointError ? err.message : (code ?? String(err));
+    const e = new CheckpointError(`checkpoint ${checkpointDir} has no readable ${METADATA_FILE}: ${reason}`, { cause: err });
+    if (code === 'ENOENT' || (err as { missing?: boolean }).missing) Object.assign(e, { missing: true });
     throw e;
   }
   return decodeMetadata(text, checkpointDir, file);

@@ -153,6 +153,7 @@ export class CheckpointCoordinator {
       task: name, acknowledged_at: ack.acknowledged_at, sync_duration_ms: ack.sync_duration_ms, async_duration_ms: ack.async_duration_ms,
       alignment_duration_ms: ack.alignment_duration_ms, state_size: ack.state_size,
       start_delay_ms: ack.start_delay_ms ?? 0, persisted_data_bytes: ack.persisted_data_bytes ?? 0, unaligned: !!ack.unaligned,
+      put_count: ack.put_count ?? 0, bytes_written: ack.bytes_written ?? 0,
     });
     await faultPoint('jm.ack.received');
     if (checkpoint.isComplete() && this.pending.get(checkpoint.id) === checkpoint) {
@@ -179,11 +180,15 @@ export class CheckpointCoordinator {
     const handles: Record<string, StateHandle[]> = {};
     for (const ack of checkpoint.acks.values()) (handles[ack.task.vertex_id] ??= []).push(...ack.handles);
     let completed: CompletedCheckpoint;
+    let cost: { puts: number; bytes: number };
     try {
       const data = { id: checkpoint.id, triggeredAt: checkpoint.triggeredAt, completedAt: this.now(), final: checkpoint.final, handles };
-      completed = checkpoint.savepoint
-        ? await writeSavepoint({ ...data, jobId: this.store.jobId, vertices: this.store.vertices }, checkpoint.savepoint.targetDir, this.store.jobDirectory)
-        : await this.store.add(data);
+      if (checkpoint.savepoint) {
+        ({ metadata: completed, cost } = await writeSavepoint({ ...data, jobId: this.store.jobId, vertices: this.store.vertices }, checkpoint.savepoint.targetDir, this.store.jobDirectory));
+      } else {
+        completed = await this.store.add(data);
+        cost = this.store.lastCommitCost; // this checkpoint's `_metadata`
+      }
     } catch (err) {
       const reason = `writing metadata failed: ${describeError(err)}`;
       this.log.warn({ checkpointId: checkpoint.id, reason }, 'checkpoint failed');
@@ -204,6 +209,7 @@ export class CheckpointCoordinator {
     for (const older of [...this.pending.values()].filter((p) => p.id < checkpoint.id && !p.final && !p.savepoint && !checkpoint.savepoint)) {
       this.abort(older.id, `subsumed by checkpoint ${checkpoint.id}`, '', false);
     }
+    this.stats.metadataWritten(checkpoint.id, cost);
     this.stats.completed(checkpoint.id, this.lastCompletionAt, completed.path);
     this.log.info({ checkpointId: checkpoint.id, savepoint: !!checkpoint.savepoint, durationMs: this.lastCompletionAt - checkpoint.triggeredAt, path: completed.path }, 'checkpoint completed');
     this.participants.settled?.({ id: checkpoint.id, path: completed.path });

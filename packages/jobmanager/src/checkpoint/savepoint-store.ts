@@ -5,21 +5,11 @@
  * The user owns it from then on: Weir's retention never sees it, only `--dispose` deletes it.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
-import path from 'node:path';
-import { CheckpointError, isWithinDirectory, type StateHandle } from '@weir/core';
-import { encodeMetadata, METADATA_FILE, readSnapshot, writeFileDurably, type SnapshotMetadata } from '@weir/runtime';
-
-/** Moves a file; across filesystems (EXDEV) it copies, then removes the original. */
-async function move(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await copyFile(from, to);
-    await unlink(from);
-  }
-}
+import { CheckpointError, type StateHandle } from '@weir/core';
+import {
+  baseName, encodeMetadata, isWithinJobDirectory, joinLocation, METADATA_FILE, normalizeLocation, parentLocation, readSnapshot, storageFor,
+  type SnapshotMetadata,
+} from '@weir/runtime';
 
 /** Flink's naming: savepoint-<first 6 characters of the job id>-<random>. */
 export function savepointDirectoryName(jobId: string): string {
@@ -31,31 +21,49 @@ export function savepointDirectoryName(jobId: string): string {
  * directory under `targetRoot`. A failure removes what was made and leaves the files for
  * the checkpoint directory's cleanup: no half savepoint is ever left with a `_metadata`.
  */
-export async function writeSavepoint(snapshot: Omit<SnapshotMetadata, 'path' | 'kind'>, targetRoot: string, jobDir: string): Promise<SnapshotMetadata> {
+export async function writeSavepoint(
+  snapshot: Omit<SnapshotMetadata, 'path' | 'kind'>, targetRoot: string, jobDir: string,
+): Promise<{ metadata: SnapshotMetadata; cost: { puts: number; bytes: number } }> {
   // Only the job's own state files are ever moved, whatever an acknowledgement names.
-  const outside = Object.values(snapshot.handles).flat().find((h) => !isWithinDirectory(jobDir, h.path));
+  // Inline state (no path) stays in `_metadata`: there is no file to move.
+  const outside = Object.values(snapshot.handles).flat().find((h) => h.path && !isWithinJobDirectory(jobDir, h.path));
   if (outside) throw new CheckpointError(`state file ${outside.path} is outside the job's checkpoint directory ${jobDir}: not moved into a savepoint`);
-  const dir = path.join(path.resolve(targetRoot), savepointDirectoryName(snapshot.jobId));
+  const dir = joinLocation(normalizeLocation(targetRoot), savepointDirectoryName(snapshot.jobId));
+  const storage = storageFor(dir);
   try {
-    await mkdir(dir, { recursive: true });
     const handles: Record<string, StateHandle[]> = {};
     const sources = new Set<string>();
+    // A merged file holds several handles' state: it moves once.
+    const moved = new Map<string, string>();
+    // The moves' write requests (S3 copies) and the metadata's PUT: the savepoint's share of its cost.
+    const cost = { puts: 0, bytes: 0 };
     for (const [vertex, list] of Object.entries(snapshot.handles)) {
       handles[vertex] = [];
       for (const h of list) {
-        const to = path.join(dir, path.basename(h.path));
-        await move(h.path, to);
-        sources.add(path.dirname(h.path));
+        if (!h.path) {
+          handles[vertex].push(h);
+          continue;
+        }
+        let to = moved.get(h.path);
+        if (!to) {
+          to = joinLocation(dir, baseName(h.path));
+          cost.puts += await storageFor(h.path).move(h.path, to);
+          moved.set(h.path, to);
+          sources.add(parentLocation(h.path));
+        }
         handles[vertex].push({ ...h, path: to });
       }
     }
     const meta: SnapshotMetadata = { ...snapshot, kind: 'SAVEPOINT', handles, path: dir };
-    await writeFileDurably(path.join(dir, METADATA_FILE), encodeMetadata(meta));
+    const text = encodeMetadata(meta);
+    await storage.commit(joinLocation(dir, METADATA_FILE), text);
+    cost.puts += 1;
+    cost.bytes += Buffer.byteLength(text);
     // The checkpoint directory the tasks wrote into is empty now.
-    for (const s of sources) await rmdir(s).catch(() => {});
-    return meta;
+    for (const s of sources) await storageFor(s).deleteIfEmpty(s).catch(() => {});
+    return { metadata: meta, cost };
   } catch (err) {
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    await storage.deleteDirectory(dir).catch(() => {});
     throw new CheckpointError(`writing savepoint under ${targetRoot} failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
   }
 }
@@ -70,11 +78,10 @@ export async function disposeSavepoint(location: string): Promise<string> {
     throw new CheckpointError(`${meta.path} is a checkpoint of job ${meta.jobId}, not a savepoint: Weir's retention owns checkpoints, --dispose deletes savepoints only`);
   }
   // Metadata first: once it is gone the directory is no longer a savepoint anyone could resume from.
-  await unlink(path.join(meta.path, METADATA_FILE));
-  for (const h of Object.values(meta.handles).flat()) {
-    if (path.dirname(h.path) === meta.path) await rm(h.path, { force: true });
-  }
-  const left = await readdir(meta.path).catch(() => [] as string[]);
-  if (left.length === 0) await rmdir(meta.path).catch(() => {});
+  const storage = storageFor(meta.path);
+  await storage.delete(joinLocation(meta.path, METADATA_FILE));
+  const files = new Set(Object.values(meta.handles).flat().map((h) => h.path).filter((p) => p && parentLocation(p) === meta.path));
+  for (const file of files) await storage.delete(file);
+  await storage.deleteIfEmpty(meta.path).catch(() => {});
   return meta.path;
 }

@@ -45,6 +45,10 @@ export function createJobManagerMetrics(dispatcher: Dispatcher, rm: ResourceMana
     return c && c.end_to_end_duration_ms / 1000;
   });
   jobGauge('weir_job_last_checkpoint_size_bytes', 'State size of the latest completed checkpoint (Flink: lastCheckpointSize).', (j) => lastCompleted(j)?.state_size);
+  jobGauge('weir_job_last_checkpoint_put_count', 'Write requests (PUTs, multipart parts) to checkpoint storage of the latest completed checkpoint, its tasks\' and its metadata\'s.', (j) => lastCompleted(j)?.put_count);
+  jobGauge('weir_job_last_checkpoint_bytes_written', 'Bytes the write requests of the latest completed checkpoint carried.', (j) => lastCompleted(j)?.bytes_written);
+  jobGauge('weir_job_checkpoint_put_count_total', 'Write requests to checkpoint storage of every checkpoint in the statistics, completed or failed.', (j) =>
+    j.coordinator.stats.list().reduce((sum, h) => sum + (h.put_count ?? 0), 0));
   jobGauge('weir_job_checkpoint_alignment_time_seconds', 'Longest barrier alignment of any task in the latest completed checkpoint (Flink: checkpointAlignmentTime).', (j) => {
     const c = lastCompleted(j);
     return c && c.max_alignment_ms / 1000;

@@ -29,6 +29,20 @@ describe('snapshot metadata', () => {
     expect(read.vertices?.[0].operators[0].uid).toBe('numbers');
   });
 
+  it('keeps inline state (no path) as base64 and names object store files relative to the snapshot', () => {
+    const m = meta('s3://b/sp/savepoint-1');
+    m.handles.v1[0].path = 's3://b/sp/savepoint-1/v1-0.state';
+    m.handles.v1.push({ operator_uid: '*', path: '', size: 3, checksum: 'c', key_group_start: 0, key_group_end: -1, inline_data: Buffer.from([1, 2, 3]) });
+    const text = encodeMetadata(m);
+    const raw = JSON.parse(text);
+    expect(raw.handles.v1[0].path).toBe('v1-0.state');
+    expect(raw.handles.v1[1]).toMatchObject({ path: '', inline_data: Buffer.from([1, 2, 3]).toString('base64') });
+    const read = decodeMetadata(text, 's3://b/moved');
+    expect(read.handles.v1[0].path).toBe('s3://b/moved/v1-0.state');
+    expect(read.handles.v1[1].path).toBe('');
+    expect(Buffer.from(read.handles.v1[1].inline_data as Buffer)).toEqual(Buffer.from([1, 2, 3]));
+  });
+
   it('reads metadata from before the format had a version (absolute paths, no kind) as a checkpoint', () => {
     const legacy = JSON.stringify({ jobId: 'j', id: 3, triggeredAt: 0, completedAt: 0, final: false, path: '/x', handles: { v1: [{ path: '/x/v1-0.state' }] } });
     const read = decodeMetadata(legacy, '/y');

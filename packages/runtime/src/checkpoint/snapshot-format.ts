@@ -4,10 +4,10 @@
  * be moved and resumed from its new place; it carries the job's vertices with their
  * operator uids, so that state is matched to a changed job by uid; and it is versioned.
  */
-import { readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { CheckpointError, type OperatorSpec, type SnapshotKind, type StateHandle, type StateInfo } from '@weir/core';
 import type { TaskStateSnapshot } from './storage';
+import { baseName, joinLocation, normalizeLocation, parentLocation, relativeLocation, resolveLocation } from './storage/location';
+import { storageFor } from './storage/storage-for';
 
 export const METADATA_FILE = '_metadata';
 export const SNAPSHOT_FORMAT = 'weir-snapshot';
@@ -39,27 +39,39 @@ export interface SnapshotMetadata {
   path: string;
 }
 
-/** `_metadata` text: handle paths relative to the snapshot's directory. */
+/**
+ * `_metadata` text: handle paths relative to the snapshot's directory (a filesystem path or
+ * an object store location); state kept inline (no path) goes in as base64.
+ */
 export function encodeMetadata(meta: SnapshotMetadata): string {
   const handles: Record<string, StateHandle[]> = {};
   for (const [vertex, list] of Object.entries(meta.handles)) {
     handles[vertex] = list.map((h) => ({ ...h, path: relativeTo(meta.path, h.path) }));
   }
   const { path: _where, ...rest } = meta;
-  return JSON.stringify({ format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, kind: 'CHECKPOINT', ...rest, handles }, null, 1);
+  return JSON.stringify(
+    { format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, kind: 'CHECKPOINT', ...rest, handles },
+    (key, value) => (key === 'inline_data' ? (value ? inlineBytes(value).toString('base64') : undefined) : value),
+    1,
+  );
+}
+
+/** JSON.stringify has already turned a Buffer into `{type: 'Buffer', data}` when a replacer sees it. */
+function inlineBytes(value: Uint8Array | { type: 'Buffer'; data: number[] }): Buffer {
+  return value instanceof Uint8Array ? Buffer.from(value) : Buffer.from(value.data);
 }
 
 function relativeTo(dir: string, file: string): string {
-  const rel = path.relative(dir, file);
-  // Files outside the directory (never written so) keep their absolute path.
-  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel.split(path.sep).join('/');
+  // Inline state has no path; files outside the directory (never written so) keep their full location.
+  if (!file) return file;
+  return relativeLocation(dir, file) ?? file;
 }
 
 /** Parses `_metadata` read from `dir`; relative paths resolve against where it is now. */
-export function decodeMetadata(text: string, dir: string, file = path.join(dir, METADATA_FILE)): SnapshotMetadata {
+export function decodeMetadata(text: string, dir: string, file = joinLocation(dir, METADATA_FILE)): SnapshotMetadata {
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(text) as Record<string, unknown>;
+    raw = JSON.parse(text, (key, value) => (key === 'inline_data' && typeof value === 'string' ? Buffer.from(value, 'base64') : value)) as Record<string, unknown>;
   } catch {
     throw new CheckpointError(`checkpoint metadata ${file} is corrupt: it is not valid JSON (${text.length} bytes)`);
   }
@@ -75,7 +87,7 @@ export function decodeMetadata(text: string, dir: string, file = path.join(dir, 
   }
   const handles: Record<string, StateHandle[]> = {};
   for (const [vertex, list] of Object.entries(raw.handles as Record<string, StateHandle[]>)) {
-    handles[vertex] = list.map((h) => ({ ...h, path: path.isAbsolute(h.path) ? h.path : path.join(dir, h.path) }));
+    handles[vertex] = list.map((h) => ({ ...h, path: h.path ? resolveLocation(dir, h.path) : '' }));
   }
   const { format: _f, version: _v, ...rest } = raw;
   return { ...(rest as unknown as SnapshotMetadata), kind: (raw.kind as SnapshotKind | undefined) ?? 'CHECKPOINT', handles, path: dir };
@@ -86,23 +98,28 @@ export function decodeMetadata(text: string, dir: string, file = path.join(dir, 
  * `_metadata` file. Every way this can go wrong is one sentence naming the path.
  */
 export async function readSnapshot(location: string): Promise<SnapshotMetadata> {
-  const given = path.resolve(location);
-  let info;
+  const given = normalizeLocation(location);
+  const storage = storageFor(given);
+  // The `_metadata` file itself, or the directory holding it.
+  const dir = baseName(given) === METADATA_FILE ? parentLocation(given) : given;
+  const file = joinLocation(dir, METADATA_FILE);
+  let found: boolean;
   try {
-    info = await stat(given);
-  } catch {
-    throw new CheckpointError(`no savepoint or checkpoint at ${given}: the path does not exist`);
+    found = await storage.exists(file);
+  } catch (err) {
+    throw new CheckpointError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const dir = info.isDirectory() ? given : path.dirname(given);
-  const file = path.join(dir, METADATA_FILE);
+  if (!found) {
+    // A directory (or prefix) with anything in it is there, but is no snapshot.
+    const there = (await storage.exists(given).catch(() => false)) || (await storage.list(given).catch(() => [] as string[])).length > 0;
+    if (!there) throw new CheckpointError(`no savepoint or checkpoint at ${given}: the path does not exist`);
+    throw new CheckpointError(`${dir} is not a savepoint or checkpoint: it has no ${METADATA_FILE} (an incomplete checkpoint, or the wrong directory)`);
+  }
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await storage.read(file)).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CheckpointError(code === 'ENOENT'
-      ? `${dir} is not a savepoint or checkpoint: it has no ${METADATA_FILE} (an incomplete checkpoint, or the wrong directory)`
-      : `cannot read ${file}: ${code ?? (err as Error).message}`);
+    throw new CheckpointError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return decodeMetadata(text, dir, file);
 }

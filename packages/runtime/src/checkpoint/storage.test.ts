@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobError, RecordSerializer, TypeRegistry } from '@weir/core';
-import { discardStateFile, readTaskState, writeTaskState, type TaskStateSnapshot } from './storage';
+import { configureCheckpointStorage, discardStateFile, readTaskState, storageSettings, writeTaskState, type TaskStateSnapshot } from './storage';
+import { isWithinJobDirectory } from './storage/confinement';
 
 describe('state files are read and deleted only under the job\'s checkpoint directory', () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'weir-storage-'));
@@ -13,7 +14,8 @@ describe('state files are read and deleted only under the job\'s checkpoint dire
   const handle = (p: string) => ({ operator_uid: '*', path: p, size: 4, checksum: 'x', key_group_start: 0, key_group_end: 0 });
 
   it('restores a file it wrote, and refuses the same handle pointed elsewhere', async () => {
-    const written = await writeTaskState(root, 'job1', 1, { vertexId: 'v1', subtask: 0, keyGroupStart: 0, keyGroupEnd: 127, operators: {} });
+    configureCheckpointStorage({ ...storageSettings(), memoryThreshold: 0 }); // a file, not inline state
+    const { handle: written } = await writeTaskState(root, 'job1', 1, { vertexId: 'v1', subtask: 0, keyGroupStart: 0, keyGroupEnd: 127, operators: {} });
     expect((await readTaskState(written, jobDir)).vertexId).toBe('v1');
     for (const p of [outside, `${jobDir}/chk-1/../../precious.txt`]) {
       await expect(readTaskState({ ...written, path: p }, jobDir)).rejects.toThrow(/outside the job's checkpoint directory/);
@@ -27,6 +29,28 @@ describe('state files are read and deleted only under the job\'s checkpoint dire
     for (const p of [outside, `${jobDir}/chk-9/../../precious.txt`, link]) expect(await discardStateFile(handle(p), jobDir)).toBe(false);
     expect(existsSync(outside)).toBe(true);
     expect(existsSync(root)).toBe(true);
+  });
+});
+
+describe('s3:// state handles are confined to the job\'s prefix', () => {
+  const jobDir = 's3://bucket/checkpoints/job1';
+
+  it('takes keys under the prefix, refuses other buckets, sibling prefixes, dot segments and plain paths', () => {
+    expect(isWithinJobDirectory(jobDir, 's3://bucket/checkpoints/job1/chk-1/v1-0.state')).toBe(true);
+    expect(isWithinJobDirectory(jobDir, 's3a://bucket/checkpoints/job1/chk-1/v1-0.state')).toBe(true);
+    for (const p of [
+      's3://other/checkpoints/job1/chk-1/v1-0.state', 's3://bucket/checkpoints/job10/chk-1/v1-0.state', 's3://bucket/checkpoints/job1',
+      's3://bucket/checkpoints/job1/../job2/chk-1/v1-0.state', 's3://bucket/checkpoints/job1/./x', '/tmp/checkpoints/job1/chk-1/v1-0.state', '',
+    ]) expect(isWithinJobDirectory(jobDir, p), p).toBe(false);
+  });
+
+  it('with entropy injection, random characters in the marker\'s place and nothing else', () => {
+    configureCheckpointStorage({ ...storageSettings(), s3: { ...storageSettings().s3, entropyKey: '_entropy_', entropyLength: 4 } });
+    const dir = 's3://bucket/_entropy_/checkpoints/job1';
+    expect(isWithinJobDirectory(dir, 's3://bucket/ab12/checkpoints/job1/chk-1/v1-0.state')).toBe(true);
+    expect(isWithinJobDirectory(dir, 's3://bucket/checkpoints/job1/chk-1/_metadata')).toBe(true);
+    expect(isWithinJobDirectory(dir, 's3://bucket/ab123/checkpoints/job1/chk-1/v1-0.state')).toBe(false);
+    expect(isWithinJobDirectory(dir, 's3://bucket/ab12/checkpoints/job2/chk-1/v1-0.state')).toBe(false);
   });
 });
 
@@ -61,7 +85,7 @@ describe('task state files', () => {
     const counter = new Counter(1);
     const writing = writeTaskState(root, 'job', 1, snapshotHolding(counter), serializer);
     counter.inc(); // the next record, processed while the file is written
-    const handle = await writing;
+    const { handle } = await writing;
     const restored = valueIn(await readTaskState(handle, path.join(root, 'job'), serializer)) as Counter;
     expect(restored).toBeInstanceOf(Counter);
     expect(restored.n).toBe(1);
@@ -71,7 +95,7 @@ describe('task state files', () => {
 
   it('are refused by a job that no longer registers the class, with the fix', async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'weir-storage-'));
-    const handle = await writeTaskState(root, 'job', 1, snapshotHolding(new Counter(1)), serializer);
+    const { handle } = await writeTaskState(root, 'job', 1, snapshotHolding(new Counter(1)), serializer);
     const read = readTaskState(handle, path.join(root, 'job'), new RecordSerializer());
     await expect(read).rejects.toThrow(JobError);
     await expect(readTaskState(handle, path.join(root, 'job'), new RecordSerializer())).rejects.toThrow(

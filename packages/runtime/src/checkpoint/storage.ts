@@ -1,9 +1,11 @@
 import { createHash, webcrypto } from 'node:crypto';
-import { mkdir, readFile, rename, open, rm, rmdir } from 'node:fs/promises';
-import path from 'node:path';
-import { CheckpointError, ContractViolation, isWithinDirectory, RecordSerializer, WeirError, type StateHandle } from '@weir/core';
+import { CheckpointError, ContractViolation, RecordSerializer, WeirError, type StateHandle } from '@weir/core';
+import { isWithinJobDirectory } from './storage/confinement';
 import type { KeyedSnapshot } from '../state/keyed-backend';
 import type { ChannelStateSnapshot } from './channel-state';
+import { joinLocation, parentLocation, storageFor, storageSettings, type StorageCounters } from './storage/index';
+
+export * from './storage/index';
 
 /** What one task writes for one checkpoint: one file holding every operator of its chain. */
 export interface TaskStateSnapshot {
@@ -20,7 +22,7 @@ export interface TaskStateSnapshot {
 }
 
 export function checkpointDirectory(root: string, jobId: string, checkpointId: number): string {
-  return path.join(root, jobId, `chk-${checkpointId}`);
+  return joinLocation(root, jobId, `chk-${checkpointId}`);
 }
 
 export function sha256(data: Uint8Array): string {
@@ -32,11 +34,43 @@ export async function sha256OffThread(data: Uint8Array): Promise<string> {
   return Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
 }
 
-/** Encodes a task's state at once, then writes the file (off the record path) and returns its handle. */
+/** A state handle and what writing it cost. */
+export interface WrittenState {
+  handle: StateHandle;
+  cost: StorageCounters;
+}
+
+/** One task's state file to write, as handed to a file merger. */
+export interface StateFileRequest {
+  /** The checkpoint's directory, where the file (or the merged file holding it) goes. */
+  directory: string;
+  /** The file name the task would give it alone: `<vertex>-<subtask>.state`. */
+  name: string;
+  checkpointId: number;
+  data: Uint8Array;
+}
+
+/** Where a merger put a task's state: alone, or as `data.length` bytes from `offset` of a shared file. */
+export interface StateFilePlacement {
+  location: string;
+  shared: boolean;
+  offset: number;
+  /** This task's share of the write requests (the whole merged file's go to one of its tasks). */
+  puts: number;
+}
+
+/** Writes state files of several tasks as one (see taskmanager's state-file-merger.ts). */
+export type StateFileMerger = (request: StateFileRequest) => Promise<StateFilePlacement>;
+
+/**
+ * Writes a task's state file (off the record path) and returns its handle. State up to
+ * `state.storage.fs.memory-threshold` bytes is not written at all: it travels in the
+ * handle and lands in `_metadata`, saving one request per task and checkpoint. With a
+ * `merger`, the file may share one object with the TaskManager's other tasks' files.
+ */
 export async function writeTaskState(
-  root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot, serializer = new RecordSerializer(),
-): Promise<StateHandle> {
-  const dir = checkpointDirectory(root, jobId, checkpointId);
+  root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot, serializer = new RecordSerializer(), merger?: StateFileMerger,
+): Promise<WrittenState> {
   // Encoded before the first await, so in the snapshot's synchronous part: a state value
   // that a later record changes in place must not reach this checkpoint.
   let data: Buffer;
@@ -46,33 +80,50 @@ export async function writeTaskState(
     if (err instanceof ContractViolation) throw err.toJobError(`the state of ${snapshot.vertexId}#${snapshot.subtask} cannot be serialized`, 'state');
     throw err;
   }
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, `${snapshot.vertexId}-${snapshot.subtask}.state`);
-  const [checksum] = await Promise.all([sha256OffThread(data), writeFileDurably(file, data)]);
-  return {
-    operator_uid: '*',
-    path: file,
-    size: data.length,
-    checksum,
-    key_group_start: snapshot.keyGroupStart,
-    key_group_end: snapshot.keyGroupEnd,
+  const base = {
+    operator_uid: '*', size: data.length, key_group_start: snapshot.keyGroupStart, key_group_end: snapshot.keyGroupEnd,
   };
+  if (data.length <= storageSettings().memoryThreshold) {
+    return { handle: { ...base, checksum: sha256(data), path: '', inline_data: Buffer.from(data) }, cost: { puts: 0, bytes: 0 } };
+  }
+  const directory = checkpointDirectory(root, jobId, checkpointId);
+  const name = `${snapshot.vertexId}-${snapshot.subtask}.state`;
+  if (merger) {
+    const [checksum, placed] = await Promise.all([sha256OffThread(data), merger({ directory, name, checkpointId, data })]);
+    const where = placed.shared ? { shared: true, offset: placed.offset } : {};
+    return { handle: { ...base, checksum, path: placed.location, ...where }, cost: { puts: placed.puts, bytes: data.length } };
+  }
+  // The digest is computed on the thread pool while the file is written.
+  const [checksum, written] = await Promise.all([sha256OffThread(data), storageFor(root).write(joinLocation(directory, name), data)]);
+  return { handle: { ...base, checksum, path: written.location }, cost: { puts: written.puts, bytes: data.length } };
 }
 
-/** The bytes of a state file, checked against its handle: place, size and checksum. Throws a CheckpointError naming what is wrong. */
+/** Where a handle's state is, for messages. */
+export function describeHandle(handle: StateHandle): string {
+  if (!handle.path) return `inline state of key groups ${handle.key_group_start}-${handle.key_group_end}`;
+  return handle.shared ? `${handle.path} (bytes ${handle.offset ?? 0}-${(handle.offset ?? 0) + handle.size - 1})` : handle.path;
+}
+
+/** The bytes of a state handle (inline or stored), checked against it: place, size and checksum. Throws a CheckpointError naming what is wrong. */
 async function readVerifiedStateBytes(handle: StateHandle, jobDir: string): Promise<Buffer> {
-  if (!isWithinDirectory(jobDir, handle.path)) throw new CheckpointError(`checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}: not read`);
   let data: Buffer;
-  try {
-    data = await readFile(handle.path);
-  } catch (err) {
-    throw new CheckpointError(`checkpoint state file ${handle.path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  if (handle.inline_data && handle.inline_data.length > 0) {
+    data = Buffer.from(handle.inline_data);
+  } else {
+    if (!isWithinJobDirectory(jobDir, handle.path)) throw new CheckpointError(`checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}: not read`);
+    try {
+      const storage = storageFor(handle.path);
+      data = handle.shared ? await storage.readRange(handle.path, handle.offset ?? 0, handle.size) : await storage.read(handle.path);
+    } catch (err) {
+      const reason = err instanceof CheckpointError ? err.message : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      throw new CheckpointError(`checkpoint state file ${handle.path} cannot be read: ${reason}`, { cause: err });
+    }
   }
   if (data.length !== handle.size) {
-    throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: it has ${data.length} bytes where the checkpoint metadata says ${handle.size}`);
+    throw new CheckpointError(`checkpoint state file ${describeHandle(handle)} is corrupt: it has ${data.length} bytes where the checkpoint metadata says ${handle.size}`);
   }
   if (sha256(data) !== handle.checksum) {
-    throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`);
+    throw new CheckpointError(`checkpoint state file ${describeHandle(handle)} is corrupt: its checksum does not match the checkpoint metadata`);
   }
   return data;
 }
@@ -85,30 +136,7 @@ export async function readTaskState(handle: StateHandle, jobDir: string, seriali
   } catch (err) {
     // A registered class the job no longer registers: the job error says which.
     if (err instanceof WeirError) throw err;
-    throw new CheckpointError(`checkpoint state file ${handle.path} cannot be decoded`, { cause: err });
-  }
-}
-
-/**
- * temp file, fsync, rename: a reader sees the old file or the whole new one. A failed write
- * (a full disk) removes its temp file: nothing is left behind. `beforeRename` lets the
- * caller pass a fault point between the synced temp file and the rename.
- */
-export async function writeFileDurably(file: string, data: Uint8Array | string, beforeRename?: () => Promise<void> | undefined): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await beforeRename?.();
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => {});
-    throw err;
+    throw new CheckpointError(`checkpoint state file ${describeHandle(handle)} cannot be decoded`, { cause: err });
   }
 }
 
@@ -128,13 +156,15 @@ export async function checkStateFile(handle: StateHandle, jobDir: string): Promi
 }
 
 export async function removeCheckpointDirectory(root: string, jobId: string, checkpointId: number): Promise<void> {
-  await rm(checkpointDirectory(root, jobId, checkpointId), { recursive: true, force: true });
+  await storageFor(root).deleteDirectory(checkpointDirectory(root, jobId, checkpointId));
 }
 
 /** Removes a state file nobody will use, and its checkpoint directory when that is empty; nothing outside `jobDir`. */
 export async function discardStateFile(handle: StateHandle, jobDir: string): Promise<boolean> {
-  if (!isWithinDirectory(jobDir, handle.path)) return false;
-  await rm(handle.path, { force: true }).catch(() => {});
-  if (isWithinDirectory(jobDir, path.dirname(handle.path))) await rmdir(path.dirname(handle.path)).catch(() => {});
+  // A shared (merged) file holds other tasks' state too: it goes with its checkpoint directory.
+  if (!handle.path || handle.shared || !isWithinJobDirectory(jobDir, handle.path)) return false;
+  const storage = storageFor(handle.path);
+  await storage.delete(handle.path).catch(() => {});
+  if (isWithinJobDirectory(jobDir, parentLocation(handle.path))) await storage.deleteIfEmpty(parentLocation(handle.path)).catch(() => {});
   return true;
 }

@@ -8,7 +8,7 @@ import type { VertexPlan } from '@weir/api/src/internal';
 import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
 import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
 import { channelStateBytes, describeChannelState, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
-import { discardStateFile, readTaskState, writeTaskState, type TaskStateSnapshot } from '../checkpoint/storage';
+import { discardStateFile, readTaskState, writeTaskState, type StateFileMerger, type TaskStateSnapshot } from '../checkpoint/storage';
 import { describeStates } from '../checkpoint/snapshot-format';
 import { InputGate } from '../network/input-gate';
 import { networkSettings, type NetworkSettings } from '../network/network-settings';
@@ -85,6 +85,8 @@ export class Task {
     private readonly log: Logger,
     /** The job bundle's source map, so the failure cause names the job's own file and line. */
     private readonly sourceMap?: JobSourceMap,
+    /** The TaskManager's merger of its tasks' state files, used when the job turns file merging on. */
+    private readonly stateFileMerger?: StateFileMerger,
   ) {
     this.ref = deploy.task;
     this.name = formatTaskName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt);
@@ -407,7 +409,10 @@ export class Task {
         snapshot.channels = { inputs: recorded, outputs: outputs ?? [] };
         persistedBytes = channelStateBytes(snapshot.channels);
       }
-      const handle = { ...(await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer)), states: [...describeStates(snapshot), ...describeChannelState(snapshot.channels, this.plan.vertex.operators[0].uid)] };
+      const merger = this.config['execution.checkpointing.file-merging.enabled'] === 'true' ? this.stateFileMerger : undefined;
+      const written = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer, merger);
+      const handle = { ...written.handle, states: [...describeStates(snapshot), ...describeChannelState(snapshot.channels, this.plan.vertex.operators[0].uid)] };
+      const cost = written.cost;
       await faultPoint('tm.state.written');
       if (this.cancelled) {
         // Nobody will acknowledge this file: leave no garbage behind.
@@ -426,6 +431,8 @@ export class Task {
         start_delay_ms: timing.startDelayMs,
         persisted_data_bytes: persistedBytes,
         unaligned: timing.unaligned,
+        put_count: cost.puts,
+        bytes_written: cost.bytes,
       });
     } catch (err) {
       const failure = taskFailure(err);
