@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Configuration, loadConfiguration, parseConfigYaml, parseProperties } from './config';
 import { parseDuration } from './durations';
 import { ConfigError } from './errors';
+import { CONFIG_OPTIONS } from './config-schema';
 
 function errorOf(fn: () => unknown): ConfigError {
   try {
@@ -18,6 +19,11 @@ function errorOf(fn: () => unknown): ConfigError {
 }
 
 describe('Configuration validation', () => {
+  it('has one entry per key in the schema (two entries would give the config table a key twice, with two meanings)', () => {
+    const keys = CONFIG_OPTIONS.map((o) => o.key);
+    expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
+  });
+
   it('rejects an unknown key, naming it and suggesting the closest known key', () => {
     expect(errorOf(() => new Configuration({ 'execution.checkpointing.intervall': '1 s' })).message).toBe(
       'unknown configuration key "execution.checkpointing.intervall" (did you mean "execution.checkpointing.interval"?)',
