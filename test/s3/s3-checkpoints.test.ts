@@ -4,11 +4,11 @@
  * `weir checkpoints` and the metrics saying so, and a JobManager restarted on the same
  * store resuming the job from the newest `_metadata` it lists in the bucket.
  */
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { committedLines, diffLines, EXAMPLES, expectedKeyedSum, TestCluster, waitFor, weir } from '../harness';
-import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3Server, type S3Server } from './s3-server';
+import { startS3Server, testS3Client, type S3Server } from './s3-server';
 
 let server: S3Server;
 beforeAll(async () => {
@@ -17,18 +17,10 @@ beforeAll(async () => {
 }, 900_000);
 afterAll(() => server?.stop());
 
-async function keysUnder(prefix: string): Promise<string[]> {
-  const client = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY } });
-  try {
-    const out = await client.send(new ListObjectsV2Command({ Bucket: 'weir', Prefix: prefix }));
-    return (out.Contents ?? []).map((o) => o.Key as string).sort();
-  } finally {
-    client.destroy();
-  }
-}
+const keysUnder = (prefix: string): Promise<string[]> => server.keysUnder('weir', prefix);
 
 async function readObject(key: string): Promise<string> {
-  const client = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY } });
+  const client = testS3Client(server.endpoint);
   try {
     const out = await client.send(new GetObjectCommand({ Bucket: 'weir', Key: key }));
     return (await out.Body?.transformToString()) ?? '';

@@ -5,11 +5,10 @@
  * run computes. A savepoint's own write requests (the copies of its state files, its
  * `_metadata`) are counted in its statistics.
  */
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { committedLines, diffLines, expectedKeyedSum, TestCluster, waitFor } from '../harness';
-import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3Server, type S3Server } from './s3-server';
+import { startS3Server, type S3Server } from './s3-server';
 
 const SUM = path.join(__dirname, '..', 'jobs', 'savepoint-sum.ts');
 const KEYS = 20;
@@ -24,15 +23,7 @@ beforeAll(async () => {
 }, 900_000);
 afterAll(() => server?.stop());
 
-async function keysUnder(prefix: string): Promise<string[]> {
-  const client = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY } });
-  try {
-    const out = await client.send(new ListObjectsV2Command({ Bucket: 'weir', Prefix: prefix }));
-    return (out.Contents ?? []).map((o) => o.Key as string).sort();
-  } finally {
-    client.destroy();
-  }
-}
+const keysUnder = (prefix: string): Promise<string[]> => server.keysUnder('weir', prefix);
 
 async function emitted(cluster: TestCluster, jobId: string): Promise<number> {
   const s = (await cluster.status(jobId)) as unknown as { vertices: { subtasks: { records_out: number }[] }[] };

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, openSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { freePort, waitFor } from '../harness';
 
 export const S3_ACCESS_KEY = 'weir-test';
@@ -32,8 +32,15 @@ export interface S3Server {
   /** `-D` style settings that point Weir at this server. */
   config: Record<string, string>;
   createBucket(name: string): Promise<void>;
+  /** The keys under `prefix` in `bucket`, sorted. */
+  keysUnder(bucket: string, prefix: string): Promise<string[]>;
   /** Kills the server; resolves once it has exited (its port is free again), at most 10 s. */
   stop(): Promise<void>;
+}
+
+/** A client of the test server, as the test itself (not Weir) sees the store; destroy it after use. */
+export function testS3Client(endpoint: string): S3Client {
+  return new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY } });
 }
 
 /** Starts the server on `host:port` (port 0: a free one), optionally inside a network namespace. */
@@ -72,23 +79,33 @@ export async function startS3Server(options: { host?: string; port?: number; net
     's3.access-key': S3_ACCESS_KEY,
     's3.secret-key': S3_SECRET_KEY,
   };
+  const client = () => testS3Client(endpoint);
   return {
     endpoint,
     dataDir,
     process: child,
     config,
     stop,
+    async keysUnder(bucket: string, prefix: string) {
+      const c = client();
+      try {
+        const out = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+        return (out.Contents ?? []).map((o) => o.Key as string).sort();
+      } finally {
+        c.destroy();
+      }
+    },
     async createBucket(name: string) {
       if (options.netns) {
         // The test process is outside the namespace: a bucket of the posix backend is a directory.
         mkdirSync(path.join(dataDir, name), { recursive: true });
         return;
       }
-      const client = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY } });
+      const c = client();
       try {
-        await client.send(new CreateBucketCommand({ Bucket: name }));
+        await c.send(new CreateBucketCommand({ Bucket: name }));
       } finally {
-        client.destroy();
+        c.destroy();
       }
     },
   };
