@@ -17,6 +17,7 @@ import {
   makeTmpRoot, median, parseArgv, round, sleep, startSampling, waitCheckpoints, weirVersion, children,
 } from './lib/common.mjs';
 import { killAndMeasure } from './lib/recovery.mjs';
+import { firstNewCommit } from './lib/sink-files.mjs';
 
 const USAGE = `usage: node scripts/bench/checkpoint-storage.mjs [options]
   --window-s N     seconds of checkpoints measured per job (default 20, quick 10)
@@ -55,20 +56,6 @@ async function startObjectStore(root) {
     await sleep(100);
   }
   throw new Error('the S3 server did not start');
-}
-
-function firstNewCommit(outDir, killT, restoredId) {
-  if (restoredId == null) return null;
-  let first = null;
-  for (const f of fs.readdirSync(outDir)) {
-    const m = /^part-(\d+)-(\d+)$/.exec(f);
-    if (!m || Number(m[2]) <= restoredId) continue;
-    let st;
-    try { st = fs.statSync(path.join(outDir, f)); } catch { continue; }
-    const t = Math.floor(st.ctimeMs);
-    if (t >= killT && (first === null || t < first)) first = t;
-  }
-  return first;
 }
 
 async function main() {

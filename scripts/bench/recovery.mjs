@@ -10,7 +10,6 @@
 // then starts a replacement TaskManager so a spare exists again. Median and worst over
 // the runs. Table on stdout, progress on stderr, last stdout line JSON.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   emitResult, runBenchmark,
@@ -18,6 +17,7 @@ import {
   max, median, parseArgv, round, rss, sleep, startSampling, waitCheckpoints, weirVersion,
 } from './lib/common.mjs';
 import { killAndMeasure } from './lib/recovery.mjs';
+import { firstNewCommit } from './lib/sink-files.mjs';
 
 const USAGE = `usage: node scripts/bench/recovery.mjs [options]
   --runs N              kill -9 repetitions (default 5, quick 2)
@@ -36,22 +36,6 @@ const opts = {
 const log = makeLogger('recovery');
 installExitHandlers(log);
 const JOB = path.join(EXAMPLES, 'keyed-sum.ts');
-
-/** Epoch ms of the first committed part file with a checkpoint id > restoredId created after killT. */
-function firstNewCommit(outDir, killT, restoredId) {
-  if (restoredId == null) return null;
-  let first = null;
-  for (const f of fs.readdirSync(outDir)) {
-    const m = /^part-(\d+)-(\d+)$/.exec(f);
-    if (!m || Number(m[2]) <= restoredId) continue;
-    let st;
-    try { st = fs.statSync(path.join(outDir, f)); } catch { continue; }
-    const t = Math.floor(st.ctimeMs);
-    if (t < killT) continue;
-    if (first === null || t < first) first = t;
-  }
-  return first;
-}
 
 async function main() {
   ensureBuilt(log, opts.build);

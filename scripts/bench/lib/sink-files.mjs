@@ -42,3 +42,19 @@ export function countAt(series, t) {
   }
   return total;
 }
+
+/** Epoch ms of the first committed part file with a checkpoint id > restoredId created after killT. */
+export function firstNewCommit(outDir, killT, restoredId) {
+  if (restoredId == null) return null;
+  let first = null;
+  for (const f of fs.readdirSync(outDir)) {
+    const m = /^part-(\d+)-(\d+)$/.exec(f);
+    if (!m || Number(m[2]) <= restoredId) continue;
+    let st;
+    try { st = fs.statSync(path.join(outDir, f)); } catch { continue; }
+    const t = Math.floor(st.ctimeMs);
+    if (t < killT) continue;
+    if (first === null || t < first) first = t;
+  }
+  return first;
+}
