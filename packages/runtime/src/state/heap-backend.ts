@@ -1,0 +1,197 @@
+import { keyGroupFor, keyToString, StateError, type KeyGroupRange } from '@weir/core';
+import type { StateDescriptor } from '@weir/api';
+import { ChangeSet } from './change-set';
+import { entriesToMap, mapToEntries, type KeyedCapture, type KeyedSnapshot, type KeyedStateBackend, type TableKey } from './keyed-backend';
+import { stateFacade, type StateCell } from './state-kinds';
+import { yieldToEventLoop } from '../signal';
+
+type Group = Map<TableKey, unknown>;
+
+/** One state's table: key group -> key -> value, and the epoch each group map was made in. */
+interface Table {
+  kind: string;
+  groups: Map<number, Group>;
+  epochs: Map<number, number>;
+}
+
+/** Entries read per event-loop turn while a capture is turned into its snapshot. */
+const READ_SLICE = 50_000;
+
+/**
+ * Heap keyed state with a copy-on-write table (as Flink's CopyOnWriteStateMap, per key
+ * group): a capture only bumps the epoch and keeps references to the group maps, so the
+ * synchronous phase costs one pointer per key group. The first write to a group after a
+ * capture copies that group; values are never changed in place (see state-kinds.ts), so
+ * captured groups stay as they were while the snapshot is read off the record path.
+ */
+export class HeapKeyedStateBackend implements KeyedStateBackend {
+  private readonly tables = new Map<string, Table>();
+  private currentTableKey: TableKey = '';
+  private currentKeyGroup = 0;
+  private currentKeyValue: unknown;
+  private epoch = 0;
+  private changes?: ChangeSet;
+  private sinceFull = false;
+
+  constructor(
+    readonly range: KeyGroupRange,
+    private readonly maxParallelism: number,
+    options: { trackChanges?: boolean } = {},
+  ) {
+    if (options.trackChanges) this.changes = new ChangeSet();
+  }
+
+  setCurrentKey(key: unknown): void {
+    this.currentKeyValue = key;
+    const text = keyToString(key);
+    this.currentKeyGroup = keyGroupFor(text, this.maxParallelism);
+    // A number looks up faster than a string built for every record.
+    this.currentTableKey = typeof key === 'number' ? key : text;
+  }
+
+  currentKey(): unknown {
+    return this.currentKeyValue;
+  }
+
+  private table(name: string, kind: string): Table {
+    let table = this.tables.get(name);
+    if (!table) {
+      table = { kind, groups: new Map(), epochs: new Map() };
+      this.tables.set(name, table);
+    } else if (table.kind !== kind) {
+      throw new StateError(`state "${name}" is a ${table.kind} state, not a ${kind} state`);
+    }
+    return table;
+  }
+
+  /** The current epoch's own map of a key group: copied first if a capture still shares it. */
+  private ownGroup(table: Table, kg: number): Group {
+    const group = table.groups.get(kg);
+    if (group && table.epochs.get(kg) === this.epoch) return group;
+    const own: Group = group ? new Map(group) : new Map();
+    table.groups.set(kg, own);
+    table.epochs.set(kg, this.epoch);
+    return own;
+  }
+
+  private cell(name: string, table: Table): StateCell {
+    return {
+      read: () => table.groups.get(this.currentKeyGroup)?.get(this.currentTableKey),
+      write: (value) => {
+        this.ownGroup(table, this.currentKeyGroup).set(this.currentTableKey, value);
+        this.changes?.mark(name, this.currentKeyGroup, this.currentTableKey);
+      },
+      remove: () => {
+        if (!table.groups.get(this.currentKeyGroup)?.has(this.currentTableKey)) return;
+        this.ownGroup(table, this.currentKeyGroup).delete(this.currentTableKey);
+        this.changes?.mark(name, this.currentKeyGroup, this.currentTableKey);
+      },
+    };
+  }
+
+  getState<S>(descriptor: StateDescriptor<S>, namespace: string): S {
+    const name = `${namespace}/${descriptor.name}`;
+    return stateFacade(descriptor, this.cell(name, this.table(name, descriptor.kind)));
+  }
+
+  needsFullCapture(): boolean {
+    return !this.changes || this.changes.overflowed || !this.sinceFull;
+  }
+
+  capture(mode: 'full' | 'delta'): KeyedCapture {
+    const frozen = [...this.tables].map(([name, t]) => ({ name, kind: t.kind, groups: [...t.groups] }));
+    this.epoch++;
+    const changes = this.changes;
+    if (this.changes) this.changes = new ChangeSet();
+    if (mode === 'full') this.sinceFull = true;
+    const range = this.range;
+    return {
+      mode,
+      changes,
+      read: async () => {
+        const snapshot: KeyedSnapshot = { range, states: {} };
+        if (mode === 'delta') snapshot.delta = true;
+        let sinceYield = 0;
+        for (const { name, kind, groups } of frozen) {
+          const out: KeyedSnapshot['states'][string] = { kind, groups: [] };
+          const changed = mode === 'delta' ? changes?.states.get(name) : undefined;
+          if (mode === 'delta') out.removed = [];
+          for (const [kg, group] of groups) {
+            const entries: [TableKey, unknown][] = [];
+            if (mode === 'full') {
+              for (const [k, v] of group) entries.push([k, toCanonical(kind, v)]);
+            } else {
+              const keys = changed?.get(kg);
+              if (!keys) continue;
+              const removed: TableKey[] = [];
+              for (const k of keys) {
+                const v = group.get(k);
+                if (v === undefined) removed.push(k);
+                else entries.push([k, toCanonical(kind, v)]);
+              }
+              if (removed.length) out.removed?.push([kg, removed]);
+            }
+            if (entries.length) out.groups.push([kg, entries]);
+            sinceYield += entries.length;
+            if (sinceYield >= READ_SLICE) {
+              sinceYield = 0;
+              await yieldToEventLoop();
+            }
+          }
+          // A state whose key groups were all emptied may have groups only in `changed`.
+          if (mode === 'delta' && changed) {
+            const present = new Set(groups.map(([kg]) => kg));
+            for (const [kg, keys] of changed) if (!present.has(kg)) out.removed?.push([kg, [...keys]]);
+          }
+          snapshot.states[name] = out;
+        }
+        return snapshot;
+      },
+    };
+  }
+
+  requeue(changes: ChangeSet): void {
+    this.changes?.addAll(changes);
+  }
+
+  async restore(snapshots: KeyedSnapshot[]): Promise<void> {
+    for (const snap of snapshots) {
+      for (const [name, { kind, groups, removed }] of Object.entries(snap.states)) {
+        const table = this.table(name, kind);
+        for (const [kg, entries] of groups) {
+          if (kg < this.range.start || kg > this.range.end) continue;
+          const group = snap.delta ? this.ownGroup(table, kg) : new Map<TableKey, unknown>();
+          for (const [k, v] of entries) group.set(k, fromCanonical(kind, v));
+          if (!snap.delta) {
+            table.groups.set(kg, group);
+            table.epochs.set(kg, this.epoch);
+          }
+        }
+        for (const [kg, keys] of removed ?? []) {
+          if (kg < this.range.start || kg > this.range.end || !table.groups.has(kg)) continue;
+          const group = this.ownGroup(table, kg);
+          for (const k of keys) group.delete(k);
+        }
+      }
+      await yieldToEventLoop();
+    }
+  }
+
+  keyCount(): number {
+    let n = 0;
+    for (const { groups } of this.tables.values()) for (const g of groups.values()) n += g.size;
+    return n;
+  }
+
+  async dispose(): Promise<void> {
+    this.tables.clear();
+  }
+}
+
+export function toCanonical(kind: string, value: unknown): unknown {
+  return kind === 'map' ? mapToEntries(value as Map<string, [unknown, unknown]>) : value;
+}
+
+export function fromCanonical(kind: string, value: unknown): unknown {
+  return kind === 'map' ? entriesToMap(value as [string, [unknown, unknown]][]) : value;
+}

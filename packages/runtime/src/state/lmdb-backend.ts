@@ -1,0 +1,251 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { keyGroupFor, keyToString, StateError, type KeyGroupRange } from '@weir/core';
+import type { StateDescriptor } from '@weir/api';
+import { ChangeSet } from './change-set';
+import { fromCanonical, toCanonical } from './heap-backend';
+import type { KeyedCapture, KeyedSnapshot, KeyedStateBackend, TableKey } from './keyed-backend';
+import { stateFacade, type StateCell } from './state-kinds';
+import { yieldToEventLoop } from '../signal';
+
+/** How values become bytes: the job's serializer, so registered classes survive a restore. */
+export interface StateValueCodec {
+  encode(value: unknown): Buffer;
+  decode(data: Uint8Array): unknown;
+}
+
+const DELETED = Symbol('deleted');
+/** Writes held in memory before they go to the store in one transaction. */
+const WRITE_BUFFER = 20_000;
+const READ_SLICE = 20_000;
+
+type Pending = Map<string, Map<number, Map<TableKey, unknown>>>; // state -> key group -> key -> value | DELETED
+
+/**
+ * Keyed state in an embedded LMDB store on the TaskManager's disk, for state larger than
+ * memory: one entry per (state, key group, key), ordered so that a key group is one range.
+ * Writes gather in a small buffer and go to the store in one transaction; a capture
+ * flushes the buffer and opens a read transaction, which LMDB keeps as a consistent view
+ * (MVCC) while records go on being written, so the snapshot is read off the record path.
+ */
+export class LmdbKeyedStateBackend implements KeyedStateBackend {
+  private readonly env: RootDatabase;
+  private readonly db: Database<Buffer, (string | number)[]>;
+  private readonly kinds = new Map<string, string>();
+  private pending: Pending = new Map();
+  private pendingCount = 0;
+  private currentTableKey: TableKey = '';
+  private currentKeyGroup = 0;
+  private currentKeyValue: unknown;
+  private changes?: ChangeSet;
+  private sinceFull = false;
+  private openReads = 0;
+  private closed = false;
+
+  constructor(
+    readonly range: KeyGroupRange,
+    private readonly maxParallelism: number,
+    private readonly dir: string,
+    private readonly codec: StateValueCodec,
+    options: { trackChanges?: boolean } = {},
+  ) {
+    // The directory is scratch: a task starts empty and restores from its checkpoint.
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    try {
+      this.env = open({ path: dir, noSync: true, noMetaSync: true, compression: false, cache: false, mapSize: 2 ** 40 });
+      this.db = this.env.openDB<Buffer, (string | number)[]>({ name: 'keyed', encoding: 'binary' });
+    } catch (err) {
+      throw new StateError(`the lmdb state backend cannot open its store in ${dir}: ${(err as Error).message}`, { cause: err });
+    }
+    if (options.trackChanges) this.changes = new ChangeSet();
+  }
+
+  setCurrentKey(key: unknown): void {
+    this.currentKeyValue = key;
+    const text = keyToString(key);
+    this.currentKeyGroup = keyGroupFor(text, this.maxParallelism);
+    this.currentTableKey = typeof key === 'number' ? key : text;
+  }
+
+  currentKey(): unknown {
+    return this.currentKeyValue;
+  }
+
+  private register(name: string, kind: string): void {
+    const known = this.kinds.get(name);
+    if (known === undefined) this.kinds.set(name, kind);
+    else if (known !== kind) throw new StateError(`state "${name}" is a ${known} state, not a ${kind} state`);
+  }
+
+  private readStored(name: string, kg: number, key: TableKey): unknown {
+    const pendingValue = this.pending.get(name)?.get(kg)?.get(key);
+    if (pendingValue === DELETED) return undefined;
+    if (pendingValue !== undefined) return pendingValue;
+    const bytes = this.db.get([name, kg, key]);
+    return bytes === undefined ? undefined : fromCanonical(this.kinds.get(name) ?? 'value', this.codec.decode(bytes));
+  }
+
+  private buffer(name: string, kg: number, key: TableKey, value: unknown): void {
+    let groups = this.pending.get(name);
+    if (!groups) this.pending.set(name, (groups = new Map()));
+    let keys = groups.get(kg);
+    if (!keys) groups.set(kg, (keys = new Map()));
+    if (!keys.has(key)) this.pendingCount++;
+    keys.set(key, value);
+    this.changes?.mark(name, kg, key);
+    if (this.pendingCount >= WRITE_BUFFER) this.flush();
+  }
+
+  /** Buffered writes go to the store in one transaction. */
+  private flush(): void {
+    if (this.pendingCount === 0) return;
+    const pending = this.pending;
+    this.pending = new Map();
+    this.pendingCount = 0;
+    this.db.transactionSync(() => {
+      for (const [name, groups] of pending) {
+        const kind = this.kinds.get(name) ?? 'value';
+        for (const [kg, keys] of groups) {
+          for (const [key, value] of keys) {
+            if (value === DELETED) this.db.removeSync([name, kg, key]);
+            else this.db.putSync([name, kg, key], this.codec.encode(toCanonical(kind, value)));
+          }
+        }
+      }
+    });
+  }
+
+  private cell(name: string): StateCell {
+    return {
+      read: () => this.readStored(name, this.currentKeyGroup, this.currentTableKey),
+      write: (value) => this.buffer(name, this.currentKeyGroup, this.currentTableKey, value),
+      remove: () => this.buffer(name, this.currentKeyGroup, this.currentTableKey, DELETED),
+    };
+  }
+
+  getState<S>(descriptor: StateDescriptor<S>, namespace: string): S {
+    const name = `${namespace}/${descriptor.name}`;
+    this.register(name, descriptor.kind);
+    return stateFacade(descriptor, this.cell(name));
+  }
+
+  needsFullCapture(): boolean {
+    return !this.changes || this.changes.overflowed || !this.sinceFull;
+  }
+
+  capture(mode: 'full' | 'delta'): KeyedCapture {
+    this.flush();
+    const txn = this.env.useReadTransaction();
+    this.openReads++;
+    const kinds = [...this.kinds];
+    const changes = this.changes;
+    if (this.changes) this.changes = new ChangeSet();
+    if (mode === 'full') this.sinceFull = true;
+    const range = this.range;
+    return {
+      mode,
+      changes,
+      read: async () => {
+        try {
+          const snapshot: KeyedSnapshot = { range, states: {} };
+          if (mode === 'delta') snapshot.delta = true;
+          let sinceYield = 0;
+          for (const [name, kind] of kinds) {
+            const out: KeyedSnapshot['states'][string] = { kind, groups: [] };
+            if (mode === 'full') {
+              let current: [number, [TableKey, unknown][]] | undefined;
+              for (const { key, value } of this.db.getRange({ start: [name, range.start], end: [name, range.end + 1], transaction: txn })) {
+                const kg = key[1] as number;
+                if (!current || current[0] !== kg) out.groups.push((current = [kg, []]));
+                current[1].push([key[2] as TableKey, this.codec.decode(value)]);
+                if (++sinceYield >= READ_SLICE) {
+                  sinceYield = 0;
+                  await yieldToEventLoop();
+                }
+              }
+            } else {
+              out.removed = [];
+              for (const [kg, keys] of changes?.states.get(name) ?? []) {
+                const entries: [TableKey, unknown][] = [];
+                const removed: TableKey[] = [];
+                for (const k of keys) {
+                  const bytes = this.db.get([name, kg, k], { transaction: txn } as never) as Buffer | undefined;
+                  if (bytes === undefined) removed.push(k);
+                  else entries.push([k, this.codec.decode(bytes)]);
+                }
+                if (entries.length) out.groups.push([kg, entries]);
+                if (removed.length) out.removed.push([kg, removed]);
+                sinceYield += keys.size;
+                if (sinceYield >= READ_SLICE) {
+                  sinceYield = 0;
+                  await yieldToEventLoop();
+                }
+              }
+            }
+            snapshot.states[name] = out;
+          }
+          return snapshot;
+        } finally {
+          txn.done();
+          this.openReads--;
+        }
+      },
+    };
+  }
+
+  requeue(changes: ChangeSet): void {
+    this.changes?.addAll(changes);
+  }
+
+  async restore(snapshots: KeyedSnapshot[]): Promise<void> {
+    for (const snap of snapshots) {
+      for (const [name, { kind, groups, removed }] of Object.entries(snap.states)) {
+        this.register(name, kind);
+        const mine = groups.filter(([kg]) => kg >= this.range.start && kg <= this.range.end);
+        if (!snap.delta) {
+          // A full snapshot replaces what its key groups held before.
+          for (const [kg] of mine) await this.env.transactionSync(() => {
+            for (const { key } of this.db.getRange({ start: [name, kg], end: [name, kg + 1] })) this.db.removeSync(key);
+          });
+        }
+        let batch: [number, TableKey, unknown][] = [];
+        const write = () => {
+          const items = batch;
+          batch = [];
+          this.db.transactionSync(() => {
+            for (const [kg, k, v] of items) this.db.putSync([name, kg, k], this.codec.encode(v));
+          });
+        };
+        for (const [kg, entries] of mine) {
+          for (const [k, v] of entries) {
+            batch.push([kg, k, v]);
+            if (batch.length >= 50_000) {
+              write();
+              await yieldToEventLoop();
+            }
+          }
+        }
+        if (batch.length) write();
+        for (const [kg, keys] of removed ?? []) {
+          if (kg < this.range.start || kg > this.range.end) continue;
+          this.db.transactionSync(() => {
+            for (const k of keys) this.db.removeSync([name, kg, k]);
+          });
+        }
+      }
+    }
+  }
+
+  keyCount(): number {
+    this.flush();
+    return this.db.getCount();
+  }
+
+  async dispose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.env.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
