@@ -8,7 +8,7 @@ export interface StateHandle {
   operator_uid: string; path: string; size: number; checksum: string; key_group_start: number; key_group_end: number;
 }
 export interface AcknowledgeCheckpoint {
-  task: TaskRef; checkpoint_id: number; handles: StateHandle[]; state_size: number;
+  task: TaskRef; checkpoint_id: number; handles: StateHandle[]; state_size: number; checkpointed_size?: number;
   sync_duration_ms: number; async_duration_ms: number; alignment_duration_ms: number; acknowledged_at: number;
 }
 export interface DeclineCheckpoint { task: TaskRef; checkpoint_id: number; reason: string }

@@ -71,7 +71,7 @@ export async function cancelJob(address: string, jobId: string, json: boolean): 
 
 interface Stats {
   id: number; status: string; acknowledged: number; total: number; trigger_timestamp: number; end_to_end_duration_ms: number;
-  state_size: number; max_alignment_ms: number; failure_reason: string; failed_task: string; path: string; final: boolean;
+  state_size: number; checkpointed_size?: number; max_alignment_ms: number; failure_reason: string; failed_task: string; path: string; final: boolean;
 }
 interface Checkpoints {
   completed: number; failed: number; in_progress: number; restored: number; latest_completed?: Stats; latest_failed?: Stats; history: Stats[];
@@ -88,10 +88,10 @@ export async function checkpoints(address: string, jobId: string, json: boolean)
       `Latest restored: ${c.latest_restored_id ? `checkpoint ${c.latest_restored_id}, restored at ${time(c.latest_restored_timestamp)}` : 'none'}`,
       '',
       table(
-        ['ID', 'STATUS', 'ACKED', 'TRIGGERED', 'DURATION', 'STATE SIZE', 'MAX ALIGNMENT', 'FAILURE'],
+        ['ID', 'STATUS', 'ACKED', 'TRIGGERED', 'DURATION', 'CHECKPOINTED', 'STATE SIZE', 'MAX ALIGNMENT', 'FAILURE'],
         c.history.map((h) => [
           `${h.id}${h.final ? ' (final)' : ''}`, h.status, `${h.acknowledged}/${h.total}`, time(h.trigger_timestamp),
-          h.status === 'IN_PROGRESS' ? '-' : `${h.end_to_end_duration_ms} ms`, bytes(h.state_size), `${h.max_alignment_ms} ms`,
+          h.status === 'IN_PROGRESS' ? '-' : `${h.end_to_end_duration_ms} ms`, bytes(Number(h.checkpointed_size ?? h.state_size)), bytes(h.state_size), `${h.max_alignment_ms} ms`,
           h.status === 'FAILED' ? `${h.failure_reason}${h.failed_task ? ` [task: ${h.failed_task}]` : ''}` : '',
         ]),
       ),

@@ -5,7 +5,10 @@ export interface CheckpointTaskStats {
   sync_duration_ms: number;
   async_duration_ms: number;
   alignment_duration_ms: number;
+  /** What a restore reads: the whole state, as in Flink. */
   state_size: number;
+  /** What this checkpoint wrote: less than state_size when it is incremental. */
+  checkpointed_size?: number;
 }
 
 export type CheckpointStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
@@ -18,6 +21,7 @@ export interface CheckpointStats {
   trigger_timestamp: number;
   end_to_end_duration_ms: number;
   state_size: number;
+  checkpointed_size: number;
   max_alignment_ms: number;
   failure_reason: string;
   failed_task: string;
@@ -63,7 +67,7 @@ export class CheckpointStatsTracker {
 
   triggered(id: number, timestamp: number, total: number, final: boolean): void {
     this.history.set(id, {
-      id, status: 'IN_PROGRESS', acknowledged: 0, total, trigger_timestamp: timestamp, end_to_end_duration_ms: 0, state_size: 0,
+      id, status: 'IN_PROGRESS', acknowledged: 0, total, trigger_timestamp: timestamp, end_to_end_duration_ms: 0, state_size: 0, checkpointed_size: 0,
       max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final, tasks: [],
     });
     this.counts.in_progress++;
@@ -76,6 +80,7 @@ export class CheckpointStatsTracker {
     s.acknowledged++;
     s.tasks.push(task);
     s.state_size += task.state_size;
+    s.checkpointed_size += task.checkpointed_size ?? task.state_size;
     s.max_alignment_ms = Math.max(s.max_alignment_ms, task.alignment_duration_ms);
   }
 

@@ -1,7 +1,7 @@
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, type StateHandle } from '@weir/core';
-import { checkpointDirectory, discardStateFile, removeCheckpointDirectory, writeFileDurably } from '@weir/runtime';
+import { checkpointDirectory, discardStateFile, removeCheckpointDirectory, sharedDirectory, sharedFileCheckpoint, sweepSharedFiles, writeFileDurably } from '@weir/runtime';
 
 /** What `_metadata` holds: enough to redeploy every task with its state. */
 export interface CompletedCheckpoint {
@@ -38,7 +38,19 @@ export class CompletedCheckpointStore {
       const old = this.completed.shift() as CompletedCheckpoint;
       await removeCheckpointDirectory(this.root, this.jobId, old.id);
     }
+    await this.releaseSharedFiles(full.id);
     return full;
+  }
+
+  /**
+   * Shared files of incremental checkpoints are counted by reference from the retained
+   * checkpoints' metadata: a file none of them names is removed, whether a dropped
+   * checkpoint used it or a checkpoint that never completed wrote it.
+   */
+  private async releaseSharedFiles(upTo: number): Promise<void> {
+    const referenced = new Set<string>();
+    for (const c of this.completed) for (const list of Object.values(c.handles)) for (const h of list) referenced.add(path.resolve(h.path));
+    await sweepSharedFiles(this.root, this.jobId, referenced, upTo).catch(() => {});
   }
 
   latest(): CompletedCheckpoint | undefined {
@@ -67,6 +79,8 @@ export class CompletedCheckpointStore {
       }
     }
     while (this.completed.length > this.retained) this.completed.shift();
+    const latest = this.latest();
+    if (latest) await this.releaseSharedFiles(latest.id);
   }
 
   /** An aborted checkpoint's directory: whatever tasks wrote for it is garbage. */
@@ -75,13 +89,20 @@ export class CompletedCheckpointStore {
     await removeCheckpointDirectory(this.root, this.jobId, checkpointId).catch(() => {});
   }
 
-  /** State a task wrote for a checkpoint that no longer exists (a late acknowledgement). */
-  async discardHandles(handles: StateHandle[]): Promise<void> {
-    for (const h of handles) await discardStateFile(h);
+  /**
+   * State a task wrote for a checkpoint that no longer exists (a late acknowledgement):
+   * its own files only, not the shared files of earlier checkpoints its chain names.
+   */
+  async discardHandles(handles: StateHandle[], checkpointId: number): Promise<void> {
+    for (const h of handles) {
+      const writer = sharedFileCheckpoint(h.path);
+      if (writer === undefined || writer === checkpointId) await discardStateFile(h);
+    }
   }
 
   async discardAll(): Promise<void> {
     for (const c of this.completed.splice(0)) await removeCheckpointDirectory(this.root, this.jobId, c.id);
+    await rm(sharedDirectory(this.root, this.jobId), { recursive: true, force: true }).catch(() => {});
   }
 }
 

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, open, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, decode, encode, type StateHandle } from '@weir/core';
 import type { KeyedSnapshot } from '../state/keyed-backend';
+import type { LocalStateCopies } from './local-recovery';
 
 /** What one task writes for one checkpoint: one file holding every operator of its chain. */
 export interface TaskStateSnapshot {
@@ -24,11 +25,15 @@ export function sha256(data: Uint8Array): string {
 /** Writes a task's state file (off the record path) and returns its handle. */
 export async function writeTaskState(root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot): Promise<StateHandle> {
   const dir = checkpointDirectory(root, jobId, checkpointId);
-  await mkdir(dir, { recursive: true });
+  return (await writeStateFile(path.join(dir, `${snapshot.vertexId}-${snapshot.subtask}.state`), snapshot)).handle;
+}
+
+/** Encodes a snapshot into `file` durably; the bytes come back for a local copy. */
+export async function writeStateFile(file: string, snapshot: TaskStateSnapshot): Promise<{ handle: StateHandle; data: Buffer }> {
+  await mkdir(path.dirname(file), { recursive: true });
   const data = encode(snapshot);
-  const file = path.join(dir, `${snapshot.vertexId}-${snapshot.subtask}.state`);
   await writeFileDurably(file, data);
-  return {
+  const handle: StateHandle = {
     operator_uid: '*',
     path: file,
     size: data.length,
@@ -36,10 +41,13 @@ export async function writeTaskState(root: string, jobId: string, checkpointId: 
     key_group_start: snapshot.keyGroupStart,
     key_group_end: snapshot.keyGroupEnd,
   };
+  return { handle, data };
 }
 
 /** Reads a state file and checks it against its handle: a damaged file is never restored. */
-export async function readTaskState(handle: StateHandle): Promise<TaskStateSnapshot> {
+export async function readTaskState(handle: StateHandle, local?: LocalStateCopies): Promise<TaskStateSnapshot> {
+  const nearby = await local?.read(handle);
+  if (nearby) return decodeState(handle, nearby);
   let data: Buffer;
   try {
     data = await readFile(handle.path);
@@ -49,6 +57,10 @@ export async function readTaskState(handle: StateHandle): Promise<TaskStateSnaps
   if (data.length !== handle.size || sha256(data) !== handle.checksum) {
     throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`);
   }
+  return decodeState(handle, data);
+}
+
+function decodeState(handle: StateHandle, data: Buffer): TaskStateSnapshot {
   try {
     return decode<TaskStateSnapshot>(data);
   } catch (err) {

@@ -56,10 +56,10 @@ function churn(b: KeyedStateBackend, keys: string[], rounds: number, seed: numbe
   let x = seed;
   const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
   for (let i = 0; i < rounds; i++) {
-    const k = keys[next() % keys.length];
+    const k = keys[next() % keys.length] as string;
     b.setCurrentKey(k);
     switch (next() % 6) {
-      case 0: s.count.update(s.count.value() + 1); break;
+      case 0: s.count.update((s.count.value() ?? 0) + 1); break;
       case 1: s.seen.add(`v${i}`); break;
       case 2: s.attrs.put(`a${next() % 3}`, i); break;
       case 3: s.total.add(i); break;

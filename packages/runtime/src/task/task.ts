@@ -4,12 +4,17 @@ import {
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
 import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
-import { discardStateFile, readTaskState, writeTaskState, type TaskStateSnapshot } from '../checkpoint/storage';
+import { ChangelogChain } from '../checkpoint/changelog-chain';
+import { LocalStateCopies } from '../checkpoint/local-recovery';
+import { sharedDirectory, sharedFileName } from '../checkpoint/shared-state';
+import { checkpointDirectory, discardStateFile, readTaskState, writeStateFile, type TaskStateSnapshot } from '../checkpoint/storage';
 import { InputGate } from '../network/input-gate';
 import { TaskOutput } from '../network/record-writer';
-import { HeapKeyedStateBackend } from '../state/keyed-backend';
+import { createKeyedBackend, stateBackendSettings, type StateBackendSettings } from '../state/backend-factory';
+import type { KeyedCapture, KeyedSnapshot, KeyedStateBackend } from '../state/keyed-backend';
 import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
+import path from 'node:path';
 import { failureCause } from './failure-cause';
 import { OperatorChain } from './operator-chain';
 import type { TaskEvents } from './task-events';
@@ -33,7 +38,13 @@ export class Task {
   readonly output = new TaskOutput();
   private readonly mailbox: Command[] = [];
   private readonly wakeup = new Signal();
-  private readonly keyed?: HeapKeyedStateBackend;
+  private readonly keyed?: KeyedStateBackend;
+  private readonly stateSettings: StateBackendSettings;
+  /** Incremental checkpoints only: the files each checkpoint's keyed state is restored from. */
+  private readonly changelog?: ChangelogChain;
+  private readonly localCopies?: LocalStateCopies;
+  /** Snapshots are written one after the other, in checkpoint order (a delta builds on the one before). */
+  private persisting: Promise<void> = Promise.resolve();
   private readonly operatorStates = new Map<string, OperatorStateStore>();
   private readonly chain: OperatorChain;
   private aligner?: BarrierAligner;
@@ -57,8 +68,14 @@ export class Task {
     this.ref = deploy.task;
     this.name = formatTaskName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt);
     this.config = JSON.parse(deploy.config_json || '{}') as Record<string, string>;
+    this.stateSettings = stateBackendSettings(this.config);
     if (plan.keySelector) {
-      this.keyed = new HeapKeyedStateBackend(keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism), deploy.max_parallelism);
+      const range = keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism);
+      this.keyed = createKeyedBackend(this.stateSettings, range, deploy.max_parallelism, { jobId: this.ref.job_id, task: this.name });
+      if (this.stateSettings.incremental) this.changelog = new ChangelogChain(this.stateSettings.maxChainLength);
+    }
+    if (this.stateSettings.localRecovery) {
+      this.localCopies = new LocalStateCopies(path.join(this.stateSettings.localRecoveryDir, this.ref.job_id, `${this.ref.vertex_id}-${this.ref.subtask}`));
     }
     this.chain = new OperatorChain(plan, (v) => this.output.emit(v));
   }
@@ -120,6 +137,8 @@ export class Task {
       this.events.state(this.ref, 'FAILED', failureCause(err));
     } finally {
       for (const d of this.disconnects) d();
+      await this.persisting.catch(() => {});
+      await this.keyed?.dispose().catch((err: unknown) => this.log.warn({ task: this.name, err }, 'closing the keyed state backend failed'));
     }
   }
 
@@ -232,71 +251,124 @@ export class Task {
         this.snapshot(command.checkpointId, command.timestamp, 0);
       } else if (command.completed) {
         this.completedUpTo = Math.max(this.completedUpTo, command.checkpointId);
+        this.onCheckpointCompleted(command.checkpointId);
         await this.chain.notifyComplete(command.checkpointId);
         if (this.finalCheckpointId && command.checkpointId >= this.finalCheckpointId) this.finalCheckpointDone = true;
       } else {
         this.aligner?.onAborted(command.checkpointId);
+        this.onCheckpointAborted(command.checkpointId);
         await this.chain.notifyAborted(command.checkpointId);
       }
     }
   }
 
   /**
-   * Synchronous part: operators move their state into state objects, the backends are
-   * copied, and the barrier goes downstream. Writing the file happens afterwards, off the
-   * record path; the acknowledgement carries the handle and the timings.
+   * Synchronous part: operators move their state into state objects, the keyed backend
+   * captures its table (copy-on-write or a store read transaction: no copy of the state),
+   * and the barrier goes downstream. Reading the capture, encoding and writing happen
+   * afterwards, off the record path; the acknowledgement carries the handles and timings.
    */
   private snapshot(checkpointId: number, timestamp: number, alignmentMs: number): void {
-    const started = Date.now();
+    const started = performance.now();
     this.lastSnapshotId = Math.max(this.lastSnapshotId, checkpointId);
     try {
       this.chain.snapshotState(checkpointId);
       const range = this.keyed?.range ?? { start: 0, end: -1 };
       const snapshot: TaskStateSnapshot = { vertexId: this.ref.vertex_id, subtask: this.ref.subtask, keyGroupStart: range.start, keyGroupEnd: range.end, operators: {} };
       for (const [uid, store] of this.operatorStates) snapshot.operators[uid] = { operator: store.snapshot() };
+      let capture: KeyedCapture | undefined;
       if (this.keyed) {
-        const headUid = this.plan.operatorUids[0];
-        snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed: this.keyed.snapshot() };
+        const mode = this.changelog ? this.changelog.nextMode(this.keyed.needsFullCapture()) : 'full';
+        capture = this.keyed.capture(mode);
+        this.changelog?.captured(checkpointId, mode, capture.changes);
       }
       this.output.broadcastBarrier(checkpointId, timestamp);
-      const syncMs = Date.now() - started;
-      void this.persist(checkpointId, snapshot, syncMs, alignmentMs);
+      const syncMs = Math.ceil(performance.now() - started); // whole ms, rounded up
+      const previous = this.persisting;
+      this.persisting = previous.then(() => this.persist(checkpointId, snapshot, capture, syncMs, alignmentMs));
     } catch (err) {
       this.events.decline(this.ref, checkpointId, `${this.name}: snapshot failed: ${describeError(err)}`);
       throw err;
     }
   }
 
-  private async persist(checkpointId: number, snapshot: TaskStateSnapshot, syncMs: number, alignmentMs: number): Promise<void> {
+  private async persist(checkpointId: number, snapshot: TaskStateSnapshot, capture: KeyedCapture | undefined, syncMs: number, alignmentMs: number): Promise<void> {
     const started = Date.now();
+    const written: StateHandle[] = [];
     try {
-      const handle = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot);
+      const root = this.deploy.checkpoint_dir;
+      const jobId = this.ref.job_id;
+      const headUid = this.plan.operatorUids[0];
+      let keyedHandles: StateHandle[] = [];
+      if (capture) {
+        const keyed: KeyedSnapshot = await capture.read();
+        if (this.changelog) {
+          // Incremental: the keyed state goes to a shared file that later checkpoints reuse.
+          const file = path.join(sharedDirectory(root, jobId), sharedFileName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt, checkpointId, capture.mode));
+          const keyedOnly: TaskStateSnapshot = { ...snapshot, operators: { [headUid]: { keyed } } };
+          const { handle, data } = await writeStateFile(file, keyedOnly);
+          written.push(handle);
+          void this.localCopies?.keep(handle, data);
+          keyedHandles = this.changelog.written(checkpointId, handle);
+        } else {
+          snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed };
+        }
+      }
+      const file = path.join(checkpointDirectory(root, jobId, checkpointId), `${snapshot.vertexId}-${snapshot.subtask}.state`);
+      const { handle, data } = await writeStateFile(file, snapshot);
+      written.push(handle);
+      void this.localCopies?.keep(handle, data);
       if (this.cancelled) {
-        // Nobody will acknowledge this file: leave no garbage behind.
-        await discardStateFile(handle);
+        // Nobody will acknowledge these files: leave no garbage behind.
+        for (const h of written) await discardStateFile(h);
         return;
       }
+      const handles = [handle, ...keyedHandles];
       this.events.ack({
         task: this.ref,
         checkpoint_id: checkpointId,
-        handles: [handle],
-        state_size: handle.size,
+        handles,
+        state_size: handles.reduce((n, h) => n + h.size, 0),
+        checkpointed_size: written.reduce((n, h) => n + h.size, 0),
         sync_duration_ms: syncMs,
         async_duration_ms: Date.now() - started,
         alignment_duration_ms: alignmentMs,
         acknowledged_at: Date.now(),
       });
     } catch (err) {
+      const changes = this.changelog?.failed(checkpointId);
+      if (changes) this.keyed?.requeue(changes);
+      for (const h of written) await discardStateFile(h);
       this.events.decline(this.ref, checkpointId, `${this.name}: writing state failed: ${describeError(err)}`);
     }
+  }
+
+  private onCheckpointCompleted(checkpointId: number): void {
+    if (!this.changelog) return;
+    this.changelog.onCompleted(checkpointId);
+    void this.localCopies?.retainOnly(this.changelog.latest());
+  }
+
+  /** An aborted incremental checkpoint leaves nothing: its delta file goes, its changes go into the next one. */
+  private onCheckpointAborted(checkpointId: number): void {
+    if (!this.changelog) return;
+    const chain = this.changelog;
+    // After the write, if one is still running: the file exists only then.
+    this.persisting = this.persisting.then(async () => {
+      const { changes, discard } = chain.onAborted(checkpointId);
+      if (changes) this.keyed?.requeue(changes);
+      if (discard) await discardStateFile(discard);
+    });
   }
 
   private async restore(): Promise<void> {
     const handles: StateHandle[] = this.deploy.restore_handles ?? [];
     if (!this.deploy.restore_checkpoint_id || handles.length === 0) return;
+    const started = Date.now();
     const mine = this.keyed?.range;
-    const snapshots = await Promise.all(handles.map((h) => readTaskState(h)));
-    const keyedSnaps = new Map<string, TaskStateSnapshot['operators'][string]['keyed'][]>();
+    // Handles in order: each old subtask's file, then its chain (a full file, then deltas).
+    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, this.localCopies)));
+    const keyedSnaps = new Map<string, KeyedSnapshot[]>();
     for (const snap of snapshots) {
       for (const [uid, op] of Object.entries(snap.operators)) {
         if (op.operator) this.operatorStore(uid).restore([op.operator]);
@@ -305,8 +377,8 @@ export class Task {
         }
       }
     }
-    if (this.keyed) for (const list of keyedSnaps.values()) this.keyed.restore(list.filter((s) => s !== undefined));
-    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id }, 'restored state');
+    if (this.keyed) for (const list of keyedSnaps.values()) await this.keyed.restore(list);
+    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id, files: handles.length, ms: Date.now() - started }, 'restored state');
   }
 
   private operatorStore(uid: string): OperatorStateStore {

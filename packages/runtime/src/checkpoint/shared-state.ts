@@ -1,0 +1,55 @@
+/**
+ * Files of incremental checkpoints that later checkpoints reuse: a changelog chain (a
+ * full materialisation and the deltas after it) lives in `<dir>/<job>/shared/`, not in
+ * one checkpoint's directory, so that dropping a checkpoint does not drop what the next
+ * one still needs. A file's name carries the checkpoint that created it: a file of a
+ * checkpoint that never completed is known by its id and removed.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { StateHandle } from '@weir/core';
+
+export const SHARED_DIR = 'shared';
+
+export function sharedDirectory(root: string, jobId: string): string {
+  return path.join(root, jobId, SHARED_DIR);
+}
+
+export function sharedFileName(vertexId: string, subtask: number, attempt: number, checkpointId: number, mode: 'full' | 'delta'): string {
+  return `chk${checkpointId}-${vertexId}-${subtask}-${attempt}-${mode}.state`;
+}
+
+/** The checkpoint that wrote a shared file, or undefined for a file that is not one. */
+export function sharedFileCheckpoint(file: string): number | undefined {
+  if (path.basename(path.dirname(file)) !== SHARED_DIR) return undefined;
+  const m = /^chk(\d+)-/.exec(path.basename(file));
+  return m ? Number(m[1]) : undefined;
+}
+
+/** A handle that points into the shared directory (used by more than one checkpoint). */
+export function isSharedHandle(handle: StateHandle): boolean {
+  return sharedFileCheckpoint(handle.path) !== undefined;
+}
+
+/**
+ * Removes shared files no retained checkpoint references, written for checkpoints up to
+ * `upTo` (a newer file may belong to a checkpoint in progress). Returns what it removed.
+ */
+export async function sweepSharedFiles(root: string, jobId: string, referenced: ReadonlySet<string>, upTo: number): Promise<string[]> {
+  const dir = sharedDirectory(root, jobId);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const id = sharedFileCheckpoint(file) ?? (/\.tmp-/.test(name) ? 0 : undefined);
+    if (id === undefined || id > upTo || referenced.has(path.resolve(file))) continue;
+    await rm(file, { force: true }).catch(() => {});
+    removed.push(file);
+  }
+  return removed;
+}
