@@ -1,3 +1,4 @@
+import { readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, decode, encode, type KeyGroupRange } from '@weir/core';
@@ -37,6 +38,30 @@ export function stateBackendSettings(config: Record<string, string>): StateBacke
   };
 }
 
+/** A TaskManager killed with SIGKILL leaves its stores behind: the next one on the machine removes them. */
+function removeStoresOfDeadProcesses(jobDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(jobDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/-(\d+)$/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    rmSync(path.join(jobDir, name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** The msgpack state encoding shared with snapshot files. */
 export const defaultStateCodec: StateValueCodec = { encode: (v) => encode(v), decode: (b) => decode(b) };
 
@@ -49,7 +74,9 @@ export function createKeyedBackend(
 ): KeyedStateBackend {
   const options = { trackChanges: settings.incremental };
   if (settings.type === 'lmdb') {
-    const dir = path.join(settings.lmdbDir, where.jobId, `${where.task.replace(/[^\w.-]/g, '_')}-${process.pid}`);
+    const jobDir = path.join(settings.lmdbDir, where.jobId);
+    removeStoresOfDeadProcesses(jobDir);
+    const dir = path.join(jobDir, `${where.task.replace(/[^\w.-]/g, '_')}-${process.pid}`);
     return new LmdbKeyedStateBackend(range, maxParallelism, dir, codec, options);
   }
   return new HeapKeyedStateBackend(range, maxParallelism, options);
