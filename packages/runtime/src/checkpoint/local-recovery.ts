@@ -11,6 +11,8 @@ import { sha256 } from './storage';
 export class LocalStateCopies {
   /** Checksums of the copies this task wrote or restored from. */
   private readonly mine = new Set<string>();
+  /** Restores served locally, and local copies refused for a wrong checksum. */
+  readonly stats = { read: 0, rejected: 0 };
 
   constructor(private readonly dir: string) {}
 
@@ -38,9 +40,11 @@ export class LocalStateCopies {
       return undefined;
     }
     if (data.length !== handle.size || sha256(data) !== handle.checksum) {
+      this.stats.rejected++;
       await rm(this.file(handle.checksum), { force: true }).catch(() => {});
       return undefined;
     }
+    this.stats.read++;
     this.mine.add(handle.checksum);
     return data;
   }

@@ -378,7 +378,8 @@ export class Task {
       }
     }
     if (this.keyed) for (const list of keyedSnaps.values()) await this.keyed.restore(list);
-    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id, files: handles.length, ms: Date.now() - started }, 'restored state');
+    const local = this.localCopies?.stats;
+    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id, files: handles.length, localFiles: local?.read ?? 0, localRejected: local?.rejected ?? 0, ms: Date.now() - started }, 'restored state');
   }
 
   private operatorStore(uid: string): OperatorStateStore {
