@@ -9,7 +9,8 @@ import net from 'node:net';
  * bundle, real gRPC on loopback, kill -9 on real pids. Every process it starts is stopped
  * by its own pid in stop(), even when a test fails.
  */
-export const WEIR = path.resolve(__dirname, '../packages/cli/dist/weir.cjs');
+// WEIR_TEST_BUNDLE runs the same tests against another build (e.g. an older commit's, to see them fail).
+export const WEIR = process.env.WEIR_TEST_BUNDLE ?? path.resolve(__dirname, '../packages/cli/dist/weir.cjs');
 export const EXAMPLES = path.resolve(__dirname, '../packages/examples/src');
 
 export function freePort(): Promise<number> {
@@ -72,6 +73,8 @@ export class TestCluster {
   readonly taskmanagers: TaskManagerProcess[] = [];
   port = 0;
   restPort = 0;
+  /** Options every CLI call of this cluster carries (e.g. `--config client.yaml` for a secured cluster). */
+  clientArgs: string[] = [];
   private readonly all: ChildProcess[] = [];
 
   constructor(
@@ -110,7 +113,7 @@ export class TestCluster {
     this.port ||= await freePort();
     this.restPort ||= await freePort();
     this.jobmanager = this.spawn('jobmanager', ['jobmanager', ...this.defines({ 'jobmanager.rpc.port': this.port, 'rest.port': this.restPort, ...extra })]);
-    await waitFor('the JobManager to answer', async () => (await weir(['taskmanagers', '--json', '--jobmanager', this.address])).code === 0);
+    await waitFor('the JobManager to answer', async () => (await weir(['taskmanagers', '--json', '--jobmanager', this.address, ...this.clientArgs])).code === 0);
   }
 
   async startTaskManager(slots = 1, extra: Record<string, string | number> = {}): Promise<TaskManagerProcess> {
@@ -131,7 +134,7 @@ export class TestCluster {
   }
 
   async listTaskManagers(): Promise<{ id: string; pid: number; free_slots: number }[]> {
-    const r = await weir(['taskmanagers', '--json', '--jobmanager', this.address]);
+    const r = await weir(['taskmanagers', '--json', '--jobmanager', this.address, ...this.clientArgs]);
     if (r.code !== 0) throw new Error(r.stderr);
     return JSON.parse(r.stdout);
   }
@@ -139,13 +142,14 @@ export class TestCluster {
   cli(args: string[], timeoutMs?: number): Promise<CliResult> {
     // Options go before a `--` that starts the job's own arguments.
     const split = args.indexOf('--');
-    const withAddress = split < 0 ? [...args, '--jobmanager', this.address] : [...args.slice(0, split), '--jobmanager', this.address, ...args.slice(split)];
+    const mine = ['--jobmanager', this.address, ...this.clientArgs];
+    const withAddress = split < 0 ? [...args, ...mine] : [...args.slice(0, split), ...mine, ...args.slice(split)];
     return weir(withAddress, { cwd: this.dir, timeoutMs });
   }
 
   /** Submits detached; returns the job id. */
   async submit(jobFile: string, jobArgs: string[], options: string[] = []): Promise<string> {
-    const r = await weir(['run', jobFile, '--detached', '--jobmanager', this.address, ...options, '--', ...jobArgs], { cwd: this.dir });
+    const r = await weir(['run', jobFile, '--detached', '--jobmanager', this.address, ...this.clientArgs, ...options, '--', ...jobArgs], { cwd: this.dir });
     const id = /JobID ([0-9a-f]{32})/.exec(r.stdout)?.[1];
     if (r.code !== 0 || !id) throw new Error(`submission failed (${r.code}): ${r.stderr}`);
     return id;

@@ -28,6 +28,8 @@ const PROJECT = `weire2e${process.pid}`;
 const timings: Record<string, number> = {};
 let compose: string[] = ['docker', 'compose'];
 let outputDir = '';
+// Where compose's security-init writes the CA, certificates, token and client.yaml (TLS and a token are on).
+let securityDir = '';
 let jmPort = 0;
 let restPort = 0;
 let clusterStarted = false;
@@ -50,6 +52,7 @@ function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
 function composeEnv(): NodeJS.ProcessEnv {
   return {
     WEIR_OUTPUT_DIR: outputDir,
+    WEIR_SECURITY_DIR: securityDir,
     WEIR_JM_RPC_PORT: String(jmPort),
     WEIR_REST_PORT: String(restPort),
   };
@@ -85,7 +88,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function weir(...args: string[]): string {
   // Options go before a `--` that starts the job's own arguments.
   const split = args.indexOf('--');
-  const withAddress = split < 0 ? [...args, '--jobmanager', `localhost:${jmPort}`] : [...args.slice(0, split), '--jobmanager', `localhost:${jmPort}`, ...args.slice(split)];
+  const mine = ['--jobmanager', `localhost:${jmPort}`, ...(STANDIN ? [] : ['--config', path.join(securityDir, 'client.yaml')])];
+  const withAddress = split < 0 ? [...args, ...mine] : [...args.slice(0, split), ...mine, ...args.slice(split)];
   return sh(process.execPath, [WEIR, ...withAddress], { quiet: true, timeoutMs: 30_000 });
 }
 
@@ -175,6 +179,8 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
 
     outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-docker-output-'));
     fs.chmodSync(outputDir, 0o777); // containers run as uid 1000
+    securityDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-docker-security-'));
+    fs.chmodSync(securityDir, 0o777);
     jmPort = process.env.WEIR_JM_RPC_PORT ? Number(process.env.WEIR_JM_RPC_PORT) : await freePort();
     restPort = process.env.WEIR_REST_PORT ? Number(process.env.WEIR_REST_PORT) : await freePort();
 
@@ -199,9 +205,22 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
       }
     }
     if (outputDir && process.env.WEIR_DOCKER_KEEP !== '1') fs.rmSync(outputDir, { recursive: true, force: true });
+    if (securityDir && process.env.WEIR_DOCKER_KEEP !== '1') fs.rmSync(securityDir, { recursive: true, force: true });
     timings.downSeconds = (Date.now() - t0) / 1000;
     process.stderr.write(`docker e2e timings: ${JSON.stringify(timings)}\n`);
   }, 300_000);
+
+  it.skipIf(STANDIN)('runs with TLS and a token on: plaintext and token-less calls are refused', () => {
+    for (const f of ['ca.pem', 'internal.pem', 'client.pem', 'token', 'client.yaml']) expect(fs.existsSync(path.join(securityDir, f)), f).toBe(true);
+    const plain = spawnSync(process.execPath, [WEIR, 'list', '--jobmanager', `localhost:${jmPort}`], { encoding: 'utf8', timeout: 30_000 });
+    expect(plain.status).toBe(1);
+    expect(plain.stderr.trim().split('\n')).toHaveLength(1);
+    const noToken = spawnSync(process.execPath, [WEIR, 'list', '--jobmanager', `localhost:${jmPort}`, '-D', 'security.ssl.rest.enabled=true',
+      '-D', `security.ssl.rest.ca=${path.join(securityDir, 'ca.pem')}`, '-D', `security.ssl.rest.cert=${path.join(securityDir, 'client.pem')}`,
+      '-D', `security.ssl.rest.key=${path.join(securityDir, 'client-key.pem')}`], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, WEIR_AUTH_TOKEN: '' } });
+    expect(noToken.status).toBe(1);
+    expect(noToken.stderr).toMatch(/UNAUTHENTICATED/);
+  });
 
   it('brings up a JobManager and 3 TaskManagers', async () => {
     expect(containers('jobmanager')).toHaveLength(1);

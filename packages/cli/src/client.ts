@@ -1,6 +1,12 @@
-import { CHANNEL_OPTIONS, grpc, protos, RpcError, type Configuration } from '@weir/core';
+import { authToken, bearerMetadata, CHANNEL_OPTIONS, clientChannel, Configuration, grpc, protos, RpcError } from '@weir/core';
 
 const DEADLINE_MS = 5_000;
+
+/** The configuration of this CLI run: TLS material and token for every client it makes. */
+let clientConfig = new Configuration();
+export function useClientConfig(config: Configuration): void {
+  clientConfig = config;
+}
 
 export function jobmanagerAddress(explicit: string | undefined, config: Configuration): string {
   return explicit ?? process.env.WEIR_JOBMANAGER ?? `${config.getString('jobmanager.rpc.address')}:${config.getNumber('jobmanager.rpc.port')}`;
@@ -9,16 +15,23 @@ export function jobmanagerAddress(explicit: string | undefined, config: Configur
 /** A typed, promise-based ClientService stub; every failure becomes one clear RpcError. */
 export class WeirClient {
   private readonly client: grpc.Client & Record<string, Function>;
+  private readonly token: string | undefined;
 
-  constructor(readonly address: string) {
-    this.client = new (protos().ClientService)(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as grpc.Client & Record<string, Function>;
+  constructor(readonly address: string, config: Configuration = clientConfig) {
+    this.token = authToken(config, process.env);
+    const channel = clientChannel(config, address);
+    this.client = new (protos().ClientService)(address, channel.credentials, { ...CHANNEL_OPTIONS, ...channel.options }) as grpc.Client & Record<string, Function>;
   }
 
   call<Res>(method: string, request: object, deadlineMs = DEADLINE_MS): Promise<Res> {
     return new Promise((resolve, reject) => {
-      this.client[method](request, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, res: Res) => {
+      this.client[method](request, bearerMetadata(this.token), { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, res: Res) => {
         if (!err) return resolve(res);
-        if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
+        if (err.code === grpc.status.UNAUTHENTICATED) {
+          reject(new RpcError(`the JobManager at ${this.address} refused the call (UNAUTHENTICATED): ${err.details}`));
+        } else if (err.code === grpc.status.RESOURCE_EXHAUSTED) {
+          reject(new RpcError(`the JobManager at ${this.address} refused the request as too large (jobmanager.submission.max-size): ${err.details}`));
+        } else if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED) {
           reject(new RpcError(`cannot reach the JobManager at ${this.address}: ${unreachableReason(err)}`));
         } else {
           reject(new RpcError(err.details || err.message));
@@ -47,7 +60,9 @@ export class WeirClient {
 function unreachableReason(err: grpc.ServiceError): string {
   const details = err.details || '';
   if (/ECONNREFUSED/.test(details)) return 'connection refused (is the JobManager running?)';
+  if (/certificate|SSL|TLS|handshake|alert/i.test(details)) return `TLS handshake failed (check security.ssl.* and the CA): ${details.split('\n')[0].split('. Resolution note')[0]}`;
   if (/ENOTFOUND|EAI_AGAIN|Name resolution failed/i.test(details)) return 'host not found';
   if (err.code === grpc.status.DEADLINE_EXCEEDED) return `no answer within ${DEADLINE_MS / 1000} s`;
+  if (/No connection established/.test(details)) return 'no connection (is the JobManager running, and does it ask for TLS: security.ssl.*?)';
   return details.split('. Resolution note')[0] || 'unavailable';
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { isMainThread, workerData } from 'node:worker_threads';
 import { Command, Option } from 'commander';
 import { ConfigError, describeError, loadConfiguration, type Configuration } from '@weir/core';
-import { jobmanagerAddress } from './client';
+import { jobmanagerAddress, useClientConfig } from './client';
 import { stopWhenParentGoes } from './parent-watch';
 
 // Job bundles carry inline source maps: a user's stack trace names the job's file and line.
@@ -23,7 +23,9 @@ interface CommonOptions {
 }
 
 function configOf(opts: CommonOptions, extra: Record<string, unknown> = {}): Configuration {
-  return loadConfiguration({ file: opts.config, overrides: { ...opts.define, ...extra } });
+  const config = loadConfiguration({ file: opts.config, overrides: { ...opts.define, ...extra } });
+  useClientConfig(config);
+  return config;
 }
 
 /** Runs an action; a user error is one line on stderr and exit code 1. */
@@ -155,6 +157,31 @@ export async function main(argv: string[]): Promise<void> {
         const { runLineServer } = await import('./commands/lines');
         const hosts = opts.host === 'localhost' ? ['127.0.0.1', '::1'] : [opts.host];
         return runLineServer({ port: opts.port, hosts, intervalMs: opts.interval, input: process.stdin, log: (l) => process.stderr.write(`weir lines: ${l}\n`) });
+      }),
+    );
+
+  program
+    .command('security')
+    .description('cluster security tooling')
+    .command('init')
+    .description('make a local CA, the cluster and client certificates, a token, and cluster.yaml / client.yaml that use them')
+    .argument('<dir>', 'where to write them (keys are mode 0600)')
+    .option('--host <name>', 'another name or address the JobManager is reached by (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .addOption(new Option('--days <n>', 'validity of the certificates').default(365).argParser(positiveInt('--days')))
+    .option('--force', 'replace what DIR holds')
+    .option('--if-missing', 'do nothing when DIR already holds a CA (for container start-up)')
+    .action(
+      action(async (dir: string, opts: { host: string[]; days: number; force?: boolean; ifMissing?: boolean }) => {
+        const { existsSync } = await import('node:fs');
+        if (opts.ifMissing && existsSync(path.join(dir, 'ca.pem'))) {
+          process.stdout.write(`${path.resolve(dir)} already holds a CA; nothing to do\n`);
+          return;
+        }
+        const { securityInit } = await import('./commands/security-init');
+        const files = securityInit({ dir, hosts: opts.host, days: opts.days, force: !!opts.force });
+        process.stdout.write(`${files.join('\n')}\n` +
+          `Start the cluster with --config ${path.resolve(dir, 'cluster.yaml')}, the CLI with --config ${path.resolve(dir, 'client.yaml')}.\n` +
+          `Keep ca-key.pem off the cluster's machines: it is only needed to issue more certificates.\n`);
       }),
     );
 

@@ -81,6 +81,8 @@ function check(ts: TS, root: string, api: string, file: string, nodeTypes: boole
     resolveJsonModule: true,
     skipLibCheck: true,
     noEmit: true,
+    // esbuild bundles `import x from './other.ts'`, so the check must accept it too.
+    allowImportingTsExtensions: true,
     strict: false,
     types: nodeTypes ? ['node'] : [],
     typeRoots: [path.join(root, 'node_modules/@types')],

@@ -9,18 +9,23 @@ export interface ConfigOption {
   min?: number;
   /** Said after a value below `min` is refused. */
   belowMin?: string;
+  /** A secret: views and logs show that it is set, never its value. */
+  secret?: boolean;
+  /** A file: a relative path in a config file is taken from that file's directory. */
+  file?: boolean;
   doc: string;
 }
 
 export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'jobmanager.rpc.address', type: 'string', default: 'localhost', doc: 'Host that clients and TaskManagers use to reach the JobManager.' },
   { key: 'jobmanager.rpc.port', type: 'int', default: 6123, min: 0, doc: 'gRPC port of the JobManager.' },
-  { key: 'jobmanager.bind-host', type: 'string', default: '0.0.0.0', doc: 'Address the JobManager binds its gRPC server to.' },
+  { key: 'jobmanager.bind-host', type: 'string', default: '127.0.0.1', doc: 'Address the JobManager binds its gRPC server to (loopback by default: set 0.0.0.0 to serve other machines, with security on).' },
   { key: 'rest.port', type: 'int', default: 8081, min: 0, doc: 'HTTP port of the REST API and web dashboard (0 picks a free port, -1 is not allowed).' },
-  { key: 'rest.bind-address', type: 'string', default: '0.0.0.0', doc: 'Address the REST server binds to.' },
+  { key: 'rest.bind-address', type: 'string', default: '127.0.0.1', doc: 'Address the REST server binds to (loopback by default).' },
+  { key: 'web.access-control-allow-origin', type: 'string', doc: 'Origin allowed to read the REST API from a browser (CORS); no CORS header when unset.' },
   { key: 'taskmanager.numberOfTaskSlots', type: 'int', default: 1, min: 1, doc: 'Slots a TaskManager offers; each slot runs on its own thread.' },
   { key: 'taskmanager.host', type: 'string', doc: 'Address other TaskManagers use to reach this one (default: the machine hostname in containers, 127.0.0.1 otherwise).' },
-  { key: 'taskmanager.bind-host', type: 'string', default: '0.0.0.0', doc: 'Address the data exchange servers bind to.' },
+  { key: 'taskmanager.bind-host', type: 'string', default: '127.0.0.1', doc: 'Address the data exchange and metrics servers bind to (loopback by default).' },
   { key: 'taskmanager.data.port', type: 'int', default: 0, min: 0, doc: 'First data exchange port (slot i uses port+i); 0 picks free ports.' },
   { key: 'metrics.reporter.prom.port', type: 'int', default: 0, min: 0, doc: 'Prometheus metrics port of a TaskManager; 0 picks a free port.' },
   { key: 'heartbeat.interval', type: 'duration', default: 10_000, min: 1, doc: 'How often TaskManager and JobManager exchange heartbeats.' },
@@ -58,6 +63,19 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'restart-strategy.exponential-delay.reset-backoff-threshold', type: 'duration', default: 3_600_000, min: 0, doc: 'Time without failure after which the delay resets.' },
   { key: 'restart-strategy.exponential-delay.attempts-before-reset-backoff', type: 'int', default: 2147483647, min: 0, doc: 'Restarts before the job fails.' },
   { key: 'jobmanager.store.dir', type: 'string', doc: 'Where the JobManager keeps submitted jobs (default: .weir/jobmanager).' },
+  { key: 'jobstore.max-capacity', type: 'int', default: 1000, min: 0, doc: 'Finished jobs kept in the JobManager\'s memory; older ones are pruned (their record stays in jobmanager.store.dir).' },
+  { key: 'jobstore.expiration-time', type: 'duration', default: 3_600_000, min: 0, doc: 'How long a finished job stays in the JobManager\'s memory before it is pruned.' },
+  { key: 'jobmanager.submission.max-size', type: 'int', default: 104_857_600, min: 1024, doc: 'Largest job submission (graph + bundle) in bytes; larger ones are refused before they are read whole.' },
+  { key: 'security.ssl.internal.enabled', type: 'boolean', default: false, doc: 'Mutual TLS on every gRPC connection (TaskManager <-> JobManager, TaskManager <-> TaskManager, CLI -> JobManager): a peer without a certificate of the cluster\'s CA is refused at the handshake.' },
+  { key: 'security.ssl.internal.cert', type: 'string', file: true, doc: 'PEM certificate of the JobManager and TaskManagers (Flink: security.ssl.internal.keystore).' },
+  { key: 'security.ssl.internal.key', type: 'string', file: true, doc: 'PEM private key of security.ssl.internal.cert (Flink: the key in the keystore, security.ssl.internal.key-password).' },
+  { key: 'security.ssl.internal.ca', type: 'string', file: true, doc: 'PEM CA certificate that signs every internal and client certificate (Flink: security.ssl.internal.truststore).' },
+  { key: 'security.ssl.rest.enabled', type: 'boolean', default: false, doc: 'HTTPS for the REST API and TLS for the client API (Flink: security.ssl.rest.enabled).' },
+  { key: 'security.ssl.rest.cert', type: 'string', file: true, doc: 'PEM certificate the REST server presents; for the CLI its client certificate (Flink: security.ssl.rest.keystore).' },
+  { key: 'security.ssl.rest.key', type: 'string', file: true, doc: 'PEM private key of security.ssl.rest.cert.' },
+  { key: 'security.ssl.rest.ca', type: 'string', file: true, doc: 'PEM CA the CLI trusts for the JobManager (Flink: security.ssl.rest.truststore).' },
+  { key: 'security.auth.token', type: 'string', secret: true, doc: 'Bearer token every client call and REST request must carry (also $WEIR_AUTH_TOKEN for the CLI); unset: no token is asked for.' },
+  { key: 'security.auth.token-file', type: 'string', file: true, doc: 'File holding security.auth.token (one line), so the secret stays out of the configuration.' },
   { key: 'log.level', type: 'enum', default: 'info', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], doc: 'Log level of the services.' },
 ];
 

@@ -184,3 +184,17 @@ describe('loadConfiguration', () => {
     expect(merged.toStringMap()).toEqual({ 'parallelism.default': '5', 'heartbeat.timeout': '9000' });
   });
 });
+
+describe('file paths in a config file', () => {
+  it('are taken from the file\'s directory when relative, as given when absolute, and -D values from the working directory', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'weir-config-paths-'));
+    const file = path.join(dir, 'client.yaml');
+    writeFileSync(file, 'security.ssl.rest.ca: ca.pem\nsecurity.ssl.rest.cert: /abs/client.pem\nstate.checkpoints.dir: relative/checkpoints\n');
+    const config = loadConfiguration({ file, env: {}, overrides: { 'security.ssl.rest.key': 'key.pem' } });
+    expect(config.getString('security.ssl.rest.ca')).toBe(path.join(dir, 'ca.pem'));
+    expect(config.getString('security.ssl.rest.cert')).toBe('/abs/client.pem');
+    expect(config.getString('state.checkpoints.dir')).toBe('relative/checkpoints');
+    expect(config.getString('security.ssl.rest.key')).toBe('key.pem');
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

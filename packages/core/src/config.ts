@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { OPTIONS_BY_KEY, type ConfigOption } from './config-schema';
 import { parseDuration } from './durations';
@@ -63,9 +64,10 @@ export class Configuration {
     return Object.fromEntries(this.values);
   }
 
-  /** String form for the wire (proto map<string,string>). */
-  toStringMap(): Record<string, string> {
-    return Object.fromEntries([...this.values].map(([k, v]) => [k, String(v)]));
+  /** String form for the wire (proto map<string,string>); `secrets: false` leaves out keys marked secret. */
+  toStringMap(options: { secrets?: boolean } = {}): Record<string, string> {
+    const keep = ([k]: [string, ConfigValue]) => options.secrets !== false || !OPTIONS_BY_KEY.get(k)?.secret;
+    return Object.fromEntries([...this.values].filter(keep).map(([k, v]) => [k, String(v)]));
   }
 }
 
@@ -179,7 +181,12 @@ export function loadConfiguration(options: { file?: string; env?: NodeJS.Process
     } catch (err) {
       throw new ConfigError(`cannot read config file ${options.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    for (const [k, v] of Object.entries(parseConfigYaml(text, options.file))) config.set(k, v);
+    const base = path.dirname(path.resolve(options.file));
+    for (const [k, v] of Object.entries(parseConfigYaml(text, options.file))) {
+      // Key and certificate paths in a config file are relative to the file, so a directory of them moves as one.
+      const relativeFile = OPTIONS_BY_KEY.get(k)?.file && typeof v === 'string' && v.trim() !== '' && !path.isAbsolute(v.trim());
+      config.set(k, relativeFile ? path.resolve(base, (v as string).trim()) : v);
+    }
   }
   const props = (options.env ?? process.env).WEIR_PROPERTIES;
   if (props) for (const [k, v] of Object.entries(parseProperties(props, 'WEIR_PROPERTIES'))) config.set(k, v);

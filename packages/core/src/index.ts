@@ -8,3 +8,5 @@ export * from './serialization';
 export * from './proto';
 export * from './messages';
 export * from './task-ref';
+export * from './credentials';
+export * from './state-paths';

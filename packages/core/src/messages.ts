@@ -34,7 +34,7 @@ export interface DeployTask {
   task: TaskRef; slot: number; parallelism: number; max_parallelism: number;
   inputs: InputChannelSpec[]; outputs: OutputSpec[]; job_bundle: Buffer; job_args: string[]; job_name: string;
   checkpoint_dir: string; restore_checkpoint_id: number; restore_handles: StateHandle[];
-  checkpointing_mode: string; checkpointing_enabled: boolean; config_json: string;
+  checkpointing_mode: string; checkpointing_enabled: boolean; config_json: string; exchange_token: string;
 }
 export interface TriggerCheckpoint { task: TaskRef; checkpoint_id: number; timestamp: number; final: boolean }
 export interface NotifyCheckpoint { task: TaskRef; checkpoint_id: number; completed: boolean }
@@ -61,7 +61,7 @@ export type ProducerMessage =
   | { kind: 'end'; end: Record<string, never> };
 export interface PartitionRequest {
   job_id: string; attempt: number; producer_vertex_id: string; producer_subtask: number;
-  consumer_vertex_id: string; consumer_subtask: number; initial_credit: number;
+  consumer_vertex_id: string; consumer_subtask: number; initial_credit: number; token: string;
 }
 export type ConsumerMessage =
   | { kind: 'request'; request: PartitionRequest }

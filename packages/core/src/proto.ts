@@ -54,11 +54,11 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc-node.max_session_memory': 64,
 };
 
-export function bindServer(server: grpc.Server, address: string): Promise<number> {
+export function bindServer(server: grpc.Server, address: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
   // grpc-js logs a failed bind to stderr itself; the caller says it in one line, with the key.
   grpc.setLogVerbosity(grpc.logVerbosity.NONE);
   return new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
   }).finally(() => grpc.setLogVerbosity(grpc.logVerbosity.ERROR));
 }
 

@@ -80,6 +80,7 @@ export class Dispatcher {
 
   get(jobId: string): JobMaster {
     const job = this.jobs.get(jobId) ?? this.archived.get(jobId);
+    if (!job && this.store.hasRecord(jobId)) throw new JobError(`no job with id ${jobId} in memory: it finished and was pruned (jobstore.max-capacity, jobstore.expiration-time); its record is ${this.store.recordPath(jobId)}`);
     if (!job) throw new JobError(`no job with id ${jobId}`);
     return job;
   }

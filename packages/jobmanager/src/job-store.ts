@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { JobGraph } from '@weir/core';
 import type { CheckpointStatsSnapshot } from './checkpoint/checkpoint-stats';
@@ -33,6 +33,15 @@ function writeAtomically(file: string, data: string | Buffer): void {
 export class JobStore {
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
+  }
+
+  /** Whether a job's record is on disk (ids are hex; nothing else names a path here). */
+  hasRecord(jobId: string): boolean {
+    return /^[0-9a-f]{32}$/.test(jobId) && existsSync(path.join(this.dir, jobId, 'job.json'));
+  }
+
+  recordPath(jobId: string): string {
+    return path.join(this.dir, jobId, 'job.json');
   }
 
   saveSubmission(job: StoredJob, bundle: Buffer): void {

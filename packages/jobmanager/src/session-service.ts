@@ -1,4 +1,5 @@
-import { grpc, type JobManagerMessage, type Logger, type TaskManagerMessage } from '@weir/core';
+import { grpc, type JobManagerMessage, type Logger, type TaskManagerMessage, type TaskRef } from '@weir/core';
+import { acceptAcknowledgement, jobOfOwnTask, jobRunningOn } from './auth/session-identity';
 import type { Dispatcher } from './dispatcher';
 import type { ResourceManager } from './resource-manager';
 
@@ -20,8 +21,17 @@ export function sessionHandler(rm: ResourceManager, dispatcher: Dispatcher, hear
     call.on('data', (msg: TaskManagerMessage) => {
       try {
         if (msg.kind === 'register') {
-          taskmanagerId = msg.register.taskmanager_id;
-          if (!taskmanagerId) throw new Error('register without taskmanager_id');
+          const id = msg.register.taskmanager_id;
+          if (!id) throw new Error('register without taskmanager_id');
+          if (taskmanagerId) return; // registered already on this session
+          // One session per id: a second registration must not evict a live TaskManager.
+          if (rm.get(id)) {
+            log.warn({ taskmanager: id, peer: call.getPeer() }, 'registration refused: that TaskManager id is live');
+            closed = true;
+            call.emit('error', { code: grpc.status.ALREADY_EXISTS, details: `TaskManager ${id} is already registered` });
+            return;
+          }
+          taskmanagerId = id;
           rm.register(msg.register, (m) => !closed && call.write(m as JobManagerMessage), () => {
             closed = true;
             if (heartbeat) clearInterval(heartbeat);
@@ -36,25 +46,28 @@ export function sessionHandler(rm: ResourceManager, dispatcher: Dispatcher, hear
           return;
         }
         rm.heartbeat(taskmanagerId);
-        const jobOf = (jobId: string) => dispatcher.jobs.get(jobId);
+        const own = (task: TaskRef) => jobOfOwnTask(dispatcher, taskmanagerId as string, task);
         switch (msg.kind) {
           case 'task_state':
-            jobOf(msg.task_state.task.job_id)?.onTaskState(msg.task_state);
+            own(msg.task_state.task)?.onTaskState(msg.task_state);
             break;
-          case 'ack':
-            void jobOf(msg.ack.task.job_id)?.coordinator.receiveAck(msg.ack);
+          case 'ack': {
+            const job = acceptAcknowledgement(dispatcher, taskmanagerId, msg.ack);
+            if (job) void job.coordinator.receiveAck(msg.ack);
+            else log.warn({ taskmanager: taskmanagerId, checkpointId: msg.ack.checkpoint_id }, 'acknowledgement refused: not this TaskManager\'s task, or a state file outside the checkpoint directory');
             break;
+          }
           case 'decline':
-            jobOf(msg.decline.task.job_id)?.coordinator.receiveDecline(msg.decline);
+            own(msg.decline.task)?.coordinator.receiveDecline(msg.decline);
             break;
           case 'source_exhausted':
-            jobOf(msg.source_exhausted.task.job_id)?.onSourceExhausted(msg.source_exhausted.task);
+            own(msg.source_exhausted.task)?.onSourceExhausted(msg.source_exhausted.task);
             break;
           case 'output':
-            jobOf(msg.output.job_id)?.output.append(msg.output.lines);
+            jobRunningOn(dispatcher, taskmanagerId, msg.output.job_id)?.output.append(msg.output.lines);
             break;
           case 'metrics':
-            for (const t of msg.metrics.tasks) jobOf(t.task.job_id)?.onMetrics([t]);
+            for (const t of msg.metrics.tasks) own(t.task)?.onMetrics([t]);
             break;
         }
       } catch (err) {

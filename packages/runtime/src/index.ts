@@ -5,7 +5,7 @@ export { PartitionRegistry, partitionKey } from './network/partition-registry';
 export { ResultSubpartition } from './network/result-subpartition';
 export { RecordWriter } from './network/record-writer';
 export { startExchangeServer } from './network/exchange-server';
-export { connectRemoteChannel } from './network/exchange-client';
+export { connectRemoteChannel, setExchangeCredentials } from './network/exchange-client';
 export * from './checkpoint/storage';
 export { BarrierAligner } from './barrier/aligner';
 export { HeapKeyedStateBackend } from './state/heap-backend';

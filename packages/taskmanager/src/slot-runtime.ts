@@ -1,9 +1,9 @@
 import {
-  createLogger, describeError, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef,
+  createLogger, describeError, internalChannelCredentials, internalChannelOptions, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef, type TlsMaterial,
 } from '@weir/core';
 import { setPrintHandler, type JobPlan } from '@weir/api/src/internal';
 import {
-  connectRemoteChannel, loadJobPlan, partitionKey, PartitionRegistry, RecordWriter, ResultSubpartition, startExchangeServer, Task, type TaskEvents,
+  connectRemoteChannel, loadJobPlan, partitionKey, PartitionRegistry, RecordWriter, ResultSubpartition, setExchangeCredentials, startExchangeServer, Task, type TaskEvents,
 } from '@weir/runtime';
 import { PrintForwarder } from './print-forwarder';
 
@@ -52,8 +52,9 @@ export class SlotRuntime {
     });
   }
 
-  async start(bindHost: string, port: number, advertisedHost: string): Promise<number> {
-    const { port: bound } = await startExchangeServer(this.registry, `${bindHost}:${port}`, this.log);
+  async start(bindHost: string, port: number, advertisedHost: string, tls?: TlsMaterial): Promise<number> {
+    setExchangeCredentials(internalChannelCredentials(tls), internalChannelOptions(tls));
+    const { port: bound } = await startExchangeServer(this.registry, `${bindHost}:${port}`, this.log, tls);
     this.address = `${advertisedHost}:${bound}`;
     return bound;
   }
@@ -161,7 +162,7 @@ export class SlotRuntime {
       const count = out.partitioning === 'FORWARD' ? 1 : out.consumer_parallelism;
       const subpartitions = Array.from({ length: count }, () => new ResultSubpartition(() => task.output.available.notify()));
       const key = partitionKey(ref.job_id, ref.attempt, ref.vertex_id, ref.subtask, out.consumer_vertex_id);
-      this.registry.register({ key, subpartitions });
+      this.registry.register({ key, subpartitions, token: deploy.exchange_token });
       const keySelector = task.plan.outputKeySelectors.get(out.consumer_vertex_id);
       task.output.writers.push(new RecordWriter(subpartitions, out.partitioning, keySelector, deploy.max_parallelism, ref.subtask));
     }
@@ -185,7 +186,7 @@ export class SlotRuntime {
           input.producer_address,
           {
             job_id: ref.job_id, attempt: ref.attempt, producer_vertex_id: input.producer_vertex_id, producer_subtask: input.producer_subtask,
-            consumer_vertex_id: ref.vertex_id, consumer_subtask: input.subpartition, initial_credit: INITIAL_CREDIT,
+            consumer_vertex_id: ref.vertex_id, consumer_subtask: input.subpartition, initial_credit: INITIAL_CREDIT, token: deploy.exchange_token,
           },
           channel,
         );

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { TlsMaterial } from '@weir/core';
 import { SlotRuntime, type SlotCommand } from './slot-runtime';
 
 export interface SlotWorkerData {
@@ -7,6 +8,8 @@ export interface SlotWorkerData {
   bindHost: string;
   port: number;
   advertisedHost: string;
+  /** Internal TLS material as PEM text, when security.ssl.internal.enabled. */
+  tls?: TlsMaterial;
 }
 
 /** Entry of a slot's thread: serves its data exchange and runs the tasks deployed to it. */
@@ -15,7 +18,7 @@ export async function runSlotWorker(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('slot worker started outside a worker thread');
   const slot = new SlotRuntime(data.slotIndex, (event) => port.postMessage(event));
-  const bound = await slot.start(data.bindHost, data.port, data.advertisedHost);
+  const bound = await slot.start(data.bindHost, data.port, data.advertisedHost, data.tls);
   port.on('message', (command: SlotCommand) => slot.handle(command));
   port.postMessage({ type: 'ready', port: bound });
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
-  CHANNEL_OPTIONS, ConfigError, createLogger, grpc, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
+  CHANNEL_OPTIONS, ConfigError, createLogger, grpc, internalChannelCredentials, internalChannelOptions, internalTls, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
 } from '@weir/core';
 import { TaskManagerMetrics } from './metrics/taskmanager-metrics';
 import type { SlotCommand, SlotEvent } from './slot-runtime';
@@ -40,6 +40,7 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
   const slotCount = config.getNumber('taskmanager.numberOfTaskSlots');
   const advertisedHost = config.getOptionalString('taskmanager.host') ?? defaultAdvertisedHost();
   const basePort = config.getNumber('taskmanager.data.port');
+  const tls = internalTls(config);
   const workers: Worker[] = [];
   const slots: SlotInfo[] = [];
   const taskSlots = new Map<string, { slot: number; task: TaskRef }>();
@@ -55,10 +56,10 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
   const sendToJobManager = (message: Record<string, unknown>) => session?.write(message);
 
   for (let i = 0; i < slotCount; i++) {
-    const data: SlotWorkerData = { role: 'weir-slot', slotIndex: i, bindHost: config.getString('taskmanager.bind-host'), port: basePort ? basePort + i : 0, advertisedHost };
+    const data: SlotWorkerData = { role: 'weir-slot', slotIndex: i, bindHost: config.getString('taskmanager.bind-host'), port: basePort ? basePort + i : 0, advertisedHost, tls };
     const worker = new Worker(options.workerScript, { workerData: data, stdout: false, stderr: false });
     const port = await new Promise<number>((resolve, reject) => {
-      worker.once('error', reject);
+      worker.once('error', (err: Error) => reject(new ConfigError(`slot ${i} cannot serve data exchange on ${data.bindHost}:${data.port}${tls ? ' (check the security.ssl.internal certificate and key)' : ''}: ${err.message}`)));
       worker.once('message', (event: SlotEvent) => (event.type === 'ready' ? resolve(event.port) : reject(new Error('slot did not start'))));
     });
     worker.on('message', (event: SlotEvent) => {
@@ -103,7 +104,7 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
     }
   };
 
-  const client = new (protos().JobManagerService)(options.jobmanager, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as {
+  const client = new (protos().JobManagerService)(options.jobmanager, internalChannelCredentials(tls), { ...CHANNEL_OPTIONS, ...internalChannelOptions(tls) }) as unknown as {
     Session(): grpc.ClientDuplexStream<unknown, JobManagerMessage>;
     close(): void;
   };

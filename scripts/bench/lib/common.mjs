@@ -162,13 +162,22 @@ function ClientService() {
   return clientCtor;
 }
 
+/** security: a `weir security init` directory; the client then speaks TLS with its client certificate and token. */
 export class Client {
-  constructor(address) {
-    this.c = new (ClientService())(address, grpc.credentials.createInsecure());
+  constructor(address, security) {
+    this.metadata = new grpc.Metadata();
+    if (!security) {
+      this.c = new (ClientService())(address, grpc.credentials.createInsecure());
+      return;
+    }
+    const read = (f) => fs.readFileSync(path.join(security, f));
+    const creds = grpc.credentials.createSsl(read('ca.pem'), read('client-key.pem'), read('client.pem'));
+    this.c = new (ClientService())(address, creds, { 'grpc.ssl_target_name_override': 'localhost' });
+    this.metadata.set('authorization', `Bearer ${read('token').toString().trim()}`);
   }
   call(method, req = {}, deadlineMs = 3000) {
     return new Promise((resolve, reject) => {
-      this.c[method](req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      this.c[method](req, this.metadata, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
   close() { this.c.close(); }
@@ -180,8 +189,10 @@ export class Client {
  * bundle, all on 127.0.0.1. config: extra -D keys for every process.
  */
 export class WeirCluster {
-  constructor(root, name, numTms, config = {}, { log = () => {}, tmNodeArgs = [] } = {}) {
+  constructor(root, name, numTms, config = {}, { log = () => {}, tmNodeArgs = [], security } = {}) {
     this.name = name;
+    // A `weir security init` directory: processes run with its cluster.yaml, clients with client.yaml.
+    this.security = security;
     this.numTms = numTms;
     this.dir = path.join(root, name);
     this.config = config;
@@ -208,11 +219,16 @@ export class WeirCluster {
       'jobmanager.store.dir': path.join(this.dir, 'jobmanager'),
       'log.level': 'warn',
     };
-    this.client = new Client(this.address);
+    this.client = new Client(this.address, this.security);
+  }
+
+  /** --config for the processes and for the CLI when the cluster is secured. */
+  configArgs(which) {
+    return this.security ? ['--config', path.join(this.security, `${which}.yaml`)] : [];
   }
 
   startJm() {
-    this.jmPid = spawnTracked(`${this.name}/jobmanager`, process.execPath, [WEIR, 'jobmanager', ...this.defines({
+    this.jmPid = spawnTracked(`${this.name}/jobmanager`, process.execPath, [WEIR, 'jobmanager', ...this.configArgs('cluster'), ...this.defines({
       'jobmanager.rpc.address': '127.0.0.1', 'jobmanager.rpc.port': this.port, 'jobmanager.bind-host': '127.0.0.1',
       'rest.port': this.restPort, 'rest.bind-address': '127.0.0.1',
     })], { logFile: path.join(this.dir, 'logs', 'jobmanager.log'), cluster: true, cwd: this.dir });
@@ -220,7 +236,7 @@ export class WeirCluster {
 
   startTm(nodeArgs = this.tmNodeArgs) {
     const n = this.nTm++;
-    const pid = spawnTracked(`${this.name}/tm-${n}`, process.execPath, [...nodeArgs, WEIR, 'taskmanager', '--jobmanager', this.address, '--slots', '1',
+    const pid = spawnTracked(`${this.name}/tm-${n}`, process.execPath, [...nodeArgs, WEIR, 'taskmanager', '--jobmanager', this.address, '--slots', '1', ...this.configArgs('cluster'),
       ...this.defines({ 'taskmanager.host': '127.0.0.1', 'taskmanager.bind-host': '127.0.0.1' })],
     { logFile: path.join(this.dir, 'logs', `taskmanager-${n}.log`), cluster: true, cwd: this.dir });
     this.tmPids.add(pid);
@@ -260,7 +276,7 @@ export class WeirCluster {
 
   /** weir run JOB --detached -p P -- args; returns the job id. */
   async submit(jobFile, jobArgs, parallelism = 2) {
-    const r = spawnSync(process.execPath, [WEIR, 'run', jobFile, '--detached', '-p', String(parallelism), '--jobmanager', this.address, '--', ...jobArgs],
+    const r = spawnSync(process.execPath, [WEIR, 'run', jobFile, '--detached', '-p', String(parallelism), '--jobmanager', this.address, ...this.configArgs('client'), '--', ...jobArgs],
       { cwd: this.dir, encoding: 'utf8', timeout: 120000 });
     const id = /JobID ([0-9a-f]{32})/.exec(r.stdout ?? '')?.[1];
     if (r.status !== 0 || !id) throw new Error(`weir run ${path.basename(jobFile)} failed (${r.status}): ${r.stdout}\n${r.stderr}`);

@@ -87,6 +87,8 @@ if (cmd === 'jobmanager') {
     else for (const t of tms) console.log(t.address);
   });
   sock.on('error', (e) => { console.error(e.message); process.exit(1); });
+} else if (cmd === 'security') {
+  log('stand-in: no certificates made'); // compose's one-shot security-init only needs to exit 0
 } else if (cmd === '--version' || cmd === 'version') {
   console.log('weir standin 0.0.0');
 } else {

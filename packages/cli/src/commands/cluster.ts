@@ -102,6 +102,7 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
   const address = `localhost:${options.port}`;
   const config = loadConfiguration({ file: options.configFile, overrides: defines });
   const restPort = config.getNumber('rest.port');
+  const restScheme = config.get('security.ssl.rest.enabled') === true ? 'https' : 'http';
   // Taken ports are said before anything starts; the JobManager's own bind stays the last word.
   const taken = await firstTakenPort([
     { host: config.getString('jobmanager.bind-host'), port: options.port, key: 'jobmanager.rpc.port' },
@@ -147,7 +148,7 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
   const tmPids = children.slice(1).map((c) => c.process.pid).join(', ');
   process.stdout.write(
     `Weir cluster is up: JobManager at ${address} (pid ${jm.process.pid}), ${options.taskmanagers} TaskManager(s) with ${options.slots} slot(s) each (pids ${tmPids}).\n` +
-      `Dashboard and REST API: http://localhost:${restPort}/   Logs and TaskManager output (*.out): ${options.logDir}.\n` +
+      `Dashboard and REST API: ${restScheme}://localhost:${restPort}/   Logs and TaskManager output (*.out): ${options.logDir}.\n` +
       `Ctrl-C (or kill ${process.pid}) stops the cluster.\n`,
   );
   await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, type StateHandle } from '@weir/core';
+import { CheckpointError, jobCheckpointDirectory, type StateHandle } from '@weir/core';
 import { checkpointDirectory, discardStateFile, removeCheckpointDirectory, sharedDirectory, sharedFileCheckpoint, sweepSharedFiles, writeFileDurably } from '@weir/runtime';
 
 /** What `_metadata` holds: enough to redeploy every task with its state. */
@@ -96,7 +96,7 @@ export class CompletedCheckpointStore {
   async discardHandles(handles: StateHandle[], checkpointId: number): Promise<void> {
     for (const h of handles) {
       const writer = sharedFileCheckpoint(h.path);
-      if (writer === undefined || writer === checkpointId) await discardStateFile(h);
+      if (writer === undefined || writer === checkpointId) await discardStateFile(h, jobCheckpointDirectory(this.root, this.jobId));
     }
   }
 

@@ -1,7 +1,9 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { ConfigError, JobError, type Configuration, type Logger } from '@weir/core';
+import { ConfigError, JobError, restTls, type Configuration, type Logger } from '@weir/core';
+import { BadRequest, baseHeaders, decodeSegment, parseTarget, unauthorized } from './request-guard';
 import type { Dispatcher } from '../dispatcher';
 import type { ResourceManager } from '../resource-manager';
 import { DASHBOARD_ASSETS } from '../web/dashboard';
@@ -20,6 +22,8 @@ interface RestContext {
   rm: ResourceManager;
   config: Configuration;
   metrics: Registry;
+  /** security.auth.token: every API request must carry it. */
+  token?: string;
 }
 
 /** A response: JSON by default; a route may answer with text of its own type. */
@@ -60,12 +64,16 @@ const ROUTES: Route[] = [
   { pattern: /^\/metrics$/, handle: async (ctx) => ({ text: await ctx.metrics.metrics(), type: ctx.metrics.contentType }) },
 ];
 
+function dashboardAsset(pathname: string) {
+  return DASHBOARD_ASSETS[pathname === '/' ? '/index.html' : pathname];
+}
+
 function route(ctx: RestContext, pathname: string, query: URLSearchParams): Promise<Reply> {
-  const asset = DASHBOARD_ASSETS[pathname === '/' ? '/index.html' : pathname];
+  const asset = dashboardAsset(pathname);
   if (asset) return Promise.resolve({ text: asset.body, type: asset.type });
   for (const r of ROUTES) {
     const m = r.pattern.exec(pathname);
-    if (m) return Promise.resolve().then(() => r.handle(ctx, m.slice(1).map(decodeURIComponent), query));
+    if (m) return Promise.resolve().then(() => r.handle(ctx, m.slice(1).map(decodeSegment), query));
   }
   return Promise.reject(new NotFound(`no such REST endpoint: ${pathname}`));
 }
@@ -76,25 +84,48 @@ function route(ctx: RestContext, pathname: string, query: URLSearchParams): Prom
  * as Flink's REST API does.
  */
 export async function startRestServer(ctx: RestContext, log: Logger): Promise<RestServer> {
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const send = (status: number, body: string, type: string) => {
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'access-control-allow-origin': '*' });
+  const allowOrigin = ctx.config.getOptionalString('web.access-control-allow-origin');
+  const tls = restTls(ctx.config);
+  const handler: http.RequestListener = (req, res) => {
+    const send = (status: number, body: string, type: string, extra: Record<string, string> = {}) => {
+      res.writeHead(status, { ...baseHeaders(type, allowOrigin), ...extra });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(405, JSON.stringify({ errors: [`${req.method} is not supported: the REST API is read-only`] }), 'application/json');
+    const fail = (status: number, message: string, extra: Record<string, string> = {}) =>
+      send(status, JSON.stringify({ errors: [message] }), 'application/json; charset=utf-8', extra);
+    // A browser on the configured origin asks first whether it may send the token.
+    if (req.method === 'OPTIONS' && allowOrigin) {
+      res.writeHead(204, { ...baseHeaders('text/plain', allowOrigin), 'access-control-allow-methods': 'GET, HEAD', 'access-control-allow-headers': 'authorization', 'access-control-max-age': '600' });
+      res.end();
       return;
     }
-    const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
-    route(ctx, pathname, url.searchParams).then(
+    if (req.method !== 'GET' && req.method !== 'HEAD') return fail(405, `${req.method} is not supported: the REST API is read-only`);
+    let pathname: string;
+    let query: URLSearchParams;
+    try {
+      ({ pathname, query } = parseTarget(req.url));
+    } catch (err) {
+      return fail(400, (err as Error).message);
+    }
+    // The dashboard's files hold no data; everything else is behind the token.
+    const denied = dashboardAsset(pathname) ? undefined : unauthorized(req, ctx.token);
+    if (denied) return fail(401, denied, { 'www-authenticate': 'Bearer' });
+    route(ctx, pathname, query).then(
       (reply) => send(reply.status ?? 200, reply.text ?? JSON.stringify(reply.json), reply.type ?? 'application/json; charset=utf-8'),
       (err: Error) => {
-        const status = err instanceof NotFound ? 404 : err instanceof JobError ? 400 : 500;
+        const status = err instanceof NotFound ? 404 : err instanceof JobError || err instanceof BadRequest ? 400 : 500;
         if (status === 500) log.error({ err, path: pathname }, 'REST request failed');
-        send(status, JSON.stringify({ errors: [err.message] }), 'application/json; charset=utf-8');
+        fail(status, status === 500 ? 'internal error (see the JobManager log)' : err.message);
       },
     );
+  };
+  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  // A request line or header that is not HTTP gets a 400 and the socket is closed; nothing else happens.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
   });
   const host = ctx.config.getString('rest.bind-address');
   const wanted = ctx.config.getNumber('rest.port');
@@ -105,7 +136,7 @@ export async function startRestServer(ctx: RestContext, log: Logger): Promise<Re
     server.listen(wanted, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  log.info({ restPort: port, url: `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}/` }, 'REST API and dashboard listening');
+  log.info({ restPort: port, url: `${tls ? 'https' : 'http'}://${host === '0.0.0.0' ? 'localhost' : host}:${port}/` }, 'REST API and dashboard listening');
   return {
     port,
     close: () =>

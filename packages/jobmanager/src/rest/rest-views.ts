@@ -93,7 +93,7 @@ export function taskmanagersRestView(rm: ResourceManager) {
 export function configView(config: Configuration) {
   const entries = CONFIG_OPTIONS.flatMap((o) => {
     const value = config.get(o.key);
-    return value === undefined ? [] : [{ key: o.key, value: String(value), is_default: !config.has(o.key) }];
+    return value === undefined ? [] : [{ key: o.key, value: o.secret ? '(set, hidden)' : String(value), is_default: !config.has(o.key) }];
   });
   return { weir_version: WEIR_VERSION, entries };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { taskName, type JobEdge, type JobGraph, type JobVertex, type TaskRef } from '@weir/core';
 import type { ExecutionState } from './job-state';
 
@@ -15,6 +16,8 @@ export interface Execution {
 /** The job graph expanded to vertex x subtask for one execution attempt. */
 export class ExecutionGraph {
   readonly executions = new Map<string, Execution>();
+  /** Shared by this attempt's tasks only: a partition request without it is refused. */
+  readonly exchangeToken = randomBytes(16).toString('hex');
 
   constructor(
     readonly jobId: string,

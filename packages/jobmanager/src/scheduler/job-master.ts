@@ -204,7 +204,7 @@ export class JobMaster {
       }
     }
     const config = {
-      ...this.submission.config.toStringMap(),
+      ...this.submission.config.toStringMap({ secrets: false }), // tasks never need the client token
       'parallelism.default': String(this.submission.config.getNumber('parallelism.default')),
     };
     return {
@@ -223,6 +223,7 @@ export class JobMaster {
       checkpointing_mode: this.submission.config.getString('execution.checkpointing.mode'),
       checkpointing_enabled: this.checkpointingEnabled,
       config_json: JSON.stringify(config),
+      exchange_token: graph.exchangeToken,
     };
   }
 

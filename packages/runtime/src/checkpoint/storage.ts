@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, open, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, decode, encode, type StateHandle } from '@weir/core';
+import { CheckpointError, decode, encode, isWithinDirectory, type StateHandle } from '@weir/core';
 import type { KeyedSnapshot } from '../state/keyed-backend';
 import type { LocalStateCopies } from './local-recovery';
 
@@ -44,8 +44,12 @@ export async function writeStateFile(file: string, snapshot: TaskStateSnapshot):
   return { handle, data };
 }
 
-/** Reads a state file and checks it against its handle: a damaged file is never restored. */
-export async function readTaskState(handle: StateHandle, local?: LocalStateCopies): Promise<TaskStateSnapshot> {
+/**
+ * Reads a state file and checks it against its handle: a damaged file, or one outside the
+ * job's directory, is never restored. With local recovery, a verified local copy is read first.
+ */
+export async function readTaskState(handle: StateHandle, jobDir: string, local?: LocalStateCopies): Promise<TaskStateSnapshot> {
+  if (!isWithinDirectory(jobDir, handle.path)) throw new CheckpointError(`checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}: not read`);
   const nearby = await local?.read(handle);
   if (nearby) return decodeState(handle, nearby);
   let data: Buffer;
@@ -85,8 +89,10 @@ export async function removeCheckpointDirectory(root: string, jobId: string, che
   await rm(checkpointDirectory(root, jobId, checkpointId), { recursive: true, force: true });
 }
 
-/** Removes a state file nobody will use, and its checkpoint directory when that is empty. */
-export async function discardStateFile(handle: StateHandle): Promise<void> {
+/** Removes a state file nobody will use, and its checkpoint directory when that is empty; nothing outside `jobDir`. */
+export async function discardStateFile(handle: StateHandle, jobDir: string): Promise<boolean> {
+  if (!isWithinDirectory(jobDir, handle.path)) return false;
   await rm(handle.path, { force: true }).catch(() => {});
-  await rmdir(path.dirname(handle.path)).catch(() => {});
+  if (isWithinDirectory(jobDir, path.dirname(handle.path))) await rmdir(path.dirname(handle.path)).catch(() => {});
+  return true;
 }

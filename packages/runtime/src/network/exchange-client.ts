@@ -2,11 +2,19 @@ import { grpc, protos, CHANNEL_OPTIONS, type PartitionRequest, type ProducerMess
 import type { InputChannel } from './input-gate';
 
 const clients = new Map<string, grpc.Client>();
+let credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure();
+let channelOptions: grpc.ChannelOptions = CHANNEL_OPTIONS;
+
+/** Set once per slot thread before any channel connects (internal TLS or plain). */
+export function setExchangeCredentials(c: grpc.ChannelCredentials, options: grpc.ChannelOptions = {}): void {
+  credentials = c;
+  channelOptions = { ...CHANNEL_OPTIONS, ...options };
+}
 
 function clientFor(address: string): grpc.Client {
   let client = clients.get(address);
   if (!client) {
-    client = new (protos().DataExchange)(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    client = new (protos().DataExchange)(address, credentials, channelOptions);
     clients.set(address, client);
   }
   return client;

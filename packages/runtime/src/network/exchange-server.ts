@@ -1,14 +1,21 @@
-import { grpc, protos, bindServer, CHANNEL_OPTIONS, type ConsumerMessage, type Logger } from '@weir/core';
+import {
+  grpc, protos, bindServer, CHANNEL_OPTIONS, internalServerCredentials, peerCommonName, tokenMatches, type ConsumerMessage, type Logger, type TlsMaterial,
+} from '@weir/core';
 import type { ChannelItem } from './events';
 import { partitionKey, type PartitionRegistry } from './partition-registry';
 
 const PARTITION_LOOKUP_TIMEOUT_MS = 30_000;
 
 /** Serves a slot's result partitions to consumers on other slots and TaskManagers. */
-export async function startExchangeServer(registry: PartitionRegistry, address: string, log: Logger): Promise<{ server: grpc.Server; port: number }> {
+export async function startExchangeServer(registry: PartitionRegistry, address: string, log: Logger, tls?: TlsMaterial): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server(CHANNEL_OPTIONS);
   server.addService(protos().DataExchange.service, {
     Consume: (call: grpc.ServerDuplexStream<ConsumerMessage, unknown>) => {
+      // The handshake already wants our CA; a client certificate (the CLI's) is not a TaskManager.
+      if (tls && peerCommonName(call) !== tls.commonName) {
+        call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'data exchange needs the cluster certificate' });
+        return;
+      }
       let subpartition: import('./result-subpartition').ResultSubpartition | undefined;
       let closed = false;
       call.on('data', async (msg: ConsumerMessage) => {
@@ -24,6 +31,12 @@ export async function startExchangeServer(registry: PartitionRegistry, address: 
         if (closed) return;
         if (!target) {
           call.emit('error', { code: grpc.status.NOT_FOUND, details: `no partition ${key}#${r.consumer_subtask}` });
+          return;
+        }
+        // Only a consumer of the same attempt knows the token the JobManager gave its tasks.
+        if (partition?.token && !tokenMatches(partition.token, r.token)) {
+          log.warn({ partition: key, peer: call.getPeer() }, 'partition request refused: wrong exchange token');
+          call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: `partition ${key}: wrong exchange token` });
           return;
         }
         subpartition = target;
@@ -57,6 +70,6 @@ export async function startExchangeServer(registry: PartitionRegistry, address: 
       });
     },
   });
-  const port = await bindServer(server, address);
+  const port = await bindServer(server, address, internalServerCredentials(tls));
   return { server, port };
 }

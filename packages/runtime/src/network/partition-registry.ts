@@ -8,6 +8,8 @@ export function partitionKey(jobId: string, attempt: number, producerVertex: str
 export interface ResultPartition {
   key: string;
   subpartitions: ResultSubpartition[];
+  /** The attempt's exchange token; a remote consumer must show it. */
+  token?: string;
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  jobCheckpointDirectory,
   keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
@@ -320,7 +321,7 @@ export class Task {
       void this.localCopies?.keep(handle, data);
       if (this.cancelled) {
         // Nobody will acknowledge these files: leave no garbage behind.
-        for (const h of written) await discardStateFile(h);
+        for (const h of written) await discardStateFile(h, this.jobDir);
         return;
       }
       const handles = [handle, ...keyedHandles];
@@ -338,9 +339,14 @@ export class Task {
     } catch (err) {
       const changes = this.changelog?.failed(checkpointId);
       if (changes) this.keyed?.requeue(changes);
-      for (const h of written) await discardStateFile(h);
+      for (const h of written) await discardStateFile(h, this.jobDir);
       this.events.decline(this.ref, checkpointId, `${this.name}: writing state failed: ${describeError(err)}`);
     }
+  }
+
+  /** Every state file of the job lies under it (handles naming anything else are refused). */
+  private get jobDir(): string {
+    return jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id);
   }
 
   private onCheckpointCompleted(checkpointId: number): void {
@@ -357,7 +363,7 @@ export class Task {
     this.persisting = this.persisting.then(async () => {
       const { changes, discard } = chain.onAborted(checkpointId);
       if (changes) this.keyed?.requeue(changes);
-      if (discard) await discardStateFile(discard);
+      if (discard) await discardStateFile(discard, this.jobDir);
     });
   }
 
@@ -367,7 +373,7 @@ export class Task {
     const started = Date.now();
     const mine = this.keyed?.range;
     // Handles in order: each old subtask's file, then its chain (a full file, then deltas).
-    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, this.localCopies)));
+    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, this.jobDir, this.localCopies)));
     const keyedSnaps = new Map<string, KeyedSnapshot[]>();
     for (const snap of snapshots) {
       for (const [uid, op] of Object.entries(snap.operators)) {

@@ -49,8 +49,11 @@ function card(label, value, id) {
   return `<div class="card"${id ? ` id="${id}"` : ''}><div class="value">${value}</div><div class="label">${esc(label)}</div></div>`;
 }
 
+// With security.auth.token set, open the dashboard as /#token=<token>: the token stays in this tab.
+const token = new URLSearchParams(location.hash.slice(1)).get('token') || sessionStorage.getItem('weir-token') || '';
+if (token) sessionStorage.setItem('weir-token', token);
 async function get(path) {
-  const res = await fetch(path, { cache: 'no-store' });
+  const res = await fetch(path, { cache: 'no-store', headers: token ? { authorization: `Bearer ${token}` } : {} });
   const body = await res.json();
   if (!res.ok) throw Object.assign(new Error((body.errors || [res.statusText]).join('; ')), { status: res.status });
   return body;
