@@ -3,7 +3,7 @@
  * deployed to it, and the state files it names must lie in that checkpoint's directory.
  */
 import { isWithinDirectory, type AcknowledgeCheckpoint, type TaskRef } from '@weir/core';
-import { checkpointDirectory } from '@weir/runtime';
+import { checkpointDirectory, sharedDirectory } from '@weir/runtime';
 import type { Dispatcher } from '../dispatcher';
 import type { JobMaster } from '../scheduler/job-master';
 
@@ -24,7 +24,8 @@ export function jobRunningOn(dispatcher: Dispatcher, taskmanagerId: string, jobI
 /**
  * Who may acknowledge: the owner of a current task; for an older attempt any registered
  * TaskManager, since the coordinator only drops such an acknowledgement (and its files).
- * Either way every handle must lie under `<checkpoints>/<job>/chk-<id>/`.
+ * Either way every handle must lie under `<checkpoints>/<job>/chk-<id>/`, or under
+ * `<checkpoints>/<job>/shared/` (incremental checkpoints name files of earlier ones there).
  */
 export function acceptAcknowledgement(dispatcher: Dispatcher, taskmanagerId: string, ack: AcknowledgeCheckpoint): JobMaster | undefined {
   const job = dispatcher.jobs.get(ack.task?.job_id);
@@ -32,5 +33,6 @@ export function acceptAcknowledgement(dispatcher: Dispatcher, taskmanagerId: str
   const stale = ack.task.attempt < job.graph.attempt;
   if (!stale && !jobOfOwnTask(dispatcher, taskmanagerId, ack.task)) return undefined;
   const dir = checkpointDirectory(job.checkpointDir, job.jobId, ack.checkpoint_id);
-  return (ack.handles ?? []).every((h) => isWithinDirectory(dir, h.path)) ? job : undefined;
+  const shared = sharedDirectory(job.checkpointDir, job.jobId);
+  return (ack.handles ?? []).every((h) => isWithinDirectory(dir, h.path) || isWithinDirectory(shared, h.path)) ? job : undefined;
 }
