@@ -119,7 +119,7 @@ describe('a port that is taken', () => {
     const r = await runToExit(['cluster', '--taskmanagers', '1', '--port', String(port), '-D', `rest.port=${taken}`, '--log-dir', logDir]);
     console.log(`weir cluster with rest.port taken said why after ${r.ms} ms`);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`weir: cannot listen on 0.0.0.0:${taken} (rest.port): address already in use\n`);
+    expect(r.stderr).toBe(`weir: cannot listen on 127.0.0.1:${taken} (rest.port): address already in use\n`);
     expect(r.ms).toBeLessThan(2000);
     expect(await listening(port)).toBe(false);
   }, 60_000);

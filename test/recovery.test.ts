@@ -115,13 +115,17 @@ describe('recovery from failures, exactly-once output', () => {
     const id = await cluster.submit(path.join(EXAMPLES, 'keyed-sum.ts'), [out, '10000000', '50', '5000', '3000'], [
       '-p', '2', '-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.attempts=2', '-D', 'restart-strategy.fixed-delay.delay=100ms',
     ]);
-    const latest = await waitFor('a completed checkpoint', async () => (await cluster!.checkpoints(id)).latest_completed, 30_000, 50);
+    await waitFor('a completed checkpoint', async () => (await cluster!.checkpoints(id)).latest_completed, 30_000, 50);
+    const holder = (await cluster.status(id)).vertices[1].subtasks[0].taskmanager_id;
+    cluster.kill(pidOf(holder));
+    // Corrupt the latest checkpoint only once the kill stopped new ones from completing:
+    // before it, a newer checkpoint could complete and be restored instead.
+    await cluster.waitForState(id, ['RESTARTING']); // and it stays there: one slot is left, it needs two
+    const latest = (await cluster.checkpoints(id)).latest_completed as { path: string };
     const file = path.join(latest.path, 'v2-0.state');
     const data = readFileSync(file);
     data[data.length - 1] ^= 0xff;
     writeFileSync(file, data);
-    const holder = (await cluster.status(id)).vertices[1].subtasks[0].taskmanager_id;
-    cluster.kill(pidOf(holder));
     await cluster.startTaskManager();
     const done = await cluster.waitForState(id, ['FAILED'], 60_000);
     expect(done.failure_cause).toContain(`checkpoint state file ${file} is corrupt: its checksum does not match the checkpoint metadata`);

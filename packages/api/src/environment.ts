@@ -3,7 +3,7 @@ import type { SourceOperator } from './operator';
 import { collectionSource, generatorSource, sequenceSource, socketSource, textFileSource, type GeneratorOptions } from './operators/sources';
 import type { Transformation } from './transformation';
 import { buildJobPlan, type JobPlan } from './graph';
-import { validateValue } from '@weir/core';
+import { TypeRegistry, validateValue } from '@weir/core';
 import { CheckpointConfig, type CheckpointingMode } from './checkpoint-config';
 import type { RestartStrategyConfiguration } from './restart-strategies';
 
@@ -24,6 +24,7 @@ export class StreamExecutionEnvironment {
   private maxParallelism?: number;
   private jobName = 'weir-job';
   private readonly jobConfig: Record<string, string> = {};
+  private readonly types = new TypeRegistry();
 
   constructor(private readonly defaults: { parallelism: number; maxParallelism: number } = { parallelism: 1, maxParallelism: 128 }) {}
 
@@ -54,6 +55,16 @@ export class StreamExecutionEnvironment {
   configure(key: string, value: string | number): this {
     validateValue(key, value);
     this.jobConfig[key] = String(value);
+    return this;
+  }
+
+  /**
+   * Instances of this class keep their prototype (and so their methods) in records that
+   * cross tasks and in state restored from a checkpoint, as Flink's registerType. The
+   * name must be the same in every process (the class name by default).
+   */
+  registerType(type: abstract new (...args: never[]) => unknown, name?: string): this {
+    this.types.register(type, name);
     return this;
   }
 
@@ -113,6 +124,7 @@ export class StreamExecutionEnvironment {
       parallelism: this.getParallelism(),
       maxParallelism: this.maxParallelism ?? this.defaults.maxParallelism,
       config: this.jobConfig,
+      types: this.types,
     });
   }
 

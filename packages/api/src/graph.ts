@@ -1,4 +1,4 @@
-import { parseDuration } from '@weir/core';
+import { NO_TYPES, parseDuration, type TypeRegistry } from '@weir/core';
 import type { KeySelector } from './functions';
 import type { SourceOperator, StreamOperator } from './operator';
 import type { PartitionKind, Transformation } from './transformation';
@@ -32,6 +32,8 @@ export interface VertexPlan {
   keySelector?: KeySelector<unknown, unknown>;
   /** Key selectors of HASH outputs, by consumer vertex id. */
   outputKeySelectors: Map<string, KeySelector<unknown, unknown>>;
+  /** The classes the job registered: records and state of this vertex are serialized with them. */
+  types: TypeRegistry;
 }
 
 export interface JobPlan {
@@ -49,7 +51,7 @@ function operatorUid(t: Transformation): string {
  */
 export function buildJobPlan(
   transformations: readonly Transformation[],
-  options: { name: string; parallelism: number; maxParallelism: number; config: Record<string, string> },
+  options: { name: string; parallelism: number; maxParallelism: number; config: Record<string, string>; types?: TypeRegistry },
 ): JobPlan {
   if (transformations.length === 0) throw new Error('the job defines no pipeline: add a source and a sink');
   const parallelismOf = (t: Transformation) => t.parallelism ?? options.parallelism;
@@ -97,6 +99,7 @@ export function buildJobPlan(
       operatorUids: t.createOperator ? [uid] : [],
       keySelector: t.inputs.find((i) => i.partitioning === 'HASH')?.keySelector,
       outputKeySelectors: new Map(),
+      types: options.types ?? NO_TYPES,
     };
     plans.push(plan);
     vertexOf.set(t.id, plan);

@@ -33,6 +33,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'slot.request.timeout', type: 'duration', default: 300_000, min: 0, doc: 'How long a job waits for enough free slots before it fails.' },
   { key: 'parallelism.default', type: 'int', default: 1, min: 1, doc: 'Parallelism of jobs that set none.' },
   { key: 'pipeline.max-parallelism', type: 'int', default: 128, min: 1, doc: 'Number of key groups (upper bound of rescaling).' },
+  { key: 'pipeline.object-reuse', type: 'boolean', default: false, doc: 'As Flink: chained operators hand records on without checking them against the serializer contract (faster; a record that could not cross tasks then fails only where it crosses).' },
   { key: 'execution.buffer-timeout', type: 'duration', default: 50, min: 0, doc: 'Longest time a record batch waits before it is sent.' },
   { key: 'execution.checkpointing.interval', type: 'duration', min: 10, belowMin: 'as in Flink; to turn checkpointing off, leave it unset', doc: 'Checkpoint interval, at least 10 ms; checkpointing is off when unset (there is no 0 to disable, as in Flink).' },
   { key: 'execution.checkpointing.mode', type: 'enum', default: 'EXACTLY_ONCE', values: ['EXACTLY_ONCE', 'AT_LEAST_ONCE'], doc: 'EXACTLY_ONCE aligns barriers; AT_LEAST_ONCE does not.' },

@@ -4,15 +4,11 @@
  */
 export interface KeyGroupRange { start: number; end: number } // end inclusive
 
-/** Stable text form of a key: the same key gives the same string in every process. */
-export function keyToString(key: unknown): string {
-  if (typeof key === 'string') return `s:${key}`;
-  // Same text as JSON.stringify for finite numbers, without its cost on the record path.
-  if (typeof key === 'number' && Number.isFinite(key)) return `j:${key}`;
-  return `j:${JSON.stringify(key)}`;
-}
-
-/** murmur3 32-bit finaliser over FNV-1a: cheap, stable and well spread. */
+/**
+ * 32-bit FNV-1a over the UTF-16 code units of the key's canonical text (key-text.ts), each
+ * unit xored in whole, then murmur3's fmix32 finaliser: cheap, stable and well spread.
+ * Part of the on-disk format: the golden test in key-groups.test.ts pins it.
+ */
 export function hashString(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
@@ -27,10 +23,12 @@ export function hashString(text: string): number {
   return h >>> 0;
 }
 
+/** As Flink: keyGroup = hash mod maxParallelism. */
 export function keyGroupFor(keyString: string, maxParallelism: number): number {
   return hashString(keyString) % maxParallelism;
 }
 
+/** As Flink's KeyGroupRangeAssignment: keyGroup * parallelism / maxParallelism, rounded down. */
 export function operatorIndexForKeyGroup(keyGroup: number, parallelism: number, maxParallelism: number): number {
   return Math.floor((keyGroup * parallelism) / maxParallelism);
 }

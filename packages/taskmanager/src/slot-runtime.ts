@@ -116,8 +116,9 @@ export class SlotRuntime {
     const ref = deploy.task;
     const events = this.events();
     let task: Task;
+    let plan: JobPlan;
     try {
-      const plan = await this.planFor(deploy);
+      plan = await this.planFor(deploy);
       const vertexPlan = plan.vertices.get(ref.vertex_id);
       if (!vertexPlan) throw new Error(`the job's graph has no vertex ${ref.vertex_id}: the job function must build the same graph every time`);
       task = new Task(deploy, vertexPlan, events, this.log);
@@ -126,7 +127,7 @@ export class SlotRuntime {
       return;
     }
     this.tasks.set(taskRefKey(ref), task);
-    this.wireOutputs(task, deploy);
+    this.wireOutputs(task, deploy, plan);
     this.wireInputs(task, deploy);
     this.log.info({ task: task.name, slot: this.slotIndex }, 'task deployed');
     await task.run();
@@ -156,7 +157,7 @@ export class SlotRuntime {
     release();
   }
 
-  private wireOutputs(task: Task, deploy: DeployTask): void {
+  private wireOutputs(task: Task, deploy: DeployTask, jobPlan: JobPlan): void {
     const ref = deploy.task;
     for (const out of deploy.outputs) {
       const count = out.partitioning === 'FORWARD' ? 1 : out.consumer_parallelism;
@@ -164,7 +165,11 @@ export class SlotRuntime {
       const key = partitionKey(ref.job_id, ref.attempt, ref.vertex_id, ref.subtask, out.consumer_vertex_id);
       this.registry.register({ key, subpartitions, token: deploy.exchange_token });
       const keySelector = task.plan.outputKeySelectors.get(out.consumer_vertex_id);
-      task.output.writers.push(new RecordWriter(subpartitions, out.partitioning, keySelector, deploy.max_parallelism, ref.subtask));
+      const head = jobPlan.vertices.get(out.consumer_vertex_id)?.vertex.operators[0];
+      const keyedConsumer = `the key selector of ${head?.name ?? out.consumer_vertex_id} (uid ${head?.uid ?? '?'})`;
+      task.output.writers.push(
+        new RecordWriter(subpartitions, out.partitioning, keySelector, deploy.max_parallelism, ref.subtask, task.serializer, keyedConsumer),
+      );
     }
   }
 

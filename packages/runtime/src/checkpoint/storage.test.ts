@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { discardStateFile, readTaskState, writeTaskState } from './storage';
+import { JobError, RecordSerializer, TypeRegistry } from '@weir/core';
+import { discardStateFile, readTaskState, writeTaskState, type TaskStateSnapshot } from './storage';
 
 describe('state files are read and deleted only under the job\'s checkpoint directory', () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'weir-storage-'));
@@ -26,5 +27,55 @@ describe('state files are read and deleted only under the job\'s checkpoint dire
     for (const p of [outside, `${jobDir}/chk-9/../../precious.txt`, link]) expect(await discardStateFile(handle(p), jobDir)).toBe(false);
     expect(existsSync(outside)).toBe(true);
     expect(existsSync(root)).toBe(true);
+  });
+});
+
+class Counter {
+  constructor(public n: number) {}
+  inc(): void {
+    this.n++;
+  }
+}
+
+function snapshotHolding(counter: Counter): TaskStateSnapshot {
+  return {
+    vertexId: 'v2',
+    subtask: 0,
+    keyGroupStart: 0,
+    keyGroupEnd: 127,
+    operators: { counter: { keyed: { range: { start: 0, end: 127 }, states: { 'counter/c': { kind: 'value', groups: [[7, [['s:k', counter]]]] } } } } },
+  };
+}
+
+function valueIn(snapshot: TaskStateSnapshot): unknown {
+  return snapshot.operators.counter.keyed?.states['counter/c'].groups[0][1][0][1];
+}
+
+describe('task state files', () => {
+  const types = new TypeRegistry();
+  types.register(Counter);
+  const serializer = new RecordSerializer(types);
+
+  it('hold a registered class instance as it was at the snapshot, even when a record changes it in place while the file is written', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'weir-storage-'));
+    const counter = new Counter(1);
+    const writing = writeTaskState(root, 'job', 1, snapshotHolding(counter), serializer);
+    counter.inc(); // the next record, processed while the file is written
+    const handle = await writing;
+    const restored = valueIn(await readTaskState(handle, path.join(root, 'job'), serializer)) as Counter;
+    expect(restored).toBeInstanceOf(Counter);
+    expect(restored.n).toBe(1);
+    restored.inc();
+    expect(restored.n).toBe(2);
+  });
+
+  it('are refused by a job that no longer registers the class, with the fix', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'weir-storage-'));
+    const handle = await writeTaskState(root, 'job', 1, snapshotHolding(new Counter(1)), serializer);
+    const read = readTaskState(handle, path.join(root, 'job'), new RecordSerializer());
+    await expect(read).rejects.toThrow(JobError);
+    await expect(readTaskState(handle, path.join(root, 'job'), new RecordSerializer())).rejects.toThrow(
+      'a value holds an instance of class Counter, which this job does not register: call env.registerType(Counter) in the job function',
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, open, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, decode, encode, isWithinDirectory, type StateHandle } from '@weir/core';
+import { CheckpointError, ContractViolation, isWithinDirectory, RecordSerializer, WeirError, type StateHandle } from '@weir/core';
 import type { KeyedSnapshot } from '../state/keyed-backend';
 import type { LocalStateCopies } from './local-recovery';
 
@@ -22,16 +22,28 @@ export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Writes a task's state file (off the record path) and returns its handle. */
-export async function writeTaskState(root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot): Promise<StateHandle> {
+/** Encodes a task's state, then writes the file (off the record path) and returns its handle. */
+export async function writeTaskState(
+  root: string, jobId: string, checkpointId: number, snapshot: TaskStateSnapshot, serializer = new RecordSerializer(),
+): Promise<StateHandle> {
   const dir = checkpointDirectory(root, jobId, checkpointId);
-  return (await writeStateFile(path.join(dir, `${snapshot.vertexId}-${snapshot.subtask}.state`), snapshot)).handle;
+  return (await writeStateFile(path.join(dir, `${snapshot.vertexId}-${snapshot.subtask}.state`), snapshot, serializer)).handle;
 }
 
-/** Encodes a snapshot into `file` durably; the bytes come back for a local copy. */
-export async function writeStateFile(file: string, snapshot: TaskStateSnapshot): Promise<{ handle: StateHandle; data: Buffer }> {
+/**
+ * Encodes a snapshot into `file` durably; the bytes come back for a local copy. The
+ * keyed state in it is a capture (copy-on-write or a store transaction) that later
+ * records do not change, so the encoding may run after the barrier has gone on.
+ */
+export async function writeStateFile(file: string, snapshot: TaskStateSnapshot, serializer = new RecordSerializer()): Promise<{ handle: StateHandle; data: Buffer }> {
+  let data: Buffer;
+  try {
+    data = serializer.encodeState(snapshot);
+  } catch (err) {
+    if (err instanceof ContractViolation) throw err.toJobError(`the state of ${snapshot.vertexId}#${snapshot.subtask} cannot be serialized`, 'state');
+    throw err;
+  }
   await mkdir(path.dirname(file), { recursive: true });
-  const data = encode(snapshot);
   await writeFileDurably(file, data);
   const handle: StateHandle = {
     operator_uid: '*',
@@ -48,10 +60,10 @@ export async function writeStateFile(file: string, snapshot: TaskStateSnapshot):
  * Reads a state file and checks it against its handle: a damaged file, or one outside the
  * job's directory, is never restored. With local recovery, a verified local copy is read first.
  */
-export async function readTaskState(handle: StateHandle, jobDir: string, local?: LocalStateCopies): Promise<TaskStateSnapshot> {
+export async function readTaskState(handle: StateHandle, jobDir: string, serializer = new RecordSerializer(), local?: LocalStateCopies): Promise<TaskStateSnapshot> {
   if (!isWithinDirectory(jobDir, handle.path)) throw new CheckpointError(`checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}: not read`);
   const nearby = await local?.read(handle);
-  if (nearby) return decodeState(handle, nearby);
+  if (nearby) return decodeState(handle, nearby, serializer);
   let data: Buffer;
   try {
     data = await readFile(handle.path);
@@ -61,13 +73,15 @@ export async function readTaskState(handle: StateHandle, jobDir: string, local?:
   if (data.length !== handle.size || sha256(data) !== handle.checksum) {
     throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`);
   }
-  return decodeState(handle, data);
+  return decodeState(handle, data, serializer);
 }
 
-function decodeState(handle: StateHandle, data: Buffer): TaskStateSnapshot {
+function decodeState(handle: StateHandle, data: Buffer, serializer: RecordSerializer): TaskStateSnapshot {
   try {
-    return decode<TaskStateSnapshot>(data);
+    return serializer.decodeState<TaskStateSnapshot>(data);
   } catch (err) {
+    // A registered class the job no longer registers: the job error says which.
+    if (err instanceof WeirError) throw err;
     throw new CheckpointError(`checkpoint state file ${handle.path} cannot be decoded`, { cause: err });
   }
 }

@@ -1,4 +1,6 @@
-import { encodeBatch, keyGroupFor, keyToString, operatorIndexForKeyGroup, type Partitioning } from '@weir/core';
+import {
+  ContractViolation, keyGroupFor, keyToString, operatorIndexForKeyGroup, RecordSerializer, type Partitioning,
+} from '@weir/core';
 import type { ResultSubpartition } from './result-subpartition';
 import { Signal } from '../signal';
 
@@ -9,7 +11,8 @@ export const MAX_BACKLOG = 4;
 /**
  * Writes a task's records to one output edge: picks the subpartition (forward, round
  * robin, by key group, or all), collects records into batches and serializes each batch
- * once.
+ * once. Records arrive checked and prepared by TaskOutput; the key is taken from the
+ * record as the operator emitted it.
  */
 export class RecordWriter {
   private readonly pending: unknown[][];
@@ -21,26 +24,39 @@ export class RecordWriter {
     private readonly keySelector: ((value: unknown) => unknown) | undefined,
     private readonly maxParallelism: number,
     producerSubtask: number,
+    private readonly serializer = new RecordSerializer(),
+    /** Names the keyed operator in key errors, e.g. `the key selector of Sum (uid sum)`. */
+    private readonly keyedConsumer = 'the key selector',
   ) {
     this.pending = subpartitions.map(() => []);
     this.nextRoundRobin = producerSubtask % subpartitions.length;
   }
 
-  emit(value: unknown): void {
+  /** `prepared` is what goes on the wire (serializer.prepare(value)); the key comes from `value`. */
+  emit(value: unknown, prepared: unknown = value): void {
     switch (this.partitioning) {
       case 'FORWARD':
-        return this.append(0, value);
+        return this.append(0, prepared);
       case 'REBALANCE': {
         const target = this.nextRoundRobin;
         this.nextRoundRobin = (target + 1) % this.subpartitions.length;
-        return this.append(target, value);
+        return this.append(target, prepared);
       }
       case 'HASH': {
-        const keyGroup = keyGroupFor(keyToString((this.keySelector as (v: unknown) => unknown)(value)), this.maxParallelism);
-        return this.append(operatorIndexForKeyGroup(keyGroup, this.subpartitions.length, this.maxParallelism), value);
+        const keyGroup = keyGroupFor(this.keyText(value), this.maxParallelism);
+        return this.append(operatorIndexForKeyGroup(keyGroup, this.subpartitions.length, this.maxParallelism), prepared);
       }
       case 'BROADCAST':
-        for (let i = 0; i < this.subpartitions.length; i++) this.append(i, value);
+        for (let i = 0; i < this.subpartitions.length; i++) this.append(i, prepared);
+    }
+  }
+
+  private keyText(value: unknown): string {
+    try {
+      return keyToString((this.keySelector as (v: unknown) => unknown)(value), this.serializer.types);
+    } catch (err) {
+      if (err instanceof ContractViolation) throw err.toJobError(this.keyedConsumer, 'key');
+      throw err;
     }
   }
 
@@ -53,7 +69,7 @@ export class RecordWriter {
   private flushOne(target: number): void {
     const batch = this.pending[target];
     if (batch.length === 0) return;
-    this.subpartitions[target].add({ kind: 'batch', data: encodeBatch(batch), count: batch.length });
+    this.subpartitions[target].add({ kind: 'batch', data: this.serializer.encodeBatch(batch), count: batch.length });
     this.pending[target] = [];
   }
 
@@ -81,13 +97,30 @@ export class RecordWriter {
   }
 }
 
-/** All output edges of a task, with one wake-up for when they have room again. */
+/**
+ * All output edges of a task, with one wake-up for when they have room again. Each record
+ * is checked against the serializer contract and prepared once, for every edge.
+ */
 export class TaskOutput {
   readonly writers: RecordWriter[] = [];
   readonly available = new Signal();
 
+  constructor(
+    private readonly serializer = new RecordSerializer(),
+    /** Names the operator that emits, in contract errors. */
+    private readonly producer = 'a task emitted a record that cannot be serialized',
+  ) {}
+
   emit(value: unknown): void {
-    for (const w of this.writers) w.emit(value);
+    if (this.writers.length === 0) return;
+    let prepared: unknown;
+    try {
+      prepared = this.serializer.prepare(value);
+    } catch (err) {
+      if (err instanceof ContractViolation) throw err.toJobError(this.producer, 'record');
+      throw err;
+    }
+    for (const w of this.writers) w.emit(value, prepared);
   }
 
   isAvailable(): boolean {

@@ -1,7 +1,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, decode, encode, type KeyGroupRange } from '@weir/core';
+import { ConfigError, NO_TYPES, RecordSerializer, type KeyGroupRange, type TypeRegistry } from '@weir/core';
 import { HeapKeyedStateBackend } from './heap-backend';
 import type { KeyedStateBackend, StateBackendType } from './keyed-backend';
 import { LmdbKeyedStateBackend, type StateValueCodec } from './lmdb-backend';
@@ -62,22 +62,25 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The msgpack state encoding shared with snapshot files. */
-export const defaultStateCodec: StateValueCodec = { encode: (v) => encode(v), decode: (b) => decode(b) };
+/** Values go through the serializer contract, as snapshot files do: registered classes keep their prototype. */
+export function stateCodec(types: TypeRegistry = NO_TYPES): StateValueCodec {
+  const serializer = new RecordSerializer(types);
+  return { encode: (v) => serializer.encodeState(v), decode: (b) => serializer.decodeState(b) };
+}
 
 export function createKeyedBackend(
   settings: StateBackendSettings,
   range: KeyGroupRange,
   maxParallelism: number,
   where: { jobId: string; task: string },
-  codec: StateValueCodec = defaultStateCodec,
+  types: TypeRegistry = NO_TYPES,
 ): KeyedStateBackend {
   const options = { trackChanges: settings.incremental };
   if (settings.type === 'lmdb') {
     const jobDir = path.join(settings.lmdbDir, where.jobId);
     removeStoresOfDeadProcesses(jobDir);
     const dir = path.join(jobDir, `${where.task.replace(/[^\w.-]/g, '_')}-${process.pid}`);
-    return new LmdbKeyedStateBackend(range, maxParallelism, dir, codec, options);
+    return new LmdbKeyedStateBackend(range, maxParallelism, dir, stateCodec(types), types, options);
   }
-  return new HeapKeyedStateBackend(range, maxParallelism, options);
+  return new HeapKeyedStateBackend(range, maxParallelism, types, options);
 }

@@ -1,4 +1,4 @@
-import { keyGroupFor, keyToString, StateError, type KeyGroupRange } from '@weir/core';
+import { keyGroupFor, keyToString, NO_TYPES, RecordSerializer, StateError, type KeyGroupRange, type TypeRegistry } from '@weir/core';
 import type { StateDescriptor } from '@weir/api';
 import { ChangeSet } from './change-set';
 import { entriesToMap, mapToEntries, type KeyedCapture, type KeyedSnapshot, type KeyedStateBackend, type TableKey } from './keyed-backend';
@@ -12,6 +12,8 @@ interface Table {
   kind: string;
   groups: Map<number, Group>;
   epochs: Map<number, number>;
+  /** Keys of a group copied in this epoch whose value is this epoch's own (written or copied since). */
+  owned: Map<number, Set<TableKey>>;
 }
 
 /** Entries read per event-loop turn while a capture is turned into its snapshot. */
@@ -21,8 +23,10 @@ const READ_SLICE = 50_000;
  * Heap keyed state with a copy-on-write table (as Flink's CopyOnWriteStateMap, per key
  * group): a capture only bumps the epoch and keeps references to the group maps, so the
  * synchronous phase costs one pointer per key group. The first write to a group after a
- * capture copies that group; values are never changed in place (see state-kinds.ts), so
- * captured groups stay as they were while the snapshot is read off the record path.
+ * capture copies that group; the state kinds never change a value in place (see
+ * state-kinds.ts), and an object value a job reads while a capture still shares it is
+ * copied first (the job may change what it read), so captured groups stay as they were
+ * while the snapshot is read off the record path.
  */
 export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly tables = new Map<string, Table>();
@@ -32,18 +36,24 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private epoch = 0;
   private changes?: ChangeSet;
   private sinceFull = false;
+  /** Captures not read yet: while there are any, shared object values are copied on read. */
+  private openCaptures = 0;
+  private readonly copier: RecordSerializer;
 
   constructor(
     readonly range: KeyGroupRange,
     private readonly maxParallelism: number,
+    private readonly types: TypeRegistry = NO_TYPES,
     options: { trackChanges?: boolean } = {},
   ) {
     if (options.trackChanges) this.changes = new ChangeSet();
+    this.copier = new RecordSerializer(types);
   }
 
+  /** Throws a ContractViolation for a key that cannot be a key (null, undefined, a function...). */
   setCurrentKey(key: unknown): void {
+    const text = keyToString(key, this.types);
     this.currentKeyValue = key;
-    const text = keyToString(key);
     this.currentKeyGroup = keyGroupFor(text, this.maxParallelism);
     // A number looks up faster than a string built for every record.
     this.currentTableKey = typeof key === 'number' ? key : text;
@@ -56,7 +66,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private table(name: string, kind: string): Table {
     let table = this.tables.get(name);
     if (!table) {
-      table = { kind, groups: new Map(), epochs: new Map() };
+      table = { kind, groups: new Map(), epochs: new Map(), owned: new Map() };
       this.tables.set(name, table);
     } else if (table.kind !== kind) {
       throw new StateError(`state "${name}" is a ${table.kind} state, not a ${kind} state`);
@@ -71,14 +81,32 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const own: Group = group ? new Map(group) : new Map();
     table.groups.set(kg, own);
     table.epochs.set(kg, this.epoch);
+    table.owned.set(kg, new Set());
     return own;
+  }
+
+  /** A value the job may change in place, still shared with a capture being read: its own copy. */
+  private readForJob(table: Table): unknown {
+    const kg = this.currentKeyGroup;
+    const value = table.groups.get(kg)?.get(this.currentTableKey);
+    if (this.openCaptures === 0 || value === null || typeof value !== 'object') return value;
+    const group = this.ownGroup(table, kg);
+    let owned = table.owned.get(kg);
+    if (!owned) table.owned.set(kg, (owned = new Set()));
+    if (owned.has(this.currentTableKey)) return value;
+    // Through the serializer: registered classes keep their prototype, as after a restore.
+    const copy = fromCanonical(table.kind, this.copier.decodeState(this.copier.encodeState(toCanonical(table.kind, value))));
+    group.set(this.currentTableKey, copy);
+    owned.add(this.currentTableKey);
+    return copy;
   }
 
   private cell(name: string, table: Table): StateCell {
     return {
-      read: () => table.groups.get(this.currentKeyGroup)?.get(this.currentTableKey),
+      read: () => this.readForJob(table),
       write: (value) => {
         this.ownGroup(table, this.currentKeyGroup).set(this.currentTableKey, value);
+        table.owned.get(this.currentKeyGroup)?.add(this.currentTableKey);
         this.changes?.mark(name, this.currentKeyGroup, this.currentTableKey);
       },
       remove: () => {
@@ -91,7 +119,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   getState<S>(descriptor: StateDescriptor<S>, namespace: string): S {
     const name = `${namespace}/${descriptor.name}`;
-    return stateFacade(descriptor, this.cell(name, this.table(name, descriptor.kind)));
+    return stateFacade(descriptor, this.cell(name, this.table(name, descriptor.kind)), { types: this.types, stateName: descriptor.name, namespace });
   }
 
   needsFullCapture(): boolean {
@@ -105,10 +133,22 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     if (this.changes) this.changes = new ChangeSet();
     if (mode === 'full') this.sinceFull = true;
     const range = this.range;
+    this.openCaptures++;
+    let done = false;
     return {
       mode,
       changes,
       read: async () => {
+        try {
+          return await readCapture();
+        } finally {
+          if (!done) this.openCaptures--;
+          done = true;
+        }
+      },
+    };
+
+    async function readCapture(): Promise<KeyedSnapshot> {
         const snapshot: KeyedSnapshot = { range, states: {} };
         if (mode === 'delta') snapshot.delta = true;
         let sinceYield = 0;
@@ -146,8 +186,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
           snapshot.states[name] = out;
         }
         return snapshot;
-      },
-    };
+    }
   }
 
   requeue(changes: ChangeSet): void {
@@ -165,6 +204,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
           if (!snap.delta) {
             table.groups.set(kg, group);
             table.epochs.set(kg, this.epoch);
+            table.owned.set(kg, new Set());
           }
         }
         for (const [kg, keys] of removed ?? []) {

@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { keyGroupFor, keyToString, StateError, type KeyGroupRange } from '@weir/core';
+import { keyGroupFor, keyToString, NO_TYPES, StateError, type KeyGroupRange, type TypeRegistry } from '@weir/core';
 import type { StateDescriptor } from '@weir/api';
 import { ChangeSet } from './change-set';
 import { fromCanonical, toCanonical } from './heap-backend';
@@ -47,6 +47,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     private readonly maxParallelism: number,
     private readonly dir: string,
     private readonly codec: StateValueCodec,
+    private readonly types: TypeRegistry = NO_TYPES,
     options: { trackChanges?: boolean } = {},
   ) {
     // The directory is scratch: a task starts empty and restores from its checkpoint.
@@ -61,9 +62,10 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     if (options.trackChanges) this.changes = new ChangeSet();
   }
 
+  /** Throws a ContractViolation for a key that cannot be a key (null, undefined, a function...). */
   setCurrentKey(key: unknown): void {
+    const text = keyToString(key, this.types);
     this.currentKeyValue = key;
-    const text = keyToString(key);
     this.currentKeyGroup = keyGroupFor(text, this.maxParallelism);
     this.currentTableKey = typeof key === 'number' ? key : text;
   }
@@ -127,7 +129,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   getState<S>(descriptor: StateDescriptor<S>, namespace: string): S {
     const name = `${namespace}/${descriptor.name}`;
     this.register(name, descriptor.kind);
-    return stateFacade(descriptor, this.cell(name));
+    return stateFacade(descriptor, this.cell(name), { types: this.types, stateName: descriptor.name, namespace });
   }
 
   needsFullCapture(): boolean {

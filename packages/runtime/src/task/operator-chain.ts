@@ -1,9 +1,12 @@
 import type { OperatorContext, Output, SourceOperator, StreamOperator } from '@weir/api/src/internal';
 import type { VertexPlan } from '@weir/api/src/internal';
+import { ContractViolation, type RecordSerializer } from '@weir/core';
 
 /**
  * The operators of one task, called directly one after the other (operator chaining).
- * The last operator's output goes to the task's record writers.
+ * The last operator's output goes to the task's record writers. Records between chained
+ * operators pass by reference but are checked against the serializer contract, so a
+ * record that could not cross tasks fails here too, naming the operator that emitted it.
  */
 export class OperatorChain {
   readonly source?: SourceOperator;
@@ -13,7 +16,8 @@ export class OperatorChain {
   private readonly outputs: Output[];
   recordsOut = 0;
 
-  constructor(plan: VertexPlan, emit: (value: unknown) => void) {
+  /** Without a serializer (pipeline.object-reuse), chained operators hand records on unchecked. */
+  constructor(plan: VertexPlan, emit: (value: unknown) => void, serializer?: RecordSerializer) {
     this.source = plan.createSource?.();
     this.operators = plan.createOperators.map((create) => create());
     this.uids = plan.operatorUids;
@@ -29,7 +33,19 @@ export class OperatorChain {
       const op = this.operators[i];
       const downstream = next;
       this.outputs[i] = downstream;
-      next = { collect: (value) => op.processElement(value, downstream) };
+      const producer = i > 0 ? this.uids[i - 1] : plan.createSource ? plan.vertex.operators[0]?.uid : undefined;
+      if (producer === undefined || !serializer) {
+        // The head of a task without a source reads records that were decoded, so checked.
+        next = { collect: (value) => op.processElement(value, downstream) };
+      } else {
+        const where = describeOperator(plan, producer);
+        next = {
+          collect: (value) => {
+            checkRecord(serializer, value, where);
+            op.processElement(value, downstream);
+          },
+        };
+      }
     }
     this.head = next;
   }
@@ -61,5 +77,21 @@ export class OperatorChain {
   async close(): Promise<void> {
     await this.source?.close?.();
     for (const op of this.operators) await op.close?.();
+  }
+}
+
+/** `operator Map (uid map-2) emitted a record that cannot be serialized`, for error messages. */
+export function describeOperator(plan: VertexPlan, uid: string): string {
+  const name = plan.vertex.operators.find((o) => o.uid === uid)?.name ?? uid;
+  return `operator ${name} (uid ${uid}) emitted a record that cannot be serialized`;
+}
+
+/** Throws the contract's one-line error for a record that breaks it. */
+export function checkRecord(serializer: RecordSerializer, value: unknown, where: string): unknown {
+  try {
+    return serializer.prepare(value);
+  } catch (err) {
+    if (err instanceof ContractViolation) throw err.toJobError(where, 'record');
+    throw err;
   }
 }

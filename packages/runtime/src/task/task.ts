@@ -1,6 +1,7 @@
 import {
   jobCheckpointDirectory,
-  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, decodeBatch, describeError,
+  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, describeError,
+  ContractViolation, RecordSerializer, WeirError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
@@ -17,7 +18,7 @@ import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
 import path from 'node:path';
 import { failureCause } from './failure-cause';
-import { OperatorChain } from './operator-chain';
+import { describeOperator, OperatorChain } from './operator-chain';
 import type { TaskEvents } from './task-events';
 
 const SOURCE_BATCH = 512;
@@ -36,7 +37,9 @@ export class Task {
   readonly ref: TaskRef;
   readonly name: string;
   readonly gate = new InputGate();
-  readonly output = new TaskOutput();
+  readonly output: TaskOutput;
+  /** Records and state of this task, by the serializer contract, with the job's registered classes. */
+  readonly serializer: RecordSerializer;
   private readonly mailbox: Command[] = [];
   private readonly wakeup = new Signal();
   private readonly keyed?: KeyedStateBackend;
@@ -69,16 +72,20 @@ export class Task {
     this.ref = deploy.task;
     this.name = formatTaskName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt);
     this.config = JSON.parse(deploy.config_json || '{}') as Record<string, string>;
+    this.serializer = new RecordSerializer(plan.types);
+    const lastUid = plan.operatorUids[plan.operatorUids.length - 1] ?? plan.vertex.operators[0]?.uid ?? '';
+    this.output = new TaskOutput(this.serializer, describeOperator(plan, lastUid));
     this.stateSettings = stateBackendSettings(this.config);
     if (plan.keySelector) {
       const range = keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism);
-      this.keyed = createKeyedBackend(this.stateSettings, range, deploy.max_parallelism, { jobId: this.ref.job_id, task: this.name });
+      this.keyed = createKeyedBackend(this.stateSettings, range, deploy.max_parallelism, { jobId: this.ref.job_id, task: this.name }, plan.types);
       if (this.stateSettings.incremental) this.changelog = new ChangelogChain(this.stateSettings.maxChainLength);
     }
     if (this.stateSettings.localRecovery) {
       this.localCopies = new LocalStateCopies(path.join(this.stateSettings.localRecoveryDir, this.ref.job_id, `${this.ref.vertex_id}-${this.ref.subtask}`));
     }
-    this.chain = new OperatorChain(plan, (v) => this.output.emit(v));
+    const objectReuse = String(this.config['pipeline.object-reuse']) === 'true';
+    this.chain = new OperatorChain(plan, (v) => this.output.emit(v), objectReuse ? undefined : this.serializer);
   }
 
   get isSource(): boolean {
@@ -135,7 +142,8 @@ export class Task {
       this.failed = true;
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
-      this.events.state(this.ref, 'FAILED', failureCause(err));
+      // A WeirError's message is complete (operator, field, fix); its stack is Weir's, not the job's.
+      this.events.state(this.ref, 'FAILED', err instanceof WeirError ? err.message : failureCause(err));
     } finally {
       for (const d of this.disconnects) d();
       await this.persisting.catch(() => {});
@@ -208,11 +216,11 @@ export class Task {
       }
       const { channel, item } = next;
       if (item.kind === 'batch') {
-        const records = decodeBatch(item.data);
+        const records = this.serializer.decodeBatch(item.data);
         this.recordsIn += records.length;
         if (keyed && keySelector) {
           for (const record of records) {
-            keyed.setCurrentKey(keySelector(record));
+            this.setCurrentKey(keyed, keySelector(record));
             head.collect(record);
           }
         } else {
@@ -238,6 +246,18 @@ export class Task {
         if (this.completedUpTo >= this.lastSnapshotId) break;
         await this.wakeup.wait();
       }
+    }
+  }
+
+  private setCurrentKey(keyed: KeyedStateBackend, key: unknown): void {
+    try {
+      keyed.setCurrentKey(key);
+    } catch (err) {
+      if (err instanceof ContractViolation) {
+        const head = this.plan.vertex.operators[0];
+        throw err.toJobError(`the key selector of ${head?.name} (uid ${head?.uid})`, 'key');
+      }
+      throw err;
     }
   }
 
@@ -307,7 +327,7 @@ export class Task {
           // Incremental: the keyed state goes to a shared file that later checkpoints reuse.
           const file = path.join(sharedDirectory(root, jobId), sharedFileName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt, checkpointId, capture.mode));
           const keyedOnly: TaskStateSnapshot = { ...snapshot, operators: { [headUid]: { keyed } } };
-          const { handle, data } = await writeStateFile(file, keyedOnly);
+          const { handle, data } = await writeStateFile(file, keyedOnly, this.serializer);
           written.push(handle);
           void this.localCopies?.keep(handle, data);
           keyedHandles = this.changelog.written(checkpointId, handle);
@@ -316,7 +336,7 @@ export class Task {
         }
       }
       const file = path.join(checkpointDirectory(root, jobId, checkpointId), `${snapshot.vertexId}-${snapshot.subtask}.state`);
-      const { handle, data } = await writeStateFile(file, snapshot);
+      const { handle, data } = await writeStateFile(file, snapshot, this.serializer);
       written.push(handle);
       void this.localCopies?.keep(handle, data);
       if (this.cancelled) {
@@ -373,7 +393,7 @@ export class Task {
     const started = Date.now();
     const mine = this.keyed?.range;
     // Handles in order: each old subtask's file, then its chain (a full file, then deltas).
-    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, this.jobDir, this.localCopies)));
+    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, this.jobDir, this.serializer, this.localCopies)));
     const keyedSnaps = new Map<string, KeyedSnapshot[]>();
     for (const snap of snapshots) {
       for (const [uid, op] of Object.entries(snap.operators)) {
