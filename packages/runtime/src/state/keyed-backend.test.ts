@@ -137,7 +137,8 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
     churn(b, keys, 3000, 1);
     const expected = contents(b, keys);
     const capture = b.capture('full');
-    churn(b, keys, 3000, 2); // the live table moves on before the capture is read
+    // the live table moves on before the capture is read (past lmdb's write buffer: a flush happens meanwhile)
+    churn(b, keys, 30_000, 2);
     b.setCurrentKey('k1');
     s.count.update(12345);
     const snap = await capture.read();

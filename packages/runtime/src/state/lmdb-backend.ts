@@ -19,21 +19,39 @@ const DELETED = Symbol('deleted');
 const WRITE_BUFFER = 20_000;
 const READ_SLICE = 20_000;
 
-type Pending = Map<string, Map<number, Map<TableKey, unknown>>>; // state -> key group -> key -> value | DELETED
+/** state -> key group -> key -> encoded canonical value | DELETED. Encoded at write, as RocksDB does: a value the job changes afterwards in place is not written. */
+type Pending = Map<string, Map<number, Map<TableKey, Buffer | typeof DELETED>>>;
 
 /**
  * Keyed state in an embedded LMDB store on the TaskManager's disk, for state larger than
  * memory: one entry per (state, key group, key), ordered so that a key group is one range.
- * Writes gather in a small buffer and go to the store in one transaction; a capture
- * flushes the buffer and opens a read transaction, which LMDB keeps as a consistent view
- * (MVCC) while records go on being written, so the snapshot is read off the record path.
+ * Writes gather in a small buffer and go to the store in one transaction. A capture
+ * only sets the buffer aside (it is written with the next flush) and opens a read
+ * transaction, which LMDB keeps as a consistent view (MVCC) while records go on being
+ * written: the snapshot is that view plus the buffers set aside, read off the record path.
  */
+/** One state's buffered entries in a key-group range, the newest layer winning. */
+function overlayOf(layers: Pending[], name: string, range: KeyGroupRange): Map<number, Map<TableKey, Buffer | typeof DELETED>> {
+  const merged = new Map<number, Map<TableKey, Buffer | typeof DELETED>>();
+  for (const layer of layers) {
+    for (const [kg, keys] of layer.get(name) ?? []) {
+      if (kg < range.start || kg > range.end) continue;
+      let into = merged.get(kg);
+      if (!into) merged.set(kg, (into = new Map()));
+      for (const [k, v] of keys) into.set(k, v);
+    }
+  }
+  return merged;
+}
+
 export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private readonly env: RootDatabase;
   private readonly db: Database<Buffer, (string | number)[]>;
   private readonly kinds = new Map<string, string>();
   private pending: Pending = new Map();
   private pendingCount = 0;
+  /** Buffers set aside by captures, oldest first: not in the store yet, read before it. */
+  private frozen: Pending[] = [];
   private currentTableKey: TableKey = '';
   private currentKeyGroup = 0;
   private currentKeyValue: unknown;
@@ -81,14 +99,14 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   private readStored(name: string, kg: number, key: TableKey): unknown {
-    const pendingValue = this.pending.get(name)?.get(kg)?.get(key);
-    if (pendingValue === DELETED) return undefined;
-    if (pendingValue !== undefined) return pendingValue;
-    const bytes = this.db.get([name, kg, key]);
+    let buffered = this.pending.get(name)?.get(kg)?.get(key);
+    for (let i = this.frozen.length - 1; buffered === undefined && i >= 0; i--) buffered = this.frozen[i]?.get(name)?.get(kg)?.get(key);
+    if (buffered === DELETED) return undefined;
+    const bytes = buffered ?? this.db.get([name, kg, key]);
     return bytes === undefined ? undefined : fromCanonical(this.kinds.get(name) ?? 'value', this.codec.decode(bytes));
   }
 
-  private buffer(name: string, kg: number, key: TableKey, value: unknown): void {
+  private buffer(name: string, kg: number, key: TableKey, value: Buffer | typeof DELETED): void {
     let groups = this.pending.get(name);
     if (!groups) this.pending.set(name, (groups = new Map()));
     let keys = groups.get(kg);
@@ -99,19 +117,20 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     if (this.pendingCount >= WRITE_BUFFER) this.flush();
   }
 
-  /** Buffered writes go to the store in one transaction. */
+  /** Buffered writes (those set aside first) go to the store in one transaction. */
   private flush(): void {
-    if (this.pendingCount === 0) return;
-    const pending = this.pending;
+    if (this.pendingCount === 0 && this.frozen.length === 0) return;
+    const layers = [...this.frozen, this.pending];
+    this.frozen = [];
     this.pending = new Map();
     this.pendingCount = 0;
     this.db.transactionSync(() => {
-      for (const [name, groups] of pending) {
+      for (const [name, groups] of layers.flatMap((l) => [...l])) {
         const kind = this.kinds.get(name) ?? 'value';
         for (const [kg, keys] of groups) {
           for (const [key, value] of keys) {
             if (value === DELETED) this.db.removeSync([name, kg, key]);
-            else this.db.putSync([name, kg, key], this.codec.encode(toCanonical(kind, value)));
+            else this.db.putSync([name, kg, key], value);
           }
         }
       }
@@ -121,7 +140,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private cell(name: string): StateCell {
     return {
       read: () => this.readStored(name, this.currentKeyGroup, this.currentTableKey),
-      write: (value) => this.buffer(name, this.currentKeyGroup, this.currentTableKey, value),
+      write: (value) => this.buffer(name, this.currentKeyGroup, this.currentTableKey, this.codec.encode(toCanonical(this.kinds.get(name) ?? 'value', value))),
       remove: () => this.buffer(name, this.currentKeyGroup, this.currentTableKey, DELETED),
     };
   }
@@ -137,7 +156,13 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   capture(mode: 'full' | 'delta'): KeyedCapture {
-    this.flush();
+    // What the store's view lacks: every buffer not flushed yet, newest last.
+    if (this.pendingCount > 0) {
+      this.frozen.push(this.pending);
+      this.pending = new Map();
+      this.pendingCount = 0;
+    }
+    const overlay = [...this.frozen];
     const txn = this.env.useReadTransaction();
     this.openReads++;
     const kinds = [...this.kinds];
@@ -156,25 +181,46 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
           for (const [name, kind] of kinds) {
             const out: KeyedSnapshot['states'][string] = { kind, groups: [] };
             if (mode === 'full') {
-              let current: [number, [TableKey, unknown][]] | undefined;
+              const buffered = overlayOf(overlay, name, range);
+              const groups = new Map<number, [TableKey, unknown][]>();
               for (const { key, value } of this.db.getRange({ start: [name, range.start], end: [name, range.end + 1], transaction: txn })) {
                 const kg = key[1] as number;
-                if (!current || current[0] !== kg) out.groups.push((current = [kg, []]));
-                current[1].push([key[2] as TableKey, this.codec.decode(value)]);
+                const k = key[2] as TableKey;
+                if (buffered.get(kg)?.has(k)) continue;
+                let entries = groups.get(kg);
+                if (!entries) groups.set(kg, (entries = []));
+                entries.push([k, this.codec.decode(value)]);
                 if (++sinceYield >= READ_SLICE) {
                   sinceYield = 0;
                   await yieldToEventLoop();
                 }
               }
+              for (const [kg, keys] of buffered) {
+                for (const [k, v] of keys) {
+                  if (v === DELETED) continue;
+                  let entries = groups.get(kg);
+                  if (!entries) groups.set(kg, (entries = []));
+                  entries.push([k, this.codec.decode(v)]);
+                }
+              }
+              out.groups = [...groups];
             } else {
               out.removed = [];
               for (const [kg, keys] of changes?.states.get(name) ?? []) {
                 const entries: [TableKey, unknown][] = [];
                 const removed: TableKey[] = [];
                 for (const k of keys) {
-                  const bytes = this.db.get([name, kg, k], { transaction: txn } as never) as Buffer | undefined;
-                  if (bytes === undefined) removed.push(k);
-                  else entries.push([k, this.codec.decode(bytes)]);
+                  let buffered: Buffer | typeof DELETED | undefined;
+                  for (let i = overlay.length - 1; buffered === undefined && i >= 0; i--) buffered = overlay[i]?.get(name)?.get(kg)?.get(k);
+                  if (buffered === DELETED) {
+                    removed.push(k);
+                  } else if (buffered !== undefined) {
+                    entries.push([k, this.codec.decode(buffered)]);
+                  } else {
+                    const bytes = this.db.get([name, kg, k], { transaction: txn } as never) as Buffer | undefined;
+                    if (bytes === undefined) removed.push(k);
+                    else entries.push([k, this.codec.decode(bytes)]);
+                  }
                 }
                 if (entries.length) out.groups.push([kg, entries]);
                 if (removed.length) out.removed.push([kg, removed]);
