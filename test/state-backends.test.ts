@@ -53,7 +53,8 @@ describe('lmdb backend, incremental checkpoints, some of which time out', () => 
     const failed = history.filter((h) => h.status === 'FAILED');
     const completed = history.filter((h) => h.status === 'COMPLETED');
     expect(failed.length).toBeGreaterThan(0);
-    expect(completed.some((h) => Number(h.checkpointed_size) < Number(h.state_size))).toBe(true);
+    // after an abort, checkpoints go on writing deltas (the aborted one's changes go into the next)
+    expect(completed.some((h) => h.id > Math.min(...failed.map((f) => f.id)) && Number(h.checkpointed_size) < Number(h.state_size))).toBe(true);
 
     const jobDir = path.join(cluster.checkpointDir, id);
     const shared = readdirSync(path.join(jobDir, 'shared'));

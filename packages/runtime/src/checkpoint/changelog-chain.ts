@@ -9,6 +9,8 @@ interface PendingLink {
   /** The chain it acknowledged: the files a restore of it reads, in order. */
   chain?: StateHandle[];
   failed?: boolean;
+  /** Checkpoints pending when this one was captured: its delta assumes they complete or hand their changes on. */
+  before: number[];
 }
 
 /**
@@ -21,8 +23,7 @@ interface PendingLink {
  */
 export class ChangelogChain {
   private completed: StateHandle[] = [];
-  private completedId = 0;
-  /** Aborted since the last completed checkpoint: a delta captured after one lacks its changes. */
+  /** Aborted while later captures were pending: those deltas lack the aborted one's changes. */
   private readonly aborted = new Set<number>();
   private readonly pending = new Map<number, PendingLink>();
 
@@ -36,7 +37,7 @@ export class ChangelogChain {
   }
 
   captured(checkpointId: number, mode: 'full' | 'delta', changes?: ChangeSet): void {
-    this.pending.set(checkpointId, { mode, changes });
+    this.pending.set(checkpointId, { mode, changes, before: [...this.pending.keys()].filter((id) => id < checkpointId) });
   }
 
   /**
@@ -48,8 +49,8 @@ export class ChangelogChain {
     if (!link) throw new Error(`checkpoint ${checkpointId} was not captured`);
     link.own = own;
     if (link.mode === 'full') return (link.chain = [own]);
-    for (const id of this.aborted) {
-      if (id > this.completedId && id < checkpointId) throw new Error(`checkpoint ${id}, which this delta builds on, was aborted`);
+    for (const id of link.before) {
+      if (this.aborted.has(id)) throw new Error(`checkpoint ${id}, which this delta builds on, was aborted`);
     }
     const between = [...this.pending].filter(([id]) => id < checkpointId).sort((a, b) => a[0] - b[0]);
     const chain = [...this.completed];
@@ -73,7 +74,6 @@ export class ChangelogChain {
   onCompleted(checkpointId: number): void {
     const link = this.pending.get(checkpointId);
     if (link?.chain) this.completed = link.chain;
-    this.completedId = Math.max(this.completedId, checkpointId);
     for (const id of this.aborted) if (id <= checkpointId) this.aborted.delete(id);
     for (const id of [...this.pending.keys()]) if (id <= checkpointId) this.pending.delete(id);
   }
@@ -86,7 +86,7 @@ export class ChangelogChain {
     const link = this.pending.get(checkpointId);
     if (!link) return {};
     this.pending.delete(checkpointId);
-    this.aborted.add(checkpointId);
+    if ([...this.pending.values()].some((p) => p.before.includes(checkpointId))) this.aborted.add(checkpointId);
     const usedLater = [...this.pending.values()].some((p) => p.chain?.includes(link.own as StateHandle));
     return { changes: usedLater ? undefined : link.changes, discard: usedLater ? undefined : link.own };
   }
