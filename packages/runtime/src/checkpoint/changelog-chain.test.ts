@@ -37,7 +37,7 @@ describe('ChangelogChain', () => {
     const lost = changes('a', 'b');
     chain.captured(2, 'delta', lost);
     chain.written(2, file('d2'));
-    expect(chain.onAborted(2)).toEqual({ changes: lost, discard: file('d2') });
+    expect(chain.onAborted(2)).toEqual({ changes: lost, discard: [file('d2')] });
     chain.captured(3, 'delta');
     expect(chain.written(3, file('d3'))).toEqual([file('f1'), file('d3')]);
   });

@@ -4,8 +4,8 @@ import type { ChangeSet } from '../state/change-set';
 interface PendingLink {
   mode: 'full' | 'delta';
   changes?: ChangeSet;
-  /** The file this checkpoint wrote, once written. */
-  own?: StateHandle;
+  /** The files this checkpoint wrote (a full one may be in parts), once written. */
+  own?: StateHandle[];
   /** The chain it acknowledged: the files a restore of it reads, in order. */
   chain?: StateHandle[];
   failed?: boolean;
@@ -44,11 +44,12 @@ export class ChangelogChain {
    * The files to acknowledge for a checkpoint whose own file is written. Writes happen in
    * checkpoint order, so every earlier pending delta is already written.
    */
-  written(checkpointId: number, own: StateHandle): StateHandle[] {
+  written(checkpointId: number, own: StateHandle | StateHandle[]): StateHandle[] {
     const link = this.pending.get(checkpointId);
     if (!link) throw new Error(`checkpoint ${checkpointId} was not captured`);
-    link.own = own;
-    if (link.mode === 'full') return (link.chain = [own]);
+    const files = Array.isArray(own) ? own : [own];
+    link.own = files;
+    if (link.mode === 'full') return (link.chain = [...files]);
     for (const id of link.before) {
       if (this.aborted.has(id)) throw new Error(`checkpoint ${id}, which this delta builds on, was aborted`);
     }
@@ -57,9 +58,9 @@ export class ChangelogChain {
     for (const [, p] of between) {
       if (!p.own || p.failed) throw new Error(`an earlier checkpoint of this chain was not written`);
       if (p.mode === 'full') chain.length = 0;
-      chain.push(p.own);
+      chain.push(...p.own);
     }
-    chain.push(own);
+    chain.push(...files);
     return (link.chain = chain);
   }
 
@@ -82,12 +83,12 @@ export class ChangelogChain {
    * An aborted checkpoint: returns its changes (for the next delta) and its own file when
    * no later checkpoint builds on it (to be removed at once).
    */
-  onAborted(checkpointId: number): { changes?: ChangeSet; discard?: StateHandle } {
+  onAborted(checkpointId: number): { changes?: ChangeSet; discard?: StateHandle[] } {
     const link = this.pending.get(checkpointId);
     if (!link) return {};
     this.pending.delete(checkpointId);
     if ([...this.pending.values()].some((p) => p.before.includes(checkpointId))) this.aborted.add(checkpointId);
-    const usedLater = [...this.pending.values()].some((p) => p.chain?.includes(link.own as StateHandle));
+    const usedLater = [...this.pending.values()].some((p) => link.own?.some((f) => p.chain?.includes(f)));
     return { changes: usedLater ? undefined : link.changes, discard: usedLater ? undefined : link.own };
   }
 

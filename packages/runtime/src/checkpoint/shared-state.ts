@@ -15,8 +15,8 @@ export function sharedDirectory(root: string, jobId: string): string {
   return path.join(root, jobId, SHARED_DIR);
 }
 
-export function sharedFileName(vertexId: string, subtask: number, attempt: number, checkpointId: number, mode: 'full' | 'delta'): string {
-  return `chk${checkpointId}-${vertexId}-${subtask}-${attempt}-${mode}.state`;
+export function sharedFileName(vertexId: string, subtask: number, attempt: number, checkpointId: number, mode: 'full' | 'delta', part = 0): string {
+  return `chk${checkpointId}-${vertexId}-${subtask}-${attempt}-${mode}${part ? `-${part}` : ''}.state`;
 }
 
 /** The checkpoint that wrote a shared file, or undefined for a file that is not one. */

@@ -1,7 +1,7 @@
 import { keyGroupFor, keyToString, NO_TYPES, RecordSerializer, StateError, type KeyGroupRange, type TypeRegistry } from '@weir/core';
 import type { StateDescriptor } from '@weir/api';
 import { ChangeSet } from './change-set';
-import { entriesToMap, mapToEntries, type KeyedCapture, type KeyedSnapshot, type KeyedStateBackend, type TableKey } from './keyed-backend';
+import { ChunkBuilder, entriesToMap, mapToEntries, mergeChunks, type KeyedCapture, type KeyedSnapshot, type KeyedStateBackend, type TableKey } from './keyed-backend';
 import { stateFacade, type StateCell } from './state-kinds';
 import { yieldToEventLoop } from '../signal';
 
@@ -135,43 +135,32 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const range = this.range;
     this.openCaptures++;
     let done = false;
-    return {
-      mode,
-      changes,
-      read: async () => {
-        try {
-          return await readCapture();
-        } finally {
-          if (!done) this.openCaptures--;
-          done = true;
-        }
-      },
+    const release = () => {
+      if (!done) this.openCaptures--;
+      done = true;
     };
-
-    async function readCapture(): Promise<KeyedSnapshot> {
-        const snapshot: KeyedSnapshot = { range, states: {} };
-        if (mode === 'delta') snapshot.delta = true;
+    async function* chunks(maxEntries = Infinity): AsyncGenerator<KeyedSnapshot> {
+      try {
+        const parts = new ChunkBuilder(range, mode, maxEntries);
         let sinceYield = 0;
         for (const { name, kind, groups } of frozen) {
-          const out: KeyedSnapshot['states'][string] = { kind, groups: [] };
           const changed = mode === 'delta' ? changes?.states.get(name) : undefined;
-          if (mode === 'delta') out.removed = [];
           for (const [kg, group] of groups) {
             const entries: [TableKey, unknown][] = [];
+            const removed: TableKey[] = [];
             if (mode === 'full') {
               for (const [k, v] of group) entries.push([k, toCanonical(kind, v)]);
             } else {
               const keys = changed?.get(kg);
               if (!keys) continue;
-              const removed: TableKey[] = [];
               for (const k of keys) {
                 const v = group.get(k);
                 if (v === undefined) removed.push(k);
                 else entries.push([k, toCanonical(kind, v)]);
               }
-              if (removed.length) out.removed?.push([kg, removed]);
             }
-            if (entries.length) out.groups.push([kg, entries]);
+            const full = parts.add(name, kind, kg, entries, removed);
+            if (full) yield full;
             sinceYield += entries.length;
             if (sinceYield >= READ_SLICE) {
               sinceYield = 0;
@@ -181,12 +170,15 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
           // A state whose key groups were all emptied may have groups only in `changed`.
           if (mode === 'delta' && changed) {
             const present = new Set(groups.map(([kg]) => kg));
-            for (const [kg, keys] of changed) if (!present.has(kg)) out.removed?.push([kg, [...keys]]);
+            for (const [kg, keys] of changed) if (!present.has(kg)) parts.add(name, kind, kg, [], [...keys]);
           }
-          snapshot.states[name] = out;
         }
-        return snapshot;
+        yield* parts.rest();
+      } finally {
+        release();
+      }
     }
+    return { mode, changes, chunks, read: () => mergeChunks(range, mode, chunks()) };
   }
 
   requeue(changes: ChangeSet): void {

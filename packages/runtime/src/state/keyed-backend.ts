@@ -26,8 +26,65 @@ export interface KeyedCapture {
   readonly mode: 'full' | 'delta';
   /** The keys changed since the previous capture (incremental mode only). */
   readonly changes?: ChangeSet;
-  /** Builds the canonical snapshot; yields to the event loop while it reads. */
+  /**
+   * The canonical snapshot in parts of whole key groups, each closed once it holds
+   * `maxEntries` entries (a delta is one part): state larger than memory is written part
+   * by part. Yields to the event loop while it reads.
+   */
+  chunks(maxEntries?: number): AsyncGenerator<KeyedSnapshot>;
+  /** All parts as one snapshot. */
   read(): Promise<KeyedSnapshot>;
+}
+
+/** Gathers key groups into parts of a snapshot; a full part replaces only the groups it names. */
+export class ChunkBuilder {
+  private part: KeyedSnapshot;
+  private entries = 0;
+  private emitted = 0;
+
+  constructor(
+    private readonly range: KeyGroupRange,
+    private readonly mode: 'full' | 'delta',
+    private readonly maxEntries: number,
+  ) {
+    this.part = this.fresh();
+  }
+
+  private fresh(): KeyedSnapshot {
+    return this.mode === 'delta' ? { range: this.range, delta: true, states: {} } : { range: this.range, states: {} };
+  }
+
+  /** Adds one key group's entries (and removed keys, for a delta); returns a part that is full. */
+  add(name: string, kind: string, kg: number, entries: [TableKey, unknown][], removed: TableKey[]): KeyedSnapshot | undefined {
+    let state = this.part.states[name];
+    if (!state) this.part.states[name] = state = this.mode === 'delta' ? { kind, groups: [], removed: [] } : { kind, groups: [] };
+    if (entries.length) state.groups.push([kg, entries]);
+    if (removed.length) state.removed?.push([kg, removed]);
+    this.entries += entries.length;
+    if (this.entries < this.maxEntries) return undefined;
+    const full = this.part;
+    this.part = this.fresh();
+    this.entries = 0;
+    this.emitted++;
+    return full;
+  }
+
+  /** The last part: always one, so that an empty state still yields a snapshot. */
+  *rest(): Generator<KeyedSnapshot> {
+    if (this.emitted === 0 || Object.keys(this.part.states).length > 0) yield this.part;
+  }
+}
+
+export async function mergeChunks(range: KeyGroupRange, mode: 'full' | 'delta', parts: AsyncIterable<KeyedSnapshot>): Promise<KeyedSnapshot> {
+  const out: KeyedSnapshot = mode === 'delta' ? { range, delta: true, states: {} } : { range, states: {} };
+  for await (const part of parts) {
+    for (const [name, s] of Object.entries(part.states)) {
+      const into = (out.states[name] ??= mode === 'delta' ? { kind: s.kind, groups: [], removed: [] } : { kind: s.kind, groups: [] });
+      into.groups.push(...s.groups);
+      if (s.removed) into.removed?.push(...s.removed);
+    }
+  }
+  return out;
 }
 
 export interface KeyedStateBackend {

@@ -4,7 +4,7 @@ import { keyGroupFor, keyToString, NO_TYPES, StateError, type KeyGroupRange, typ
 import type { StateDescriptor } from '@weir/api';
 import { ChangeSet } from './change-set';
 import { fromCanonical, toCanonical } from './heap-backend';
-import type { KeyedCapture, KeyedSnapshot, KeyedStateBackend, TableKey } from './keyed-backend';
+import { ChunkBuilder, mergeChunks, type KeyedCapture, type KeyedSnapshot, type KeyedStateBackend, type TableKey } from './keyed-backend';
 import { stateFacade, type StateCell } from './state-kinds';
 import { yieldToEventLoop } from '../signal';
 
@@ -170,75 +170,92 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     if (this.changes) this.changes = new ChangeSet();
     if (mode === 'full') this.sinceFull = true;
     const range = this.range;
+    const db = this.db;
+    const codec = this.codec;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      txn.done();
+      this.openReads--;
+    };
+    async function* chunks(maxEntries = Infinity): AsyncGenerator<KeyedSnapshot> {
+      try {
+        const parts = new ChunkBuilder(range, mode, maxEntries);
+        let sinceYield = 0;
+        for (const [name, kind] of kinds) {
+          if (mode === 'full') {
+            const buffered = overlayOf(overlay, name, range);
+            // Groups come in key order from the store; a group is complete when the next starts.
+            let kg = -1;
+            let entries: [TableKey, unknown][] = [];
+            const close = (): KeyedSnapshot | undefined => {
+              if (kg < 0) return undefined;
+              for (const [k, v] of buffered.get(kg) ?? []) if (v !== DELETED) entries.push([k, codec.decode(v)]);
+              buffered.delete(kg);
+              const part = parts.add(name, kind, kg, entries, []);
+              entries = [];
+              return part;
+            };
+            for (const { key, value } of db.getRange({ start: [name, range.start], end: [name, range.end + 1], transaction: txn })) {
+              const group = key[1] as number;
+              if (group !== kg) {
+                const part = close();
+                if (part) yield part;
+                kg = group;
+              }
+              const k = key[2] as TableKey;
+              if (!buffered.get(kg)?.has(k)) entries.push([k, codec.decode(value)]);
+              if (++sinceYield >= READ_SLICE) {
+                sinceYield = 0;
+                await yieldToEventLoop();
+              }
+            }
+            const last = close();
+            if (last) yield last;
+            // Groups written since the last flush only.
+            for (const [group, keys] of buffered) {
+              const fresh: [TableKey, unknown][] = [];
+              for (const [k, v] of keys) if (v !== DELETED) fresh.push([k, codec.decode(v)]);
+              const part = parts.add(name, kind, group, fresh, []);
+              if (part) yield part;
+            }
+          } else {
+            for (const [kg, keys] of changes?.states.get(name) ?? []) {
+              const entries: [TableKey, unknown][] = [];
+              const removed: TableKey[] = [];
+              for (const k of keys) {
+                let buffered: Buffer | typeof DELETED | undefined;
+                for (let i = overlay.length - 1; buffered === undefined && i >= 0; i--) buffered = overlay[i]?.get(name)?.get(kg)?.get(k);
+                if (buffered === DELETED) {
+                  removed.push(k);
+                } else if (buffered !== undefined) {
+                  entries.push([k, codec.decode(buffered)]);
+                } else {
+                  const bytes = db.get([name, kg, k], { transaction: txn } as never) as Buffer | undefined;
+                  if (bytes === undefined) removed.push(k);
+                  else entries.push([k, codec.decode(bytes)]);
+                }
+              }
+              parts.add(name, kind, kg, entries, removed);
+              sinceYield += keys.size;
+              if (sinceYield >= READ_SLICE) {
+                sinceYield = 0;
+                await yieldToEventLoop();
+              }
+            }
+          }
+        }
+        yield* parts.rest();
+      } finally {
+        release();
+      }
+    }
     return {
       mode,
       changes,
-      read: async () => {
-        try {
-          const snapshot: KeyedSnapshot = { range, states: {} };
-          if (mode === 'delta') snapshot.delta = true;
-          let sinceYield = 0;
-          for (const [name, kind] of kinds) {
-            const out: KeyedSnapshot['states'][string] = { kind, groups: [] };
-            if (mode === 'full') {
-              const buffered = overlayOf(overlay, name, range);
-              const groups = new Map<number, [TableKey, unknown][]>();
-              for (const { key, value } of this.db.getRange({ start: [name, range.start], end: [name, range.end + 1], transaction: txn })) {
-                const kg = key[1] as number;
-                const k = key[2] as TableKey;
-                if (buffered.get(kg)?.has(k)) continue;
-                let entries = groups.get(kg);
-                if (!entries) groups.set(kg, (entries = []));
-                entries.push([k, this.codec.decode(value)]);
-                if (++sinceYield >= READ_SLICE) {
-                  sinceYield = 0;
-                  await yieldToEventLoop();
-                }
-              }
-              for (const [kg, keys] of buffered) {
-                for (const [k, v] of keys) {
-                  if (v === DELETED) continue;
-                  let entries = groups.get(kg);
-                  if (!entries) groups.set(kg, (entries = []));
-                  entries.push([k, this.codec.decode(v)]);
-                }
-              }
-              out.groups = [...groups];
-            } else {
-              out.removed = [];
-              for (const [kg, keys] of changes?.states.get(name) ?? []) {
-                const entries: [TableKey, unknown][] = [];
-                const removed: TableKey[] = [];
-                for (const k of keys) {
-                  let buffered: Buffer | typeof DELETED | undefined;
-                  for (let i = overlay.length - 1; buffered === undefined && i >= 0; i--) buffered = overlay[i]?.get(name)?.get(kg)?.get(k);
-                  if (buffered === DELETED) {
-                    removed.push(k);
-                  } else if (buffered !== undefined) {
-                    entries.push([k, this.codec.decode(buffered)]);
-                  } else {
-                    const bytes = this.db.get([name, kg, k], { transaction: txn } as never) as Buffer | undefined;
-                    if (bytes === undefined) removed.push(k);
-                    else entries.push([k, this.codec.decode(bytes)]);
-                  }
-                }
-                if (entries.length) out.groups.push([kg, entries]);
-                if (removed.length) out.removed.push([kg, removed]);
-                sinceYield += keys.size;
-                if (sinceYield >= READ_SLICE) {
-                  sinceYield = 0;
-                  await yieldToEventLoop();
-                }
-              }
-            }
-            snapshot.states[name] = out;
-          }
-          return snapshot;
-        } finally {
-          txn.done();
-          this.openReads--;
-        }
-      },
+      chunks,
+      read: () => mergeChunks(range, mode, chunks()),
     };
   }
 

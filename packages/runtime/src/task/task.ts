@@ -22,6 +22,8 @@ import { describeOperator, OperatorChain } from './operator-chain';
 import type { TaskEvents } from './task-events';
 
 const SOURCE_BATCH = 512;
+/** Entries of keyed state per state file: a full snapshot of more is written in several. */
+const KEYED_PART_ENTRIES = 1_000_000;
 
 type Command =
   | { kind: 'trigger'; checkpointId: number; timestamp: number; final: boolean }
@@ -321,21 +323,29 @@ export class Task {
       const jobId = this.ref.job_id;
       const headUid = this.plan.operatorUids[0];
       let keyedHandles: StateHandle[] = [];
+      const chkDir = checkpointDirectory(root, jobId, checkpointId);
       if (capture) {
-        const keyed: KeyedSnapshot = await capture.read();
-        if (this.changelog) {
-          // Incremental: the keyed state goes to a shared file that later checkpoints reuse.
-          const file = path.join(sharedDirectory(root, jobId), sharedFileName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt, checkpointId, capture.mode));
-          const keyedOnly: TaskStateSnapshot = { ...snapshot, operators: { [headUid]: { keyed } } };
-          const { handle, data } = await writeStateFile(file, keyedOnly, this.serializer);
-          written.push(handle);
-          void this.localCopies?.keep(handle, data);
-          keyedHandles = this.changelog.written(checkpointId, handle);
-        } else {
-          snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed };
+        // Part by part, so that state larger than memory never is in memory at once.
+        const own: StateHandle[] = [];
+        let part = 0;
+        for await (const keyed of capture.chunks(KEYED_PART_ENTRIES)) {
+          if (!this.changelog && part === 0) {
+            snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed };
+          } else {
+            const file = this.changelog
+              ? path.join(sharedDirectory(root, jobId), sharedFileName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt, checkpointId, capture.mode, part))
+              : path.join(chkDir, `${snapshot.vertexId}-${snapshot.subtask}-keyed-${part}.state`);
+            const keyedOnly: TaskStateSnapshot = { ...snapshot, operators: { [headUid]: { keyed } } };
+            const { handle, data } = await writeStateFile(file, keyedOnly, this.serializer);
+            written.push(handle);
+            own.push(handle);
+            void this.localCopies?.keep(handle, data);
+          }
+          part++;
         }
+        keyedHandles = this.changelog ? this.changelog.written(checkpointId, own) : own;
       }
-      const file = path.join(checkpointDirectory(root, jobId, checkpointId), `${snapshot.vertexId}-${snapshot.subtask}.state`);
+      const file = path.join(chkDir, `${snapshot.vertexId}-${snapshot.subtask}.state`);
       const { handle, data } = await writeStateFile(file, snapshot, this.serializer);
       written.push(handle);
       void this.localCopies?.keep(handle, data);
@@ -383,7 +393,7 @@ export class Task {
     this.persisting = this.persisting.then(async () => {
       const { changes, discard } = chain.onAborted(checkpointId);
       if (changes) this.keyed?.requeue(changes);
-      if (discard) await discardStateFile(discard, this.jobDir);
+      for (const f of discard ?? []) await discardStateFile(f, this.jobDir);
     });
   }
 
@@ -392,18 +402,16 @@ export class Task {
     if (!this.deploy.restore_checkpoint_id || handles.length === 0) return;
     const started = Date.now();
     const mine = this.keyed?.range;
-    // Handles in order: each old subtask's file, then its chain (a full file, then deltas).
-    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, this.jobDir, this.serializer, this.localCopies)));
-    const keyedSnaps = new Map<string, KeyedSnapshot[]>();
-    for (const snap of snapshots) {
+    // Handles in order: each old subtask's file, then its chain (full parts, then deltas).
+    // One at a time, each applied before the next is read: state larger than memory
+    // never is in memory at once.
+    for (const handle of handles) {
+      const snap = await readTaskState(handle, this.jobDir, this.serializer, this.localCopies);
       for (const [uid, op] of Object.entries(snap.operators)) {
         if (op.operator) this.operatorStore(uid).restore([op.operator]);
-        if (op.keyed && mine && rangesOverlap(op.keyed.range, mine)) {
-          keyedSnaps.set(uid, [...(keyedSnaps.get(uid) ?? []), op.keyed]);
-        }
+        if (op.keyed && mine && this.keyed && rangesOverlap(op.keyed.range, mine)) await this.keyed.restore([op.keyed]);
       }
     }
-    if (this.keyed) for (const list of keyedSnaps.values()) await this.keyed.restore(list);
     const local = this.localCopies?.stats;
     this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id, files: handles.length, localFiles: local?.read ?? 0, localRejected: local?.rejected ?? 0, ms: Date.now() - started }, 'restored state');
   }
