@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { runAsync } from '../run-async';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ENABLED = process.env.WEIR_DOCKER_TESTS === '1';
@@ -49,6 +50,20 @@ function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
   return r.stdout;
 }
 
+/** sh for commands that take more than a few seconds (installs, image builds, compose up/down): the test worker's event loop keeps running meanwhile. */
+async function shAsync(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; quiet?: boolean } = {}): Promise<string> {
+  const r = await runAsync(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...composeEnv(), ...opts.env },
+    timeout: opts.timeoutMs ?? 600_000,
+  });
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}\n${r.stdout ?? ''}\n${r.stderr ?? ''}`);
+  }
+  if (!opts.quiet && r.stderr) process.stderr.write(r.stderr);
+  return r.stdout;
+}
+
 function composeEnv(): NodeJS.ProcessEnv {
   return {
     WEIR_OUTPUT_DIR: outputDir,
@@ -58,8 +73,17 @@ function composeEnv(): NodeJS.ProcessEnv {
   };
 }
 
+function composeArgs(args: string[]): [string, string[]] {
+  return [compose[0]!, [...compose.slice(1), '-p', PROJECT, '-f', path.join(ROOT, 'docker-compose.yml'), ...args]];
+}
+
 function dc(...args: string[]): string {
-  return sh(compose[0]!, [...compose.slice(1), '-p', PROJECT, '-f', path.join(ROOT, 'docker-compose.yml'), ...args]);
+  return sh(...composeArgs(args));
+}
+
+/** dc for `up` and `down`, which pull, create and stop containers: seconds to minutes. */
+function dcAsync(...args: string[]): Promise<string> {
+  return shAsync(...composeArgs(args));
 }
 
 function freePort(): Promise<number> {
@@ -167,14 +191,14 @@ function dumpLogs(): void {
 describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
   beforeAll(async () => {
     // Docker engine + compose command.
-    const ensure = sh('bash', [path.join(ROOT, 'scripts/ci/ensure-docker.sh')], { timeoutMs: 600_000 });
+    const ensure = await shAsync('bash', [path.join(ROOT, 'scripts/ci/ensure-docker.sh')], { timeoutMs: 600_000 });
     const m = /^COMPOSE="(.+)"$/m.exec(ensure);
     if (m) compose = m[1]!.split(' ');
 
     // Images: base (pull or local debootstrap stand-in) + weir:local.
     let t0 = Date.now();
     const buildArgs = STANDIN ? ['--standin'] : [];
-    sh('bash', [path.join(ROOT, 'scripts/docker/build.sh'), ...buildArgs], { timeoutMs: 1_200_000 });
+    await shAsync('bash', [path.join(ROOT, 'scripts/docker/build.sh'), ...buildArgs], { timeoutMs: 1_200_000 });
     timings.buildSeconds = (Date.now() - t0) / 1000;
 
     outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-docker-output-'));
@@ -186,7 +210,7 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
 
     t0 = Date.now();
     clusterStarted = true; // from here on afterAll tears down, even if `up` fails half-way
-    dc('up', '-d', '--scale', `taskmanager=${TASKMANAGERS}`);
+    await dcAsync('up', '-d', '--scale', `taskmanager=${TASKMANAGERS}`);
     await waitForTaskManagers(TASKMANAGERS);
     timings.upToReadySeconds = (Date.now() - t0) / 1000;
   }, 1_800_000);
@@ -198,7 +222,7 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
         process.stderr.write(`WEIR_DOCKER_KEEP=1: leaving compose project ${PROJECT} up (jobmanager localhost:${jmPort}, output ${outputDir})\n`);
       } else {
         try {
-          dc('down', '-v', '--remove-orphans', '-t', '5');
+          await dcAsync('down', '-v', '--remove-orphans', '-t', '5');
         } catch (e) {
           process.stderr.write(`compose down failed: ${(e as Error).message}\n`);
         }
@@ -263,7 +287,7 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
       }
       expect(s.summary.restarts).toBeGreaterThanOrEqual(1);
       expect(s.last_restore_checkpoint_id).toBeGreaterThan(0);
-      dc('up', '-d', '--scale', `taskmanager=${TASKMANAGERS}`);
+      await dcAsync('up', '-d', '--scale', `taskmanager=${TASKMANAGERS}`);
       await waitForTaskManagers(TASKMANAGERS);
 
       // Exactly the expected committed output: every key's running count once.

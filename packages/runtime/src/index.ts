@@ -1,6 +1,8 @@
 export { Task } from './task/task';
 export type { TaskEvents } from './task/task-events';
-export { loadJobPlan, evaluateJobModule, type JobDefaults } from './job-loader';
+export { loadJobPlan, evaluateJobModule, compileJobModule, type JobDefaults, type LoadedJobPlan } from './job-loader';
+export { JobSourceMap } from './job-source-map';
+export { failureCause } from './task/failure-cause';
 export { PartitionRegistry, partitionKey } from './network/partition-registry';
 export { ResultSubpartition } from './network/result-subpartition';
 export { RecordWriter } from './network/record-writer';

@@ -1,9 +1,9 @@
 import {
   createLogger, describeError, internalChannelCredentials, internalChannelOptions, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef, type TlsMaterial,
 } from '@weir/core';
-import { setPrintHandler, type JobPlan } from '@weir/api/src/internal';
+import { setPrintHandler } from '@weir/api/src/internal';
 import {
-  connectRemoteChannel, loadJobPlan, partitionKey, PartitionRegistry, RecordWriter, ResultSubpartition, setExchangeCredentials, startExchangeServer, Task, type TaskEvents,
+  connectRemoteChannel, loadJobPlan, partitionKey, type LoadedJobPlan, PartitionRegistry, RecordWriter, ResultSubpartition, setExchangeCredentials, startExchangeServer, Task, type TaskEvents,
 } from '@weir/runtime';
 import { PrintForwarder } from './print-forwarder';
 
@@ -28,7 +28,7 @@ export type SlotEvent =
 export class SlotRuntime {
   private readonly registry = new PartitionRegistry();
   private readonly tasks = new Map<string, Task>();
-  private readonly plans = new Map<string, Promise<JobPlan>>();
+  private readonly plans = new Map<string, Promise<LoadedJobPlan>>();
   private address = '';
   private readonly log: Logger;
   private readonly send: (event: SlotEvent) => void;
@@ -95,7 +95,7 @@ export class SlotRuntime {
     };
   }
 
-  private planFor(deploy: DeployTask): Promise<JobPlan> {
+  private planFor(deploy: DeployTask): Promise<LoadedJobPlan> {
     const key = `${deploy.task.job_id}@${deploy.task.attempt}`;
     let plan = this.plans.get(key);
     if (!plan) {
@@ -103,7 +103,7 @@ export class SlotRuntime {
       plan = loadJobPlan(Buffer.from(deploy.job_bundle).toString('utf8'), deploy.job_args, {
         parallelism: Number(config['parallelism.default'] ?? 1),
         maxParallelism: Number(config['pipeline.max-parallelism'] ?? 128),
-      });
+      }, `job-${deploy.task.job_id}.js`); // one file name per job: frames of two jobs in this thread never mix
       this.plans.set(key, plan);
       // Older attempts' plans and partitions are dead weight now.
       for (const k of this.plans.keys()) if (k.startsWith(`${deploy.task.job_id}@`) && k !== key) this.plans.delete(k);
@@ -116,12 +116,12 @@ export class SlotRuntime {
     const ref = deploy.task;
     const events = this.events();
     let task: Task;
-    let plan: JobPlan;
+    let plan: LoadedJobPlan;
     try {
       plan = await this.planFor(deploy);
       const vertexPlan = plan.vertices.get(ref.vertex_id);
       if (!vertexPlan) throw new Error(`the job's graph has no vertex ${ref.vertex_id}: the job function must build the same graph every time`);
-      task = new Task(deploy, vertexPlan, events, this.log);
+      task = new Task(deploy, vertexPlan, events, this.log, plan.sourceMap);
     } catch (err) {
       events.state(ref, 'FAILED', describeError(err));
       return;
@@ -157,7 +157,7 @@ export class SlotRuntime {
     release();
   }
 
-  private wireOutputs(task: Task, deploy: DeployTask, jobPlan: JobPlan): void {
+  private wireOutputs(task: Task, deploy: DeployTask, jobPlan: LoadedJobPlan): void {
     const ref = deploy.task;
     for (const out of deploy.outputs) {
       const count = out.partitioning === 'FORWARD' ? 1 : out.consumer_parallelism;

@@ -17,16 +17,16 @@ describe('failureCause', () => {
       `Task.runSource (${BUNDLE}:44375:37)`,
       'process.processTicksAndRejections (node:internal/process/task_queues:95:5)',
     ]);
-    expect(failureCause(err, BUNDLE)).toBe('For input string: "abc"\n    at Object.parseInt (/home/me/jobs/checkpoint-example.ts:6:50)');
+    expect(failureCause(err, { bundleFile: BUNDLE })).toBe('For input string: "abc"\n    at Object.parseInt (/home/me/jobs/checkpoint-example.ts:6:50)');
   });
 
   it('keeps the first frames when none is the job\'s', () => {
     const frames = [1, 2, 3, 4, 5, 6].map((n) => `f${n} (${BUNDLE}:${n}:1)`);
-    expect(failureCause(errorWithStack('socket refused', frames), BUNDLE).split('\n')).toHaveLength(6);
+    expect(failureCause(errorWithStack('socket refused', frames), { bundleFile: BUNDLE }).split('\n')).toHaveLength(6);
   });
 
   it('says what was thrown when it is not an Error', () => {
-    expect(failureCause('a string', BUNDLE)).toBe('a string');
-    expect(failureCause(42, BUNDLE)).toBe('42');
+    expect(failureCause('a string', { bundleFile: BUNDLE })).toBe('a string');
+    expect(failureCause(42, { bundleFile: BUNDLE })).toBe('42');
   });
 });

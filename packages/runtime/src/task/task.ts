@@ -17,6 +17,7 @@ import type { KeyedCapture, KeyedSnapshot, KeyedStateBackend } from '../state/ke
 import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
 import path from 'node:path';
+import type { JobSourceMap } from '../job-source-map';
 import { failureCause } from './failure-cause';
 import { describeOperator, OperatorChain } from './operator-chain';
 import type { TaskEvents } from './task-events';
@@ -70,6 +71,8 @@ export class Task {
     readonly plan: VertexPlan,
     private readonly events: TaskEvents,
     private readonly log: Logger,
+    /** The job bundle's source map, so the failure cause names the job's own file and line. */
+    private readonly sourceMap?: JobSourceMap,
   ) {
     this.ref = deploy.task;
     this.name = formatTaskName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt);
@@ -145,7 +148,7 @@ export class Task {
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
       // A WeirError's message is complete (operator, field, fix); its stack is Weir's, not the job's.
-      this.events.state(this.ref, 'FAILED', err instanceof WeirError ? err.message : failureCause(err));
+      this.events.state(this.ref, 'FAILED', err instanceof WeirError ? err.message : failureCause(err, { sourceMap: this.sourceMap }));
     } finally {
       for (const d of this.disconnects) d();
       await this.persisting.catch(() => {});
