@@ -19,6 +19,8 @@ export interface ChaosOptions {
   seed: number;
   /** Configuration for every process of the cluster (state backend, incremental checkpoints). */
   define?: Record<string, string>;
+  /** A heap limit for the TaskManagers (node --max-old-space-size): state larger than memory. */
+  taskmanagerHeapMb?: number;
 }
 
 /** A small deterministic random source, so a failing run can be repeated with --seed. */
@@ -71,9 +73,9 @@ export async function runChaos(o: ChaosOptions): Promise<number> {
     ...Object.entries(o.define ?? {}).map(([k, v]) => `${k}=${v}`),
   ].flatMap((d) => ['-D', d]);
   const children: ChildProcess[] = [];
-  const start = (name: string, args: string[]) => {
+  const start = (name: string, args: string[], nodeArgs: string[] = []) => {
     const log = openSync(path.join(dir, 'logs', `${name}.log`), 'a');
-    const child = spawn(process.execPath, [__filename, ...args, ...defines], { stdio: ['ignore', 'ignore', log] });
+    const child = spawn(process.execPath, [...nodeArgs, __filename, ...args, ...defines], { stdio: ['ignore', 'ignore', log] });
     children.push(child);
     return child;
   };
@@ -81,7 +83,8 @@ export async function runChaos(o: ChaosOptions): Promise<number> {
   const began = Date.now();
   const client = new WeirClient(address);
   let taskmanagerCount = 0;
-  const startTaskManager = () => start(`taskmanager-${++taskmanagerCount}`, ['taskmanager', '--jobmanager', address]);
+  const heap = o.taskmanagerHeapMb ? [`--max-old-space-size=${o.taskmanagerHeapMb}`] : [];
+  const startTaskManager = () => start(`taskmanager-${++taskmanagerCount}`, ['taskmanager', '--jobmanager', address], heap);
   try {
     start('jobmanager', ['jobmanager', '-D', `jobmanager.rpc.port=${port}`]);
     for (let i = 0; i < o.taskmanagers; i++) startTaskManager();

@@ -10,7 +10,7 @@ export class ChangeSet {
   size = 0;
   overflowed = false;
 
-  constructor(private readonly limit = 4_000_000) {}
+  constructor(private readonly limit = 1_000_000) {}
 
   mark(state: string, keyGroup: number, key: TableKey): void {
     if (this.overflowed) return;

@@ -7,37 +7,40 @@ import { yieldToEventLoop } from '../signal';
 
 type Group = Map<TableKey, unknown>;
 
-/** One state's table: key group -> key -> value, and the epoch each group map was made in. */
+/** One state's table: key group -> key -> value. */
 interface Table {
   kind: string;
   groups: Map<number, Group>;
-  epochs: Map<number, number>;
-  /** Keys of a group copied in this epoch whose value is this epoch's own (written or copied since). */
-  owned: Map<number, Set<TableKey>>;
+}
+
+/** A key that had no value when the capture was taken. */
+const ABSENT = Symbol('absent');
+
+/** A capture still being read: the value at capture time of every key changed since (state -> key group -> key). */
+interface OpenCapture {
+  before: Map<string, Map<number, Map<TableKey, unknown>>>;
 }
 
 /** Entries read per event-loop turn while a capture is turned into its snapshot. */
 const READ_SLICE = 50_000;
 
 /**
- * Heap keyed state with a copy-on-write table (as Flink's CopyOnWriteStateMap, per key
- * group): a capture only bumps the epoch and keeps references to the group maps, so the
- * synchronous phase costs one pointer per key group. The first write to a group after a
- * capture copies that group; the state kinds never change a value in place (see
- * state-kinds.ts), and an object value a job reads while a capture still shares it is
- * copied first (the job may change what it read), so captured groups stay as they were
- * while the snapshot is read off the record path.
+ * Heap keyed state with copy-on-write per entry (as Flink's CopyOnWriteStateMap): a
+ * capture copies nothing; while it is being read, the first change to a key keeps that
+ * key's value at capture time aside, so the capture reads the live table for untouched
+ * keys and the kept values for the rest. The synchronous phase is O(number of states),
+ * and the work after it is O(keys changed meanwhile), not O(state). The state kinds never
+ * change a value in place (see state-kinds.ts); an object value a job reads while a
+ * capture is open is kept aside and the job gets a copy (it may change what it read).
  */
 export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly tables = new Map<string, Table>();
   private currentTableKey: TableKey = '';
   private currentKeyGroup = 0;
   private currentKeyValue: unknown;
-  private epoch = 0;
   private changes?: ChangeSet;
   private sinceFull = false;
-  /** Captures not read yet: while there are any, shared object values are copied on read. */
-  private openCaptures = 0;
+  private readonly open = new Set<OpenCapture>();
   private readonly copier: RecordSerializer;
 
   constructor(
@@ -66,7 +69,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private table(name: string, kind: string): Table {
     let table = this.tables.get(name);
     if (!table) {
-      table = { kind, groups: new Map(), epochs: new Map(), owned: new Map() };
+      table = { kind, groups: new Map() };
       this.tables.set(name, table);
     } else if (table.kind !== kind) {
       throw new StateError(`state "${name}" is a ${table.kind} state, not a ${kind} state`);
@@ -74,44 +77,50 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     return table;
   }
 
-  /** The current epoch's own map of a key group: copied first if a capture still shares it. */
-  private ownGroup(table: Table, kg: number): Group {
-    const group = table.groups.get(kg);
-    if (group && table.epochs.get(kg) === this.epoch) return group;
-    const own: Group = group ? new Map(group) : new Map();
-    table.groups.set(kg, own);
-    table.epochs.set(kg, this.epoch);
-    table.owned.set(kg, new Set());
-    return own;
+  /** Before the current key of `name` changes: open captures keep its value at capture time. Returns whether any had not yet. */
+  private keep(name: string, table: Table): boolean {
+    let kept = false;
+    for (const capture of this.open) {
+      let groups = capture.before.get(name);
+      if (!groups) capture.before.set(name, (groups = new Map()));
+      let keys = groups.get(this.currentKeyGroup);
+      if (!keys) groups.set(this.currentKeyGroup, (keys = new Map()));
+      if (keys.has(this.currentTableKey)) continue;
+      const value = table.groups.get(this.currentKeyGroup)?.get(this.currentTableKey);
+      keys.set(this.currentTableKey, value === undefined ? ABSENT : value);
+      kept = true;
+    }
+    return kept;
   }
 
-  /** A value the job may change in place, still shared with a capture being read: its own copy. */
-  private readForJob(table: Table): unknown {
-    const kg = this.currentKeyGroup;
-    const value = table.groups.get(kg)?.get(this.currentTableKey);
-    if (this.openCaptures === 0 || value === null || typeof value !== 'object') return value;
-    const group = this.ownGroup(table, kg);
-    let owned = table.owned.get(kg);
-    if (!owned) table.owned.set(kg, (owned = new Set()));
-    if (owned.has(this.currentTableKey)) return value;
-    // Through the serializer: registered classes keep their prototype, as after a restore.
-    const copy = fromCanonical(table.kind, this.copier.decodeState(this.copier.encodeState(toCanonical(table.kind, value))));
-    group.set(this.currentTableKey, copy);
-    owned.add(this.currentTableKey);
-    return copy;
+  private group(table: Table): Group {
+    let group = table.groups.get(this.currentKeyGroup);
+    if (!group) table.groups.set(this.currentKeyGroup, (group = new Map()));
+    return group;
   }
 
   private cell(name: string, table: Table): StateCell {
     return {
-      read: () => this.readForJob(table),
+      read: () => {
+        const value = table.groups.get(this.currentKeyGroup)?.get(this.currentTableKey);
+        if (this.open.size === 0 || value === null || typeof value !== 'object') return value;
+        // The capture keeps the value it saw; the job gets its own copy to change.
+        if (!this.keep(name, table)) return value;
+        // Through the serializer: registered classes keep their prototype, as after a restore.
+        const copy = fromCanonical(table.kind, this.copier.decodeState(this.copier.encodeState(toCanonical(table.kind, value))));
+        this.group(table).set(this.currentTableKey, copy);
+        return copy;
+      },
       write: (value) => {
-        this.ownGroup(table, this.currentKeyGroup).set(this.currentTableKey, value);
-        table.owned.get(this.currentKeyGroup)?.add(this.currentTableKey);
+        if (this.open.size) this.keep(name, table);
+        this.group(table).set(this.currentTableKey, value);
         this.changes?.mark(name, this.currentKeyGroup, this.currentTableKey);
       },
       remove: () => {
-        if (!table.groups.get(this.currentKeyGroup)?.has(this.currentTableKey)) return;
-        this.ownGroup(table, this.currentKeyGroup).delete(this.currentTableKey);
+        const group = table.groups.get(this.currentKeyGroup);
+        if (!group?.has(this.currentTableKey)) return;
+        if (this.open.size) this.keep(name, table);
+        group.delete(this.currentTableKey);
         this.changes?.mark(name, this.currentKeyGroup, this.currentTableKey);
       },
     };
@@ -127,55 +136,60 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   capture(mode: 'full' | 'delta'): KeyedCapture {
-    const frozen = [...this.tables].map(([name, t]) => ({ name, kind: t.kind, groups: [...t.groups] }));
-    this.epoch++;
+    const states = [...this.tables].map(([name, table]) => ({ name, table }));
     const changes = this.changes;
     if (this.changes) this.changes = new ChangeSet();
     if (mode === 'full') this.sinceFull = true;
     const range = this.range;
-    this.openCaptures++;
-    let done = false;
-    const release = () => {
-      if (!done) this.openCaptures--;
-      done = true;
-    };
+    const capture: OpenCapture = { before: new Map() };
+    this.open.add(capture);
+    const open = this.open;
     async function* chunks(maxEntries = Infinity): AsyncGenerator<KeyedSnapshot> {
       try {
         const parts = new ChunkBuilder(range, mode, maxEntries);
         let sinceYield = 0;
-        for (const { name, kind, groups } of frozen) {
-          const changed = mode === 'delta' ? changes?.states.get(name) : undefined;
-          for (const [kg, group] of groups) {
-            const entries: [TableKey, unknown][] = [];
-            const removed: TableKey[] = [];
-            if (mode === 'full') {
-              for (const [k, v] of group) entries.push([k, toCanonical(kind, v)]);
-            } else {
-              const keys = changed?.get(kg);
-              if (!keys) continue;
+        for (const { name, table } of states) {
+          const kind = table.kind;
+          const kept = capture.before.get(name);
+          const atCapture = (kg: number, k: TableKey): unknown => {
+            const before = kept?.get(kg);
+            if (before?.has(k)) {
+              const v = before.get(k);
+              return v === ABSENT ? undefined : v;
+            }
+            return table.groups.get(kg)?.get(k);
+          };
+          if (mode === 'full') {
+            // Each group in one go (no yield inside): keys changed meanwhile are in `kept`.
+            for (const [kg, group] of table.groups) {
+              const before = kept?.get(kg);
+              const entries: [TableKey, unknown][] = [];
+              for (const [k, v] of group) if (!before?.has(k)) entries.push([k, toCanonical(kind, v)]);
+              for (const [k, v] of before ?? []) if (v !== ABSENT) entries.push([k, toCanonical(kind, v)]);
+              const part = parts.add(name, kind, kg, entries, []);
+              if (part) yield part;
+              sinceYield += entries.length;
+              if (sinceYield >= READ_SLICE) {
+                sinceYield = 0;
+                await yieldToEventLoop();
+              }
+            }
+          } else {
+            for (const [kg, keys] of changes?.states.get(name) ?? []) {
+              const entries: [TableKey, unknown][] = [];
+              const removed: TableKey[] = [];
               for (const k of keys) {
-                const v = group.get(k);
+                const v = atCapture(kg, k);
                 if (v === undefined) removed.push(k);
                 else entries.push([k, toCanonical(kind, v)]);
               }
+              parts.add(name, kind, kg, entries, removed);
             }
-            const full = parts.add(name, kind, kg, entries, removed);
-            if (full) yield full;
-            sinceYield += entries.length;
-            if (sinceYield >= READ_SLICE) {
-              sinceYield = 0;
-              await yieldToEventLoop();
-            }
-          }
-          // A state whose key groups were all emptied may have groups only in `changed`.
-          if (mode === 'delta' && changed) {
-            const present = new Set(groups.map(([kg]) => kg));
-            for (const [kg, keys] of changed) if (!present.has(kg)) parts.add(name, kind, kg, [], [...keys]);
           }
         }
         yield* parts.rest();
       } finally {
-        release();
+        open.delete(capture);
       }
     }
     return { mode, changes, chunks, read: () => mergeChunks(range, mode, chunks()) };
@@ -191,18 +205,15 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
         const table = this.table(name, kind);
         for (const [kg, entries] of groups) {
           if (kg < this.range.start || kg > this.range.end) continue;
-          const group = snap.delta ? this.ownGroup(table, kg) : new Map<TableKey, unknown>();
+          // A full snapshot replaces its key groups; a delta patches them.
+          let group = snap.delta ? table.groups.get(kg) : undefined;
+          if (!group) table.groups.set(kg, (group = new Map()));
           for (const [k, v] of entries) group.set(k, fromCanonical(kind, v));
-          if (!snap.delta) {
-            table.groups.set(kg, group);
-            table.epochs.set(kg, this.epoch);
-            table.owned.set(kg, new Set());
-          }
         }
         for (const [kg, keys] of removed ?? []) {
-          if (kg < this.range.start || kg > this.range.end || !table.groups.has(kg)) continue;
-          const group = this.ownGroup(table, kg);
-          for (const k of keys) group.delete(k);
+          if (kg < this.range.start || kg > this.range.end) continue;
+          const group = table.groups.get(kg);
+          for (const k of keys) group?.delete(k);
         }
       }
       await yieldToEventLoop();
@@ -217,6 +228,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   async dispose(): Promise<void> {
     this.tables.clear();
+    this.open.clear();
   }
 }
 

@@ -24,7 +24,7 @@ import type { TaskEvents } from './task-events';
 
 const SOURCE_BATCH = 512;
 /** Entries of keyed state per state file: a full snapshot of more is written in several. */
-const KEYED_PART_ENTRIES = 1_000_000;
+const KEYED_PART_ENTRIES = 250_000;
 
 type Command =
   | { kind: 'trigger'; checkpointId: number; timestamp: number; final: boolean }
@@ -397,7 +397,7 @@ export class Task {
       const { changes, discard } = chain.onAborted(checkpointId);
       if (changes) this.keyed?.requeue(changes);
       for (const f of discard ?? []) await discardStateFile(f, this.jobDir);
-    });
+    }).catch((err: unknown) => this.log.warn({ task: this.name, checkpointId, err }, 'cleaning up an aborted checkpoint failed'));
   }
 
   private async restore(): Promise<void> {
