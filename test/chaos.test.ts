@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { runAsync } from './run-async';
 
 describe('chaos drill (CI-sized)', () => {
-  it('10 random kill -9 of TaskManagers with replacements: the committed output is exact', async () => {
-    const r = await runAsync(path.resolve(__dirname, '../scripts/chaos'), ['--kills', '10', '--interval', '2500', '--records', '300000', '--rate', '10000', '--seed', '42'], {
+  it('10 random kill -9 of TaskManagers with replacements and 2 of the JobManager: the committed output is exact', async () => {
+    const r = await runAsync(path.resolve(__dirname, '../scripts/chaos'), ['--kills', '10', '--jobmanager-kills', '2', '--interval', '2500', '--records', '300000', '--rate', '10000', '--seed', '42'], {
       timeout: 115_000,
     });
     const summary = r.stdout.split('\n').find((l) => /^(PASS|FAIL)/.test(l));
-    expect(summary, r.stdout + r.stderr).toMatch(/^PASS: 10 kills, \d+ restarts, job FINISHED, 300000 committed lines, expected 300000; missing 0, duplicated 0, unexpected 0$/);
+    expect(summary, r.stdout + r.stderr).toMatch(/^PASS: 10 kills, 2 JobManager kills, \d+ restarts, job FINISHED, 300000 committed lines, expected 300000; missing 0, duplicated 0, unexpected 0$/);
     expect(r.status).toBe(0);
   }, 120_000);
 

@@ -9,8 +9,8 @@ import net from 'node:net';
  * bundle, real gRPC on loopback, kill -9 on real pids. Every process it starts is stopped
  * by its own pid in stop(), even when a test fails.
  */
-// WEIR_TEST_BUNDLE runs the same tests against another build (e.g. an older commit's, to see them fail).
-export const WEIR = process.env.WEIR_TEST_BUNDLE ?? path.resolve(__dirname, '../packages/cli/dist/weir.cjs');
+/** WEIR_TEST_BUNDLE runs the tests against another build, e.g. to see a test fail on an older commit. */
+export const WEIR = process.env.WEIR_TEST_BUNDLE ? path.resolve(process.env.WEIR_TEST_BUNDLE) : path.resolve(__dirname, '../packages/cli/dist/weir.cjs');
 export const EXAMPLES = path.resolve(__dirname, '../packages/examples/src');
 
 export function freePort(): Promise<number> {
@@ -101,24 +101,25 @@ export class TestCluster {
     return Object.entries(merged).flatMap(([k, v]) => ['-D', `${k}=${v}`]);
   }
 
-  private spawn(name: string, args: string[]): ChildProcess {
+  private spawn(name: string, args: string[], env?: Record<string, string>): ChildProcess {
     mkdirSync(path.join(this.dir, 'logs'), { recursive: true });
     const log = openSync(path.join(this.dir, 'logs', `${name}.log`), 'a');
-    const child = spawn(process.execPath, [WEIR, ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', log] });
+    const child = spawn(process.execPath, [WEIR, ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', log], env: { ...process.env, ...env } });
     this.all.push(child);
     return child;
   }
 
-  async startJobManager(extra: Record<string, string | number> = {}): Promise<void> {
+  /** `env` reaches only this process: e.g. WEIR_FAULT_POINTS for one JobManager. */
+  async startJobManager(extra: Record<string, string | number> = {}, env?: Record<string, string>): Promise<void> {
     this.port ||= await freePort();
     this.restPort ||= await freePort();
-    this.jobmanager = this.spawn('jobmanager', ['jobmanager', ...this.defines({ 'jobmanager.rpc.port': this.port, 'rest.port': this.restPort, ...extra })]);
+    this.jobmanager = this.spawn('jobmanager', ['jobmanager', ...this.defines({ 'jobmanager.rpc.port': this.port, 'rest.port': this.restPort, ...extra })], env);
     await waitFor('the JobManager to answer', async () => (await weir(['taskmanagers', '--json', '--jobmanager', this.address, ...this.clientArgs])).code === 0);
   }
 
-  async startTaskManager(slots = 1, extra: Record<string, string | number> = {}): Promise<TaskManagerProcess> {
+  async startTaskManager(slots = 1, extra: Record<string, string | number> = {}, env?: Record<string, string>): Promise<TaskManagerProcess> {
     const before = (await this.listTaskManagers()).length;
-    const child = this.spawn(`taskmanager-${this.taskmanagers.length + 1}`, ['taskmanager', '--jobmanager', this.address, '--slots', String(slots), ...this.defines(extra)]);
+    const child = this.spawn(`taskmanager-${this.taskmanagers.length + 1}`, ['taskmanager', '--jobmanager', this.address, '--slots', String(slots), ...this.defines(extra)], env);
     let out = '';
     child.stdout?.on('data', (d) => (out += d));
     const tm = { process: child, pid: child.pid as number, stdout: () => out };
@@ -172,6 +173,20 @@ export class TestCluster {
       const s = await this.status(jobId);
       return states.includes(s.summary.state) ? s : undefined;
     }, timeoutMs, 200);
+  }
+
+  /** Resolves with the signal or code once the JobManager process has exited (bounded). */
+  jobManagerExit(timeoutMs = 30_000): Promise<string> {
+    const jm = this.jobmanager;
+    if (!jm) return Promise.reject(new Error('no JobManager'));
+    if (jm.exitCode !== null || jm.signalCode !== null) return Promise.resolve(String(jm.signalCode ?? jm.exitCode));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the JobManager did not exit within ${timeoutMs} ms`)), timeoutMs);
+      jm.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve(String(signal ?? code));
+      });
+    });
   }
 
   /** kill -9 the TaskManager process with this pid. */

@@ -1,3 +1,4 @@
+import { MAX_MAX_PARALLELISM } from '@weir/core';
 import { DataStream } from './datastream';
 import type { SourceOperator } from './operator';
 import { collectionSource, generatorSource, sequenceSource, socketSource, textFileSource, type GeneratorOptions } from './operators/sources';
@@ -29,7 +30,9 @@ export class StreamExecutionEnvironment {
   constructor(private readonly defaults: { parallelism: number; maxParallelism: number } = { parallelism: 1, maxParallelism: 128 }) {}
 
   setParallelism(parallelism: number): this {
-    if (!Number.isInteger(parallelism) || parallelism < 1) throw new Error(`setParallelism: expected a positive integer, got ${parallelism}`);
+    if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > MAX_MAX_PARALLELISM) {
+      throw new Error(`setParallelism: expected an integer from 1 to ${MAX_MAX_PARALLELISM}, got ${parallelism}`);
+    }
     this.parallelism = parallelism;
     return this;
   }
@@ -39,7 +42,9 @@ export class StreamExecutionEnvironment {
   }
 
   setMaxParallelism(maxParallelism: number): this {
-    if (!Number.isInteger(maxParallelism) || maxParallelism < 1) throw new Error(`setMaxParallelism: expected a positive integer, got ${maxParallelism}`);
+    if (!Number.isInteger(maxParallelism) || maxParallelism < 1 || maxParallelism > MAX_MAX_PARALLELISM) {
+      throw new Error(`setMaxParallelism: expected an integer from 1 to ${MAX_MAX_PARALLELISM}, got ${maxParallelism}`);
+    }
     this.maxParallelism = maxParallelism;
     return this;
   }

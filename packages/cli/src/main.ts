@@ -187,11 +187,12 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command('chaos')
-    .description('kill TaskManagers at random while a keyed sum runs into the exactly-once file sink; PASS if the output is exact')
+    .description('kill TaskManagers (and with --jobmanager-kills the JobManager) at random while a keyed sum runs into the exactly-once file sink; PASS if the output is exact')
     .option('--job <file>', 'job file (args: output records keys rate checkpointMs)', 'packages/examples/src/keyed-sum.ts')
     .addOption(new Option('--taskmanagers <n>', 'TaskManagers (parallelism + spares)').default(3).argParser(positiveInt('--taskmanagers')))
     .addOption(new Option('-p, --parallelism <n>', 'job parallelism').default(2).argParser(positiveInt('--parallelism')))
     .addOption(new Option('--kills <n>', 'TaskManagers to kill').default(10).argParser(positiveInt('--kills')))
+    .addOption(new Option('--jobmanager-kills <n>', 'times to kill -9 the JobManager too (restarted on the same store), mixed at random with the TaskManager kills').default(0).argParser(nonNegativeInt('--jobmanager-kills')))
     .addOption(new Option('--interval <ms>', 'mean time between kills').default(3000).argParser(positiveInt('--interval')))
     .addOption(new Option('--records <n>', 'records the job sums').default(300_000).argParser(positiveInt('--records')))
     .addOption(new Option('--keys <n>', 'keys').default(100).argParser(positiveInt('--keys')))
@@ -202,7 +203,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('-D, --define <key=value>', 'configuration for the cluster, e.g. -D state.backend.type=lmdb (repeatable)', collectDefine, {})
     .addOption(new Option('--taskmanager-heap-mb <n>', 'heap limit of each TaskManager (state larger than memory)').argParser(positiveInt('--taskmanager-heap-mb')))
     .action(
-      action(async (opts: { job: string; taskmanagers: number; parallelism: number; kills: number; interval: number; records: number; keys: number; rate: number; checkpoint: number; timeout: number; seed: number; define: Record<string, string>; taskmanagerHeapMb?: number }) => {
+      action(async (opts: { job: string; taskmanagers: number; parallelism: number; kills: number; jobmanagerKills: number; interval: number; records: number; keys: number; rate: number; checkpoint: number; timeout: number; seed: number; define: Record<string, string>; taskmanagerHeapMb?: number }) => {
         loadConfiguration({ overrides: opts.define }); // a bad key or value is said before any process starts
         const { runChaos } = await import('./commands/chaos');
         process.stdout.write(`chaos seed ${opts.seed}\n`);

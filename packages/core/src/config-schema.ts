@@ -1,3 +1,6 @@
+/** Flink's upper bound of max parallelism (key groups): 2^15. */
+export const MAX_MAX_PARALLELISM = 32768;
+
 /** The one table of configuration keys: type, default and meaning. Names follow Flink's. */
 export type ConfigType = 'int' | 'duration' | 'string' | 'enum' | 'boolean' | 'double';
 
@@ -7,6 +10,7 @@ export interface ConfigOption {
   default?: string | number | boolean;
   values?: readonly string[];
   min?: number;
+  max?: number;
   /** Said after a value below `min` is refused. */
   belowMin?: string;
   /** A secret: views and logs show that it is set, never its value. */
@@ -31,8 +35,8 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'heartbeat.interval', type: 'duration', default: 10_000, min: 1, doc: 'How often TaskManager and JobManager exchange heartbeats.' },
   { key: 'heartbeat.timeout', type: 'duration', default: 50_000, min: 1, doc: 'Silence after which a TaskManager is marked lost.' },
   { key: 'slot.request.timeout', type: 'duration', default: 300_000, min: 0, doc: 'How long a job waits for enough free slots before it fails.' },
-  { key: 'parallelism.default', type: 'int', default: 1, min: 1, doc: 'Parallelism of jobs that set none.' },
-  { key: 'pipeline.max-parallelism', type: 'int', default: 128, min: 1, doc: 'Number of key groups (upper bound of rescaling).' },
+  { key: 'parallelism.default', type: 'int', default: 1, min: 1, max: MAX_MAX_PARALLELISM, doc: 'Parallelism of jobs that set none.' },
+  { key: 'pipeline.max-parallelism', type: 'int', default: 128, min: 1, max: MAX_MAX_PARALLELISM, doc: 'Number of key groups (upper bound of rescaling); at most 32768 as in Flink.' },
   { key: 'pipeline.object-reuse', type: 'boolean', default: false, doc: 'As Flink: chained operators hand records on without checking them against the serializer contract (faster; a record that could not cross tasks then fails only where it crosses).' },
   { key: 'execution.buffer-timeout', type: 'duration', default: 50, min: 0, doc: 'Longest time a record batch waits before it is sent.' },
   { key: 'execution.checkpointing.interval', type: 'duration', min: 10, belowMin: 'as in Flink; to turn checkpointing off, leave it unset', doc: 'Checkpoint interval, at least 10 ms; checkpointing is off when unset (there is no 0 to disable, as in Flink).' },
@@ -41,7 +45,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'execution.checkpointing.min-pause', type: 'duration', default: 0, min: 0, doc: 'Least time between the end of one checkpoint and the next trigger.' },
   { key: 'execution.checkpointing.max-concurrent-checkpoints', type: 'int', default: 1, min: 1, doc: 'Checkpoints that may be in progress at once.' },
   { key: 'execution.checkpointing.tolerable-failed-checkpoints', type: 'int', default: 0, min: 0, doc: 'Consecutive failed checkpoints tolerated before the job fails over.' },
-  { key: 'execution.checkpointing.externalized-checkpoint-retention', type: 'enum', default: 'RETAIN_ON_CANCELLATION', values: ['RETAIN_ON_CANCELLATION', 'DELETE_ON_CANCELLATION', 'NO_EXTERNALIZED_CHECKPOINTS'], doc: 'Whether the latest checkpoint is kept when a job is cancelled.' },
+  { key: 'execution.checkpointing.externalized-checkpoint-retention', type: 'enum', default: 'RETAIN_ON_CANCELLATION', values: ['RETAIN_ON_CANCELLATION', 'DELETE_ON_CANCELLATION', 'NO_EXTERNALIZED_CHECKPOINTS'], doc: 'Which checkpoints outlive their job: a finished job\'s are deleted; a cancelled job\'s are kept with RETAIN_ON_CANCELLATION; a failed job\'s are kept unless NO_EXTERNALIZED_CHECKPOINTS.' },
   { key: 'state.checkpoints.dir', type: 'string', doc: 'Directory for checkpoints, reachable by every process (default: .weir/checkpoints under the JobManager working directory).' },
   { key: 'state.checkpoints.num-retained', type: 'int', default: 1, min: 1, doc: 'Completed checkpoints kept.' },
   { key: 'state.backend.type', type: 'enum', default: 'hashmap', values: ['hashmap', 'lmdb'], doc: 'Where keyed state lives: hashmap keeps it on the TaskManager\'s heap; lmdb keeps it in an embedded on-disk store, for state larger than memory.' },
@@ -63,10 +67,12 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'restart-strategy.exponential-delay.jitter-factor', type: 'double', default: 0.1, min: 0, doc: 'Random share added to or taken from each delay.' },
   { key: 'restart-strategy.exponential-delay.reset-backoff-threshold', type: 'duration', default: 3_600_000, min: 0, doc: 'Time without failure after which the delay resets.' },
   { key: 'restart-strategy.exponential-delay.attempts-before-reset-backoff', type: 'int', default: 2147483647, min: 0, doc: 'Restarts before the job fails.' },
+  { key: 'jobmanager.submission.max-size', type: 'int', default: 104_857_600, min: 1024, doc: 'Largest job submission (bundle, graph and arguments) the JobManager accepts, in bytes; larger ones are refused with the reason (as Flink\'s rest.server.max-content-length for job uploads).' },
+  { key: 'cluster.registration.initial-timeout', type: 'duration', default: 100, min: 1, doc: 'First pause before a TaskManager tries again to register with a JobManager it lost; it doubles per failed try.' },
+  { key: 'cluster.registration.max-timeout', type: 'duration', default: 1000, min: 1, doc: 'Longest pause between registration tries, whatever the outage length, so TaskManagers are back within about this long of the JobManager.' },
   { key: 'jobmanager.store.dir', type: 'string', doc: 'Where the JobManager keeps submitted jobs (default: .weir/jobmanager).' },
   { key: 'jobstore.max-capacity', type: 'int', default: 1000, min: 0, doc: 'Finished jobs kept in the JobManager\'s memory; older ones are pruned (their record stays in jobmanager.store.dir).' },
   { key: 'jobstore.expiration-time', type: 'duration', default: 3_600_000, min: 0, doc: 'How long a finished job stays in the JobManager\'s memory before it is pruned.' },
-  { key: 'jobmanager.submission.max-size', type: 'int', default: 104_857_600, min: 1024, doc: 'Largest job submission (graph + bundle) in bytes; larger ones are refused before they are read whole.' },
   { key: 'security.ssl.internal.enabled', type: 'boolean', default: false, doc: 'Mutual TLS on every gRPC connection (TaskManager <-> JobManager, TaskManager <-> TaskManager, CLI -> JobManager): a peer without a certificate of the cluster\'s CA is refused at the handshake.' },
   { key: 'security.ssl.internal.cert', type: 'string', file: true, doc: 'PEM certificate of the JobManager and TaskManagers (Flink: security.ssl.internal.keystore).' },
   { key: 'security.ssl.internal.key', type: 'string', file: true, doc: 'PEM private key of security.ssl.internal.cert (Flink: the key in the keystore, security.ssl.internal.key-password).' },

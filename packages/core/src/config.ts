@@ -109,12 +109,14 @@ export function validateValue(key: string, raw: unknown): ConfigValue {
       const ok = Number.isFinite(n) && (option.type === 'double' || Number.isInteger(n));
       if (!ok) throw new ConfigError(`${key}: expected ${option.type === 'int' ? 'an integer' : 'a number'}, got "${String(raw)}"`);
       if (option.min !== undefined && n < option.min) throw new ConfigError(`${key}: must be at least ${option.min}, got ${n}`);
+      if (option.max !== undefined && n > option.max) throw new ConfigError(`${key}: must be at most ${option.max}, got ${n}`);
       return n;
     }
     case 'duration': {
       if (typeof text !== 'string' && typeof text !== 'number') throw new ConfigError(`${key}: expected a duration, got "${String(raw)}"`);
       const ms = parseDuration(text, key);
       if (option.min !== undefined && ms < option.min) throw new ConfigError(`${key}: must be at least ${option.min} ms, got ${ms} ms${option.belowMin ? ` (${option.belowMin})` : ''}`);
+      if (option.max !== undefined && ms > option.max) throw new ConfigError(`${key}: must be at most ${option.max} ms, got ${ms} ms`);
       return ms;
     }
     case 'boolean': {

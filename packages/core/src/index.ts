@@ -13,3 +13,4 @@ export * from './messages';
 export * from './task-ref';
 export * from './credentials';
 export * from './state-paths';
+export * from './fault-points';

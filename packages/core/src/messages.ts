@@ -12,7 +12,7 @@ export interface AcknowledgeCheckpoint {
   sync_duration_ms: number; async_duration_ms: number; alignment_duration_ms: number; acknowledged_at: number;
 }
 export interface DeclineCheckpoint { task: TaskRef; checkpoint_id: number; reason: string }
-export interface TaskStateUpdate { task: TaskRef; state: string; error: string; timestamp: number }
+export interface TaskStateUpdate { task: TaskRef; state: string; error: string; timestamp: number; error_kind?: string }
 export interface TaskMetrics { task: TaskRef; records_in: number; records_out: number; output_buffer_usage: number }
 export interface RegisterTaskManager { taskmanager_id: string; host: string; slots: SlotInfo[]; metrics_port: number; pid: number }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Configuration, JobError, type JobGraph, type Logger } from '@weir/core';
+import { Configuration, describeError, JobError, MAX_MAX_PARALLELISM, type JobGraph, type Logger } from '@weir/core';
+import type { CheckpointStatsSnapshot } from './checkpoint/checkpoint-stats';
 import { JobStore, type StoredJob } from './job-store';
 import { JobMaster } from './scheduler/job-master';
 import { isTerminal } from './scheduler/job-state';
@@ -34,7 +35,10 @@ export class Dispatcher {
 
   submit(graph: JobGraph, bundle: Buffer, args: string[], submitConfig: Record<string, string>): string {
     validateGraph(graph);
-    if (bundle.length === 0) throw new JobError('the job bundle is empty');
+    if (!bundle || bundle.length === 0) throw new JobError('the job bundle is empty');
+    const limit = this.clusterConfig.getNumber('jobmanager.submission.max-size');
+    const size = bundle.length + JSON.stringify(graph).length + JSON.stringify(args ?? []).length;
+    if (size > limit) throw new JobError(`the submission is ${size} bytes, above jobmanager.submission.max-size (${limit} bytes)`);
     // Job settings (from env.enableCheckpointing or -D flags) override the cluster's; every key is validated.
     const config = this.clusterConfig.merge(graph.config).merge(submitConfig);
     const jobId = newJobId();
@@ -47,7 +51,7 @@ export class Dispatcher {
   private createMaster(jobId: string, graph: JobGraph, bundle: Buffer, args: string[], config: Configuration, submittedAt: number, recovered?: ConstructorParameters<typeof JobMaster>[5]): JobMaster {
     const master = new JobMaster({ jobId, graph, bundle, args, config, submittedAt }, this.rm, this.log, {
       persist: (m) => this.store.save(toStored(m)),
-      persistStats: (id, stats) => this.store.saveStats(id, stats),
+      jobDirectory: this.store.jobDirectory(jobId),
     }, this.checkpointRoot, recovered);
     this.jobs.set(jobId, master);
     return master;
@@ -56,25 +60,48 @@ export class Dispatcher {
   /** After a JobManager restart: finished jobs are listed again, unfinished ones resume. */
   recover(): void {
     for (const { job, bundle, stats } of this.store.loadAll()) {
-      let config: Configuration;
       try {
-        config = new Configuration(job.config);
-      } catch {
-        continue;
+        this.recoverJob(job, bundle, stats);
+      } catch (err) {
+        // One bad stored job never keeps the JobManager from starting.
+        this.log.error({ jobId: job.jobId, err: describeError(err) }, 'cannot recover stored job');
       }
-      const master = this.createMaster(job.jobId, job.graph, bundle, job.args, config, job.submittedAt, { stats, attempt: job.attempt, restarts: job.restarts, lastRestore: job.lastRestore });
-      master.exceptions.push(...job.exceptions);
-      if (job.restartTimestamps) master.restartTimestamps.push(...job.restartTimestamps);
-      if (isTerminal(job.state as never)) {
-        this.jobs.delete(job.jobId);
-        this.archived.set(job.jobId, master);
-        master.state = job.state as never;
-        master.failureCause = job.failureCause;
-        master.endTime = job.endTime;
-      } else {
-        this.log.info({ jobId: job.jobId }, 'resuming job after JobManager restart');
-        void master.start(true);
-      }
+    }
+  }
+
+  private recoverJob(job: StoredJob, bundle: Buffer, stats: CheckpointStatsSnapshot | undefined): void {
+    let config: Configuration;
+    let invalid: string | undefined;
+    try {
+      config = new Configuration(job.config);
+    } catch (err) {
+      config = this.clusterConfig;
+      invalid = describeError(err);
+    }
+    try {
+      validateGraph(job.graph);
+    } catch (err) {
+      invalid = describeError(err);
+    }
+    const graph = invalid ? { ...job.graph, vertices: Array.isArray(job.graph?.vertices) ? job.graph.vertices : [] } : job.graph;
+    const master = this.createMaster(job.jobId, graph, bundle, job.args ?? [], config, job.submittedAt, { stats, attempt: job.attempt, restarts: job.restarts, lastRestore: job.lastRestore });
+    master.exceptions.push(...(job.exceptions ?? []));
+    if (job.restartTimestamps) master.restartTimestamps.push(...job.restartTimestamps);
+    if (isTerminal(job.state as never)) {
+      this.jobs.delete(job.jobId);
+      this.archived.set(job.jobId, master);
+      master.state = job.state as never;
+      master.failureCause = job.failureCause;
+      master.endTime = job.endTime;
+      // The JobManager may have died between the end of the job and its retention.
+      void master.recoverEnded();
+    } else if (invalid) {
+      // A job stored before today's limits, or damaged on disk: it fails, alone, with the reason.
+      this.log.error({ jobId: job.jobId, reason: invalid }, 'stored job is invalid; failing it');
+      master.failStored(`the stored job cannot be resumed: ${invalid}`);
+    } else {
+      this.log.info({ jobId: job.jobId }, 'resuming job after JobManager restart');
+      void master.start(true);
     }
   }
 
@@ -112,6 +139,9 @@ export function validateGraph(graph: JobGraph | undefined): void {
     if (!v.id) throw new JobError('a job vertex has no id');
     if (ids.has(v.id)) throw new JobError(`two job vertices have the id ${v.id}`);
     ids.add(v.id);
+    if (!Number.isInteger(v.max_parallelism) || v.max_parallelism < 1 || v.max_parallelism > MAX_MAX_PARALLELISM) {
+      throw new JobError(`vertex ${v.id} (${v.name}) has max parallelism ${v.max_parallelism}: it must be between 1 and ${MAX_MAX_PARALLELISM}`);
+    }
     if (!Number.isInteger(v.parallelism) || v.parallelism < 1) throw new JobError(`vertex ${v.id} (${v.name}) has parallelism ${v.parallelism}: it must be at least 1`);
     if (v.parallelism > v.max_parallelism) throw new JobError(`vertex ${v.id} (${v.name}) has parallelism ${v.parallelism} above its max parallelism ${v.max_parallelism}`);
   }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { JobGraph } from '@weir/core';
+import { CheckpointStatsLog } from './checkpoint/checkpoint-stats-log';
 import type { CheckpointStatsSnapshot } from './checkpoint/checkpoint-stats';
 
 export interface StoredJob {
@@ -19,6 +20,9 @@ export interface StoredJob {
   restartTimestamps?: number[];
   exceptions: { timestamp: number; task: string; taskmanager_id: string; root_cause: string }[];
 }
+
+export const STATS_LOG = 'checkpoint-stats.jsonl';
+export const CHECKPOINT_ID_COUNTER = 'checkpoint-id-counter.json';
 
 function writeAtomically(file: string, data: string | Buffer): void {
   const tmp = `${file}.tmp`;
@@ -55,12 +59,9 @@ export class JobStore {
     writeAtomically(path.join(this.dir, job.jobId, 'job.json'), JSON.stringify(job));
   }
 
-  saveStats(jobId: string, stats: CheckpointStatsSnapshot): void {
-    try {
-      writeAtomically(path.join(this.dir, jobId, 'checkpoint-stats.json'), JSON.stringify(stats));
-    } catch {
-      // statistics are best effort; the job goes on
-    }
+  /** Where a job keeps its own files (statistics log, checkpoint id counter). */
+  jobDirectory(jobId: string): string {
+    return path.join(this.dir, jobId);
   }
 
   loadAll(): { job: StoredJob; bundle: Buffer; stats?: CheckpointStatsSnapshot }[] {
@@ -70,12 +71,7 @@ export class JobStore {
         const jobDir = path.join(this.dir, name);
         const job = JSON.parse(readFileSync(path.join(jobDir, 'job.json'), 'utf8')) as StoredJob;
         const bundle = readFileSync(path.join(jobDir, 'bundle.js'));
-        let stats: CheckpointStatsSnapshot | undefined;
-        try {
-          stats = JSON.parse(readFileSync(path.join(jobDir, 'checkpoint-stats.json'), 'utf8')) as CheckpointStatsSnapshot;
-        } catch {
-          stats = undefined;
-        }
+        const stats = CheckpointStatsLog.load(path.join(jobDir, STATS_LOG), path.join(jobDir, 'checkpoint-stats.json'));
         out.push({ job, bundle, stats });
       } catch {
         // a half-written submission is skipped

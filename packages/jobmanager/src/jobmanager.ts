@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import {
-  authToken, bindServer, CHANNEL_OPTIONS, ConfigError, createLogger, grpc, internalTls, jobManagerServerCredentials, protos, type Configuration, type Logger,
+  authToken, bindServer, CHANNEL_OPTIONS, ConfigError, createLogger, grpc, internalTls, jobManagerServerCredentials, onFaultPointHit, protos, type Configuration, type Logger,
 } from '@weir/core';
 import { entryGate } from './auth/entry-gate';
 import { warnIfExposed } from './auth/exposure-warning';
@@ -28,6 +28,7 @@ export interface RunningJobManager {
 /** Starts the JobManager: gRPC for TaskManagers and clients, jobs resumed from its store. */
 export async function startJobManager(config: Configuration): Promise<RunningJobManager> {
   const log = createLogger('jobmanager', config.getString('log.level'));
+  onFaultPointHit((point, action) => log.warn({ point, action: action.kind }, 'fault point hit'));
   const heartbeatInterval = config.getNumber('heartbeat.interval');
   const rm = new ResourceManager(config.getNumber('heartbeat.timeout'), heartbeatInterval, log);
   const checkpointRoot = path.resolve(config.getOptionalString('state.checkpoints.dir') ?? '.weir/checkpoints');

@@ -1,5 +1,5 @@
 import {
-  createLogger, describeError, internalChannelCredentials, internalChannelOptions, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef, type TlsMaterial,
+  createLogger, describeError, internalChannelCredentials, onFaultPointHit, internalChannelOptions, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef, type TlsMaterial,
 } from '@weir/core';
 import { setPrintHandler } from '@weir/api/src/internal';
 import {
@@ -39,6 +39,7 @@ export class SlotRuntime {
     send: (event: SlotEvent) => void,
   ) {
     this.log = createLogger(`taskmanager-slot-${slotIndex}`);
+    onFaultPointHit((point, action) => this.log.warn({ point, action: action.kind, slot: slotIndex }, 'fault point hit'));
     this.printed = new PrintForwarder((job_id, lines) => send({ type: 'message', message: { output: { job_id, lines } } as never }));
     // Whatever the slot reports goes after the lines printed before it.
     this.send = (event) => {
@@ -88,7 +89,7 @@ export class SlotRuntime {
   private events(): TaskEvents {
     const post = (message: unknown) => this.send({ type: 'message', message: message as never });
     return {
-      state: (task, state, error) => post({ task_state: { task, state, error: error ?? '', timestamp: Date.now() } }),
+      state: (task, state, error, errorKind) => post({ task_state: { task, state, error: error ?? '', timestamp: Date.now(), error_kind: errorKind ?? '' } }),
       ack: (ack) => post({ ack }),
       decline: (task, checkpoint_id, reason) => post({ decline: { task, checkpoint_id, reason } }),
       sourceExhausted: (task) => post({ source_exhausted: { task } }),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
-  CHANNEL_OPTIONS, ConfigError, createLogger, grpc, internalChannelCredentials, internalChannelOptions, internalTls, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
+  CHANNEL_OPTIONS, ConfigError, createLogger, faultPoint, onFaultPointHit, grpc, internalChannelCredentials, internalChannelOptions, internalTls, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
 } from '@weir/core';
 import { TaskManagerMetrics } from './metrics/taskmanager-metrics';
 import type { SlotCommand, SlotEvent } from './slot-runtime';
@@ -36,6 +36,7 @@ function defaultAdvertisedHost(): string {
 export async function startTaskManager(options: TaskManagerOptions): Promise<RunningTaskManager> {
   const { config } = options;
   const log = createLogger('taskmanager', config.getString('log.level'));
+  onFaultPointHit((point, action) => log.warn({ point, action: action.kind }, 'fault point hit'));
   const id = `tm-${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const slotCount = config.getNumber('taskmanager.numberOfTaskSlots');
   const advertisedHost = config.getOptionalString('taskmanager.host') ?? defaultAdvertisedHost();
@@ -67,7 +68,8 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
       const m = event.message as { task_state?: { task: TaskRef; state: string }; metrics?: { tasks: TaskMetrics[] } };
       if (m.metrics) metrics.report(i, m.metrics.tasks);
       if (m.task_state && ['FINISHED', 'CANCELED', 'FAILED'].includes(m.task_state.state)) taskSlots.delete(taskRefKey(m.task_state.task));
-      sendToJobManager(event.message as Record<string, unknown>);
+      if ((m as { ack?: unknown }).ack) session?.write(event.message, () => void faultPoint('tm.ack.sent'));
+      else sendToJobManager(event.message as Record<string, unknown>);
     });
     worker.on('error', (err) => {
       log.fatal({ err, slot: i }, 'slot thread crashed');
@@ -104,10 +106,21 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
     }
   };
 
-  const client = new (protos().JobManagerService)(options.jobmanager, internalChannelCredentials(tls), { ...CHANNEL_OPTIONS, ...internalChannelOptions(tls) }) as unknown as {
-    Session(): grpc.ClientDuplexStream<unknown, JobManagerMessage>;
-    close(): void;
-  };
+  type SessionClient = { Session(): grpc.ClientDuplexStream<unknown, JobManagerMessage>; close(): void };
+  const initialBackoffMs = config.getNumber('cluster.registration.initial-timeout');
+  const maxBackoffMs = config.getNumber('cluster.registration.max-timeout');
+  // A reused channel backs off on its own (past 1 s after ~20 s of outage, up to minutes):
+  // every try gets a fresh channel whose own backoff is capped too, so the pause between
+  // tries is ours, and bounded by cluster.registration.max-timeout.
+  const newClient = () =>
+    new (protos().JobManagerService)(options.jobmanager, internalChannelCredentials(tls), {
+      ...CHANNEL_OPTIONS,
+      ...internalChannelOptions(tls),
+      'grpc.initial_reconnect_backoff_ms': Math.min(initialBackoffMs, maxBackoffMs),
+      'grpc.max_reconnect_backoff_ms': maxBackoffMs,
+    }) as unknown as SessionClient;
+  let client = newClient();
+  let backoffMs = initialBackoffMs;
   const heartbeatMs = config.getNumber('heartbeat.interval');
   const timeoutMs = config.getNumber('heartbeat.timeout');
 
@@ -117,16 +130,26 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
     session = call;
     lastJobManagerHeartbeat = Date.now();
     let ended = false;
+    let registered = false;
     const lost = (reason: string) => {
       if (ended) return;
       ended = true;
       if (session === call) session = undefined;
       if (stopped) return;
-      log.warn({ reason }, 'JobManager session lost; cancelling tasks and registering again');
+      if (registered) log.warn({ reason }, 'JobManager session lost; cancelling tasks and registering again');
       cancelAll();
-      setTimeout(connect, 500);
+      backoffMs = registered ? initialBackoffMs : Math.min(maxBackoffMs, backoffMs * 2);
+      client.close();
+      client = newClient();
+      setTimeout(connect, registered ? initialBackoffMs : backoffMs);
     };
-    call.on('data', onMessage);
+    call.on('data', (msg: JobManagerMessage) => {
+      if (msg.kind === 'registered') {
+        registered = true;
+        backoffMs = initialBackoffMs;
+      }
+      onMessage(msg);
+    });
     call.on('error', (err: Error) => lost(err.message));
     call.on('end', () => lost('session ended by the JobManager'));
     call.write({ register: { taskmanager_id: id, host: advertisedHost, slots, metrics_port: metricsServer.port, pid: process.pid } });

@@ -20,7 +20,8 @@ import { countAt, readCounts } from './sink-files.mjs';
 export { countAt, readCounts };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const WEIR = path.join(ROOT, 'packages/cli/dist/weir.cjs');
+// WEIR_BENCH_BUNDLE runs the same harness against another build (e.g. an older commit's).
+export const WEIR = process.env.WEIR_BENCH_BUNDLE ? path.resolve(process.env.WEIR_BENCH_BUNDLE) : path.join(ROOT, 'packages/cli/dist/weir.cjs');
 export const EXAMPLES = path.join(ROOT, 'packages/examples/src');
 const require = createRequire(path.join(ROOT, 'package.json'));
 const grpc = require('@grpc/grpc-js');
@@ -189,7 +190,8 @@ export class Client {
  * bundle, all on 127.0.0.1. config: extra -D keys for every process.
  */
 export class WeirCluster {
-  constructor(root, name, numTms, config = {}, { log = () => {}, tmNodeArgs = [], security } = {}) {
+  constructor(root, name, numTms, config = {}, { log = () => {}, tmNodeArgs = [], security, slots = 1 } = {}) {
+    this.slots = slots;
     this.name = name;
     // A `weir security init` directory: processes run with its cluster.yaml, clients with client.yaml.
     this.security = security;
@@ -236,7 +238,7 @@ export class WeirCluster {
 
   startTm(nodeArgs = this.tmNodeArgs) {
     const n = this.nTm++;
-    const pid = spawnTracked(`${this.name}/tm-${n}`, process.execPath, [...nodeArgs, WEIR, 'taskmanager', '--jobmanager', this.address, '--slots', '1', ...this.configArgs('cluster'),
+    const pid = spawnTracked(`${this.name}/tm-${n}`, process.execPath, [...nodeArgs, WEIR, 'taskmanager', '--jobmanager', this.address, '--slots', String(this.slots), ...this.configArgs('cluster'),
       ...this.defines({ 'taskmanager.host': '127.0.0.1', 'taskmanager.bind-host': '127.0.0.1' })],
     { logFile: path.join(this.dir, 'logs', `taskmanager-${n}.log`), cluster: true, cwd: this.dir });
     this.tmPids.add(pid);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -149,6 +149,42 @@ describe('exactly-once file sink', () => {
     expect(() => sink.open?.(context({ attempt: 2, restored }).ctx, out)).toThrow(
       `file sink: pending file ${path.join(dir, '.part-0-1-4.pending')} of checkpoint 4 is missing`,
     );
+  });
+
+  it('never replaces a committed file: a second commit with the same checkpoint id fails and the first output stays (finding 1)', async () => {
+    // Attempt 1 commits checkpoint 5; a JobManager that reused id 5 would make attempt 2 commit part-0-5 again.
+    const first = exactlyOnceFileSinkOperator<string>(dir);
+    await first.open?.(context({ attempt: 1 }).ctx, out);
+    first.processElement('committed first', out);
+    first.snapshotState?.(5);
+    await first.notifyCheckpointComplete?.(5);
+    expect(read('part-0-5')).toBe('committed first\n');
+    const second = exactlyOnceFileSinkOperator<string>(dir);
+    await second.open?.(context({ attempt: 2 }).ctx, out);
+    second.processElement('would replace it', out);
+    second.snapshotState?.(5);
+    expect(() => second.notifyCheckpointComplete?.(5)).toThrow(`file sink: ${path.join(dir, 'part-0-5')} already exists and was not written by checkpoint 5; refusing to replace committed output`);
+    expect(read('part-0-5')).toBe('committed first\n');
+  });
+
+  it('committing the same checkpoint twice is a no-op, also after a crash between the two steps of a commit', async () => {
+    const sink = exactlyOnceFileSinkOperator<string>(dir);
+    const a1 = context({ attempt: 1 });
+    await sink.open?.(a1.ctx, out);
+    sink.processElement('x', out);
+    sink.snapshotState?.(1);
+    const checkpoint1 = a1.checkpointState();
+    // The process died after link() and before unlink(): both names of one file exist.
+    linkSync(path.join(dir, '.part-0-1-1.pending'), path.join(dir, 'part-0-1'));
+    const restored = exactlyOnceFileSinkOperator<string>(dir);
+    await restored.open?.(context({ attempt: 2, restored: checkpoint1 }).ctx, out);
+    expect(visible()).toEqual(['part-0-1']);
+    expect(hidden()).toEqual([]);
+    await restored.notifyCheckpointComplete?.(1);
+    const again = exactlyOnceFileSinkOperator<string>(dir);
+    await again.open?.(context({ attempt: 3, restored: checkpoint1 }).ctx, out);
+    expect(visible()).toEqual(['part-0-1']);
+    expect(read('part-0-1')).toBe('x\n');
   });
 
   it('without checkpointing, the end of input commits everything', async () => {

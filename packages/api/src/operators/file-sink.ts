@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, appendFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, appendFileSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
+import { faultPoint, StateError } from '@weir/core';
 import type { OperatorContext, StreamOperator } from '../operator';
 import type { ListState } from '../state';
 import { formatRecord } from './format';
@@ -7,10 +8,33 @@ import { formatRecord } from './format';
 interface PendingFile { checkpointId: number; pending: string; final: string }
 
 /**
+ * Makes a pending file visible under its final name without ever replacing a file:
+ * link() fails when the name is taken, where rename() would silently overwrite committed
+ * output. Committing again is a no-op (the pending file is gone and the final one is
+ * there); a crash between link and unlink leaves two names of one inode, which is ours.
+ */
+function publish(from: string, to: string, checkpointId: number): void {
+  try {
+    linkSync(from, to);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      if (existsSync(to)) return; // committed before
+      throw new StateError(`file sink: pending file ${from} of checkpoint ${checkpointId} is missing`);
+    }
+    if (code !== 'EEXIST') throw err;
+    if (statSync(to).ino !== statSync(from).ino) {
+      throw new StateError(`file sink: ${to} already exists and was not written by checkpoint ${checkpointId}; refusing to replace committed output`);
+    }
+  }
+  unlinkSync(from);
+}
+
+/**
  * Exactly-once file sink (two-phase commit, as Flink's FileSink): records go to a hidden
  * in-progress file; a checkpoint barrier turns it into a pending file recorded in state;
- * the checkpoint's completion renames it to its visible name. A restore commits the
- * pending files its checkpoint recorded (renames are idempotent) and discards the rest.
+ * the checkpoint's completion gives it its visible name. A restore commits the pending
+ * files its checkpoint recorded (committing twice is a no-op) and discards the rest.
  */
 export function exactlyOnceFileSinkOperator<T>(directory: string): StreamOperator<T, never> {
   let ctx: OperatorContext;
@@ -30,17 +54,17 @@ export function exactlyOnceFileSinkOperator<T>(directory: string): StreamOperato
 
   const commit = (upTo: number) => {
     const remaining: PendingFile[] = [];
+    let committed = 0;
     for (const file of pending) {
       if (file.checkpointId > upTo) {
         remaining.push(file);
         continue;
       }
-      const from = path.join(directory, file.pending);
-      const to = path.join(directory, file.final);
-      if (existsSync(from)) renameSync(from, to);
-      else if (!existsSync(to)) throw new Error(`file sink: pending file ${from} of checkpoint ${file.checkpointId} is missing`);
+      publish(path.join(directory, file.pending), path.join(directory, file.final), file.checkpointId);
+      committed++;
     }
     pending = remaining;
+    if (committed > 0) faultPoint('tm.sink.committed');
   };
 
   /** Turns the in-progress file into a pending one that the given checkpoint covers. */

@@ -10,6 +10,8 @@ export interface ChaosOptions {
   taskmanagers: number;
   parallelism: number;
   kills: number;
+  /** Times to kill -9 the JobManager (restarted on the same store and port). */
+  jobmanagerKills: number;
   intervalMs: number;
   records: number;
   keys: number;
@@ -58,7 +60,8 @@ export function expectedKeyedSum(records: number, keys: number): Map<string, num
 /**
  * Chaos drill: a local cluster with spare TaskManagers runs the keyed sum into the
  * exactly-once file sink while TaskManagers are killed with SIGKILL at random and
- * replaced; at the end the committed output must be exactly the expected one.
+ * replaced, and, with jobmanagerKills, the JobManager too (restarted at once on the same
+ * store and port); at the end the committed output must be exactly the expected one.
  */
 export async function runChaos(o: ChaosOptions): Promise<number> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'weir-chaos-'));
@@ -85,8 +88,11 @@ export async function runChaos(o: ChaosOptions): Promise<number> {
   let taskmanagerCount = 0;
   const heap = o.taskmanagerHeapMb ? [`--max-old-space-size=${o.taskmanagerHeapMb}`] : [];
   const startTaskManager = () => start(`taskmanager-${++taskmanagerCount}`, ['taskmanager', '--jobmanager', address], heap);
+  let jobmanager: ChildProcess | undefined;
+  let jobmanagerStarts = 0;
+  const startJobManager = () => (jobmanager = start(`jobmanager-${++jobmanagerStarts}`, ['jobmanager', '-D', `jobmanager.rpc.port=${port}`]));
   try {
-    start('jobmanager', ['jobmanager', '-D', `jobmanager.rpc.port=${port}`]);
+    startJobManager();
     for (let i = 0; i < o.taskmanagers; i++) startTaskManager();
     await until(async () => (await client.call<{ taskmanagers: unknown[] }>('ListTaskManagers', {}, 1000)).taskmanagers.length >= o.taskmanagers, 30_000);
     log(`cluster up: JobManager ${address}, ${o.taskmanagers} TaskManagers (files in ${dir})`);
@@ -107,15 +113,38 @@ export async function runChaos(o: ChaosOptions): Promise<number> {
     log(`job ${jobId} submitted: ${o.records} records, ${o.keys} keys, ${o.rate} records/s, checkpoints every ${o.checkpointMs} ms`);
 
     type Details = { summary: { state: string; restarts: number }; vertices: { subtasks: { taskmanager_id: string }[] }[] };
-    const details = () => client.call<Details>('GetJob', { job_id: jobId });
+    // While the JobManager restarts it does not answer: ask again for a while.
+    const details = async () => {
+      let last: unknown;
+      for (let i = 0; i < 100; i++) {
+        try {
+          return await client.call<Details>('GetJob', { job_id: jobId });
+        } catch (err) {
+          last = err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      throw last;
+    };
     let kills = 0;
-    while (kills < o.kills) {
+    let jobmanagerKills = 0;
+    while (kills < o.kills || jobmanagerKills < o.jobmanagerKills) {
       await new Promise((r) => setTimeout(r, o.intervalMs * (0.5 + rand())));
       const d = await details();
       if (['FINISHED', 'FAILED', 'CANCELED'].includes(d.summary.state)) break;
+      const jmLeft = o.jobmanagerKills - jobmanagerKills;
+      if (rand() * (jmLeft + o.kills - kills) < jmLeft) {
+        const victim = jobmanager?.pid as number;
+        process.kill(victim, 'SIGKILL');
+        await new Promise((r) => jobmanager?.once('exit', r));
+        jobmanagerKills++;
+        startJobManager();
+        log(`JobManager kill ${jobmanagerKills}/${o.jobmanagerKills}: SIGKILL pid ${victim}, started it again on the same store`);
+        continue;
+      }
       const busy = [...new Set(d.vertices.flatMap((v) => v.subtasks.map((s) => s.taskmanager_id)).filter(Boolean))];
       const pids = busy.map((id) => Number(id.split('-').at(-2))).filter((pid) => children.some((c) => c.pid === pid && c.exitCode === null && c.signalCode === null));
-      if (pids.length === 0) continue;
+      if (pids.length === 0 || kills >= o.kills) continue;
       const victim = pids[Math.floor(rand() * pids.length)];
       process.kill(victim, 'SIGKILL');
       kills++;
@@ -123,6 +152,7 @@ export async function runChaos(o: ChaosOptions): Promise<number> {
       log(`kill ${kills}/${o.kills}: SIGKILL TaskManager pid ${victim}, started a replacement`);
     }
     const deadline = Date.now() + o.timeoutMs;
+    if (o.jobmanagerKills > 0) log(`${jobmanagerKills} JobManager kills, ${kills} TaskManager kills; waiting for the job to end`);
     let final = await details();
     while (!['FINISHED', 'FAILED', 'CANCELED'].includes(final.summary.state) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 300));
@@ -145,7 +175,7 @@ export async function runChaos(o: ChaosOptions): Promise<number> {
     const pass = final.summary.state === 'FINISHED' && missing.length === 0 && duplicated.length === 0 && unexpected.length === 0 && shared.unreferenced.length === 0;
     const total = [...seen.values()].reduce((a, b) => a + b, 0);
     process.stdout.write(
-      `${pass ? 'PASS' : 'FAIL'}: ${kills} kills, ${final.summary.restarts} restarts, job ${final.summary.state}, ${total} committed lines, expected ${expected.size}; ` +
+      `${pass ? 'PASS' : 'FAIL'}: ${kills} kills, ${o.jobmanagerKills > 0 ? `${jobmanagerKills} JobManager kills, ` : ''}${final.summary.restarts} restarts, job ${final.summary.state}, ${total} committed lines, expected ${expected.size}; ` +
         `missing ${missing.length}, duplicated ${duplicated.length}, unexpected ${unexpected.length}\n`,
     );
     if (!pass) {

@@ -44,13 +44,55 @@ export interface CheckpointStatsSnapshot {
   latest_restored_timestamp: number;
 }
 
-const HISTORY_LIMIT = 1000;
+/** One change of the statistics, appended to the job's statistics log as it happens. */
+export type CheckpointStatsRecord =
+  | { type: 'triggered'; id: number; trigger_timestamp: number; total: number; final: boolean; counts: CheckpointCounts }
+  | { type: 'ended'; stats: CheckpointStats; counts: CheckpointCounts }
+  | { type: 'restored'; id: number; timestamp: number; counts: CheckpointCounts }
+  | { type: 'snapshot'; snapshot: CheckpointStatsSnapshot };
 
-/** Keeps every checkpoint's statistics (Flink keeps only 10); persisted beside the checkpoints. */
+export const HISTORY_LIMIT = 1000;
+
+/** Replays a statistics log into the snapshot it describes (a torn or unknown record is skipped). */
+export function replayStats(records: Iterable<CheckpointStatsRecord>): CheckpointStatsSnapshot | undefined {
+  const history = new Map<number, CheckpointStats>();
+  let counts: CheckpointCounts | undefined;
+  let restored = { id: 0, timestamp: 0 };
+  for (const r of records) {
+    if (r.type === 'snapshot') {
+      history.clear();
+      for (const h of r.snapshot.history) history.set(h.id, h);
+      counts = r.snapshot.counts;
+      restored = { id: r.snapshot.latest_restored_id, timestamp: r.snapshot.latest_restored_timestamp };
+    } else if (r.type === 'triggered') {
+      history.set(r.id, {
+        id: r.id, status: 'IN_PROGRESS', acknowledged: 0, total: r.total, trigger_timestamp: r.trigger_timestamp, end_to_end_duration_ms: 0, state_size: 0, checkpointed_size: 0,
+        max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final: r.final, tasks: [],
+      });
+      counts = r.counts;
+    } else if (r.type === 'ended') {
+      history.set(r.stats.id, r.stats);
+      counts = r.counts;
+    } else if (r.type === 'restored') {
+      restored = { id: r.id, timestamp: r.timestamp };
+      counts = r.counts;
+    }
+    while (history.size > HISTORY_LIMIT) history.delete(Math.min(...history.keys()));
+  }
+  if (!counts) return undefined;
+  return { counts, history: [...history.values()].sort((a, b) => b.id - a.id), latest_restored_id: restored.id, latest_restored_timestamp: restored.timestamp };
+}
+
+/**
+ * Keeps the statistics of the last 1000 checkpoints (Flink keeps only 10). Every change is
+ * handed to `record` as one small record, so persisting them costs the same per checkpoint
+ * however long the history is.
+ */
 export class CheckpointStatsTracker {
   private readonly history = new Map<number, CheckpointStats>();
   counts: CheckpointCounts = { completed: 0, failed: 0, in_progress: 0, restored: 0 };
   latestRestored = { id: 0, timestamp: 0 };
+  record: (r: CheckpointStatsRecord) => void = () => {};
 
   constructor(initial?: CheckpointStatsSnapshot) {
     if (initial) {
@@ -72,6 +114,7 @@ export class CheckpointStatsTracker {
     });
     this.counts.in_progress++;
     while (this.history.size > HISTORY_LIMIT) this.history.delete(this.history.keys().next().value as number);
+    this.record({ type: 'triggered', id, trigger_timestamp: timestamp, total, final, counts: { ...this.counts } });
   }
 
   acknowledged(id: number, task: CheckpointTaskStats): void {
@@ -92,6 +135,7 @@ export class CheckpointStatsTracker {
     s.path = path;
     this.counts.in_progress--;
     this.counts.completed++;
+    this.record({ type: 'ended', stats: s, counts: { ...this.counts } });
   }
 
   failed(id: number, now: number, reason: string, task: string): void {
@@ -103,11 +147,38 @@ export class CheckpointStatsTracker {
     s.failed_task = task;
     this.counts.in_progress--;
     this.counts.failed++;
+    this.record({ type: 'ended', stats: s, counts: { ...this.counts } });
   }
 
   restored(id: number, timestamp: number): void {
     this.counts.restored++;
     this.latestRestored = { id, timestamp };
+    this.record({ type: 'restored', id, timestamp, counts: { ...this.counts } });
+  }
+
+  /**
+   * After a JobManager restart the store is the truth: a checkpoint whose `_metadata` is in
+   * place completed, even if the JobManager died before its statistics record was written.
+   */
+  reconcileCompleted(completed: readonly { id: number; triggeredAt: number; completedAt: number; path: string; final: boolean }[]): void {
+    for (const c of completed) {
+      const s = this.history.get(c.id);
+      if (s?.status === 'COMPLETED') continue;
+      if (s?.status === 'FAILED') this.counts.failed--;
+      if (s?.status === 'IN_PROGRESS') this.counts.in_progress--;
+      const entry: CheckpointStats = {
+        id: c.id, status: 'COMPLETED', acknowledged: s?.total ?? 0, total: s?.total ?? 0, trigger_timestamp: c.triggeredAt, end_to_end_duration_ms: c.completedAt - c.triggeredAt,
+        state_size: s?.state_size ?? 0, checkpointed_size: s?.checkpointed_size ?? 0, max_alignment_ms: s?.max_alignment_ms ?? 0, failure_reason: '', failed_task: '', path: c.path, final: c.final, tasks: s?.tasks ?? [],
+      };
+      this.history.set(c.id, entry);
+      this.counts.completed++;
+      this.record({ type: 'ended', stats: entry, counts: { ...this.counts } });
+    }
+  }
+
+  /** The highest checkpoint id in the history (ids never go back, even across restarts). */
+  highestId(): number {
+    return Math.max(0, ...this.history.keys());
   }
 
   get(id: number): CheckpointStats | undefined {

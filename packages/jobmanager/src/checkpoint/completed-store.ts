@@ -1,7 +1,7 @@
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckpointError, jobCheckpointDirectory, type StateHandle } from '@weir/core';
-import { checkpointDirectory, discardStateFile, removeCheckpointDirectory, sharedDirectory, sharedFileCheckpoint, sweepSharedFiles, writeFileDurably } from '@weir/runtime';
+import { CheckpointError, faultPoint, jobCheckpointDirectory, type StateHandle } from '@weir/core';
+import { checkpointDirectory, checkStateFile, discardStateFile, removeCheckpointDirectory, sharedDirectory, sharedFileCheckpoint, sweepSharedFiles, writeFileDurably } from '@weir/runtime';
 
 /** What `_metadata` holds: enough to redeploy every task with its state. */
 export interface CompletedCheckpoint {
@@ -15,11 +15,25 @@ export interface CompletedCheckpoint {
   path: string;
 }
 
+/** A checkpoint directory whose `_metadata` exists but cannot be used. */
+export interface DamagedCheckpoint {
+  id: number;
+  path: string;
+  reason: string;
+}
+
 export const METADATA_FILE = '_metadata';
+
+const CHECKPOINT_DIR = /^chk-(\d+)$/;
 
 /** Completed checkpoints of one job on the filesystem, keeping `num-retained` of them. */
 export class CompletedCheckpointStore {
+  /** Ascending by id. */
   private readonly completed: CompletedCheckpoint[] = [];
+  /** Found at recovery; a damaged newest checkpoint fails the job instead of a silent fallback. */
+  damaged: DamagedCheckpoint[] = [];
+  /** The highest checkpoint id any directory on disk carries. */
+  highestIdOnDisk = 0;
 
   constructor(
     private readonly root: string,
@@ -27,18 +41,35 @@ export class CompletedCheckpointStore {
     private readonly retained: number,
   ) {}
 
-  /** Writes `_metadata` last and atomically: a checkpoint without it never happened. */
+  get jobDirectory(): string {
+    return path.join(this.root, this.jobId);
+  }
+
+  /**
+   * Writes `_metadata` last and atomically: a checkpoint without it never happened. A
+   * failed write (a full disk) removes the checkpoint's directory with its state files.
+   */
   async add(checkpoint: Omit<CompletedCheckpoint, 'path' | 'jobId'>): Promise<CompletedCheckpoint> {
+    if (this.completed.some((c) => c.id === checkpoint.id)) throw new CheckpointError(`checkpoint ${checkpoint.id} of job ${this.jobId} is already complete`);
     const dir = checkpointDirectory(this.root, this.jobId, checkpoint.id);
     const full: CompletedCheckpoint = { ...checkpoint, jobId: this.jobId, path: dir };
-    await mkdir(dir, { recursive: true }); // a job without state still gets its checkpoint directory
-    await writeFileDurably(path.join(dir, METADATA_FILE), JSON.stringify(full, null, 1));
-    this.completed.push(full);
+    try {
+      await mkdir(dir, { recursive: true }); // a job without state still gets its checkpoint directory
+      await writeFileDurably(path.join(dir, METADATA_FILE), JSON.stringify(full, null, 1), () => faultPoint('jm.metadata.written'));
+    } catch (err) {
+      await removeCheckpointDirectory(this.root, this.jobId, checkpoint.id).catch(() => {});
+      throw err;
+    }
+    await faultPoint('jm.metadata.renamed');
+    const at = this.completed.findIndex((c) => c.id > full.id);
+    this.completed.splice(at < 0 ? this.completed.length : at, 0, full);
+    // Retention drops the oldest, never the checkpoint that just completed.
     while (this.completed.length > this.retained) {
-      const old = this.completed.shift() as CompletedCheckpoint;
-      await removeCheckpointDirectory(this.root, this.jobId, old.id);
+      const oldest = this.completed[0] === full ? this.completed.splice(1, 1)[0] : this.completed.shift();
+      if (oldest) await removeCheckpointDirectory(this.root, this.jobId, oldest.id);
     }
     await this.releaseSharedFiles(full.id);
+    await faultPoint('jm.store.updated');
     return full;
   }
 
@@ -61,26 +92,39 @@ export class CompletedCheckpointStore {
     return this.completed;
   }
 
-  /** After a JobManager restart: the newest readable `_metadata` of the job. */
+  /**
+   * After a JobManager restart: the retained checkpoints are the newest whose `_metadata`
+   * reads; directories without `_metadata` (a checkpoint that never completed, a failed
+   * metadata write), beyond retention, or with leftover temp files are swept. A damaged
+   * `_metadata` is kept and reported, never skipped silently.
+   */
   async recover(): Promise<void> {
-    const jobDir = path.join(this.root, this.jobId);
     let names: string[];
     try {
-      names = await readdir(jobDir);
+      names = await readdir(this.jobDirectory);
     } catch {
       return;
     }
-    const ids = names.map((n) => /^chk-(\d+)$/.exec(n)?.[1]).filter((x): x is string => !!x).map(Number).sort((a, b) => a - b);
+    const ids = names.map((n) => CHECKPOINT_DIR.exec(n)?.[1]).filter((x): x is string => !!x).map(Number).sort((a, b) => a - b);
+    this.highestIdOnDisk = Math.max(0, ...ids);
+    const incomplete: number[] = [];
     for (const id of ids) {
+      const dir = path.join(this.jobDirectory, `chk-${id}`);
       try {
-        this.completed.push(await readMetadata(path.join(jobDir, `chk-${id}`)));
-      } catch {
-        // an incomplete checkpoint (no _metadata) is not a checkpoint
+        this.completed.push(await readMetadata(dir));
+      } catch (err) {
+        if ((err as CheckpointError & { missing?: boolean }).missing) incomplete.push(id);
+        else this.damaged.push({ id, path: path.join(dir, METADATA_FILE), reason: (err as Error).message });
       }
     }
-    while (this.completed.length > this.retained) this.completed.shift();
-    const latest = this.latest();
-    if (latest) await this.releaseSharedFiles(latest.id);
+    while (this.completed.length > this.retained) incomplete.push((this.completed.shift() as CompletedCheckpoint).id);
+    for (const id of incomplete) await removeCheckpointDirectory(this.root, this.jobId, id);
+    for (const c of this.completed) await removeTempFiles(c.path);
+    // Shared files of incremental checkpoints that no retained checkpoint names (written by
+    // checkpoints that never completed, or by dropped ones) go too; not while a damaged
+    // checkpoint's metadata cannot say which files it needs.
+    const newest = Math.max(this.highestIdOnDisk, ...this.completed.map((c) => c.id));
+    if (this.damaged.length === 0 && newest > 0) await this.releaseSharedFiles(newest);
   }
 
   /** An aborted checkpoint's directory: whatever tasks wrote for it is garbage. */
@@ -100,10 +144,27 @@ export class CompletedCheckpointStore {
     }
   }
 
+  /** Every retained checkpoint and the job's checkpoint directory when nothing else is in it. */
   async discardAll(): Promise<void> {
     for (const c of this.completed.splice(0)) await removeCheckpointDirectory(this.root, this.jobId, c.id);
     await rm(sharedDirectory(this.root, this.jobId), { recursive: true, force: true }).catch(() => {});
+    await rmdir(this.jobDirectory).catch(() => {});
   }
+
+  /** Retained checkpoints whose every state file is present and matches its checksum. */
+  async wholeCheckpoints(): Promise<CompletedCheckpoint[]> {
+    const whole: CompletedCheckpoint[] = [];
+    for (const c of this.completed) {
+      const problems = await Promise.all(Object.values(c.handles).flat().map((h) => checkStateFile(h, jobCheckpointDirectory(this.root, this.jobId))));
+      if (problems.every((p) => p === undefined)) whole.push(c);
+    }
+    return whole;
+  }
+}
+
+async function removeTempFiles(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) if (n.startsWith(`${METADATA_FILE}.tmp-`)) await rm(path.join(dir, n), { force: true });
 }
 
 export async function readMetadata(checkpointDir: string): Promise<CompletedCheckpoint> {
@@ -112,11 +173,19 @@ export async function readMetadata(checkpointDir: string): Promise<CompletedChec
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new CheckpointError(`checkpoint ${checkpointDir} has no readable ${METADATA_FILE}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const e = new CheckpointError(`checkpoint ${checkpointDir} has no readable ${METADATA_FILE}: ${code ?? err}`);
+    if (code === 'ENOENT') Object.assign(e, { missing: true });
+    throw e;
   }
+  let parsed: CompletedCheckpoint;
   try {
-    return JSON.parse(text) as CompletedCheckpoint;
+    parsed = JSON.parse(text) as CompletedCheckpoint;
   } catch {
-    throw new CheckpointError(`checkpoint metadata ${file} is corrupt`);
+    throw new CheckpointError(`checkpoint metadata ${file} is corrupt: it is not valid JSON (${text.length} bytes)`);
   }
+  if (!parsed || typeof parsed.id !== 'number' || typeof parsed.handles !== 'object' || parsed.handles === null) {
+    throw new CheckpointError(`checkpoint metadata ${file} is corrupt: it lacks the checkpoint id or the state handles`);
+  }
+  return parsed;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AcknowledgeCheckpoint, TaskRef } from '@weir/core';
+import { CheckpointIdCounter } from './checkpoint-id-counter';
 import { CheckpointStatsTracker } from './checkpoint-stats';
 import { CompletedCheckpointStore } from './completed-store';
 import { CheckpointCoordinator, type CheckpointParticipants, type CheckpointSettings } from './coordinator';
@@ -21,7 +22,6 @@ class FakeParticipants implements CheckpointParticipants {
   readonly triggers: { task: string; id: number; timestamp: number; final: boolean }[] = [];
   readonly notifies: { task: string; id: number; completed: boolean }[] = [];
   readonly failures: string[] = [];
-  persisted = 0;
 
   constructor(private readonly root: string) {}
 
@@ -51,10 +51,6 @@ class FakeParticipants implements CheckpointParticipants {
   failJob(reason: string): void {
     this.failures.push(reason);
   }
-
-  persistStats(): void {
-    this.persisted++;
-  }
 }
 
 function ack(id: number, task: TaskRef, alignment = 0): AcknowledgeCheckpoint {
@@ -82,7 +78,7 @@ function setup(settings: Partial<CheckpointSettings> = {}, retained = 1) {
     store,
     stats,
     log,
-    1,
+    new CheckpointIdCounter(undefined),
     () => Date.now(),
   );
   /** Every task of the current attempt acknowledges checkpoint `id`. */
@@ -355,6 +351,30 @@ describe('CheckpointCoordinator acknowledgements', () => {
     participants.running = true;
     await vi.advanceTimersByTimeAsync(100);
     expect(participants.triggers.map((t) => [t.id, t.final])).toEqual([[1, true]]);
+  });
+
+  it('a final checkpoint aborted by a failover is not triggered again for the new attempt, whose sources have not ended', async () => {
+    const { participants, coordinator } = setup();
+    participants.running = false;
+    coordinator.requestFinalCheckpoint(); // the old attempt's sources ended; not all tasks running yet
+    coordinator.abortAll('job failover');
+    participants.attempt = 2;
+    participants.running = true;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(participants.triggers.filter((t) => t.final)).toEqual([]);
+    // Once the new attempt's sources end, they ask again.
+    coordinator.requestFinalCheckpoint();
+    expect(participants.triggers.map((t) => [t.id, t.final])).toEqual([[1, true]]);
+  });
+
+  it('a pending final checkpoint aborted by a failover is not retried either', async () => {
+    const { participants, coordinator } = setup();
+    coordinator.requestFinalCheckpoint();
+    expect(participants.triggers.map((t) => [t.id, t.final])).toEqual([[1, true]]);
+    coordinator.abortAll('job failover');
+    participants.attempt = 2;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(participants.triggers.filter((t) => t.final).map((t) => t.id)).toEqual([1]);
   });
 
   it('abortAll aborts pending checkpoints without counting failures', async () => {

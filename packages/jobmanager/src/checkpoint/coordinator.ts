@@ -1,4 +1,5 @@
-import { taskName, type AcknowledgeCheckpoint, type DeclineCheckpoint, type Logger, type StateHandle, type TaskRef } from '@weir/core';
+import { describeError, faultPoint, taskName, type AcknowledgeCheckpoint, type DeclineCheckpoint, type Logger, type StateHandle, type TaskRef } from '@weir/core';
+import type { CheckpointIdCounter } from './checkpoint-id-counter';
 import type { CheckpointStatsTracker } from './checkpoint-stats';
 import type { CompletedCheckpoint, CompletedCheckpointStore } from './completed-store';
 import { PendingCheckpoint } from './pending-checkpoint';
@@ -21,7 +22,6 @@ export interface CheckpointParticipants {
   notify(task: TaskRef, checkpointId: number, completed: boolean): void;
   /** More consecutive failures than tolerated: the job must fail over. */
   failJob(reason: string): void;
-  persistStats(): void;
 }
 
 /**
@@ -31,8 +31,8 @@ export interface CheckpointParticipants {
  */
 export class CheckpointCoordinator {
   private readonly pending = new Map<number, PendingCheckpoint>();
-  /** Acknowledged by every task, its metadata being written. */
-  private readonly completing = new Set<number>();
+  /** Acknowledged by every task, its metadata being written; settles when written or failed. */
+  private readonly completing = new Map<number, Promise<void>>();
   private timer?: ReturnType<typeof setTimeout>;
   private running = false;
   private lastCompletionAt = Number.NEGATIVE_INFINITY;
@@ -45,7 +45,7 @@ export class CheckpointCoordinator {
     private readonly store: CompletedCheckpointStore,
     readonly stats: CheckpointStatsTracker,
     private readonly log: Logger,
-    private nextId = 1,
+    private readonly ids: CheckpointIdCounter,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -69,6 +69,16 @@ export class CheckpointCoordinator {
     return this.pending.size;
   }
 
+  /**
+   * Waits until no checkpoint is between its last acknowledgement and its completion. A
+   * restart must not pick its checkpoint before then: the new attempt's sinks would discard
+   * the pending files of a checkpoint that completes a moment later, and a second failure
+   * would then restore a checkpoint whose files are gone.
+   */
+  async settled(): Promise<void> {
+    while (this.completing.size > 0) await Promise.allSettled([...this.completing.values()]);
+  }
+
   latestCompleted(): CompletedCheckpoint | undefined {
     return this.store.latest();
   }
@@ -82,7 +92,7 @@ export class CheckpointCoordinator {
   private onTimer(): void {
     this.timer = undefined;
     const sinceLast = this.now() - this.lastCompletionAt;
-    if (this.pending.size >= this.settings.maxConcurrent) return this.schedule(this.settings.intervalMs);
+    if (this.pending.size + this.completing.size >= this.settings.maxConcurrent) return this.schedule(this.settings.intervalMs);
     if (sinceLast < this.settings.minPauseMs) return this.schedule(this.settings.minPauseMs - sinceLast);
     this.triggerCheckpoint(false);
     this.schedule(this.settings.intervalMs);
@@ -93,7 +103,14 @@ export class CheckpointCoordinator {
     const tasks = this.participants.runningTasks();
     // Not every task is running (deploying, restarting): skip, and that is no failure.
     if (!tasks) return undefined;
-    const id = this.nextId++;
+    let id: number;
+    try {
+      id = this.ids.take();
+    } catch (err) {
+      this.log.error({ err: describeError(err) }, 'cannot record the next checkpoint id durably; not triggering');
+      this.onFailure(`cannot record the next checkpoint id: ${describeError(err)}`);
+      return undefined;
+    }
     const timestamp = this.now();
     const names = tasks.all.map((t) => taskName(t.vertex_id, t.subtask, t.attempt));
     const checkpoint = new PendingCheckpoint(id, tasks.attempt, timestamp, names, final);
@@ -105,6 +122,7 @@ export class CheckpointCoordinator {
     }, this.settings.timeoutMs);
     this.log.info({ checkpointId: id, final, tasks: names.length }, 'triggering checkpoint');
     for (const source of tasks.sources) this.participants.trigger(source, id, timestamp, final);
+    void faultPoint('jm.checkpoint.trigger-sent');
     return id;
   }
 
@@ -133,7 +151,16 @@ export class CheckpointCoordinator {
       alignment_duration_ms: ack.alignment_duration_ms, state_size: ack.state_size,
       checkpointed_size: ack.checkpointed_size || ack.state_size,
     });
-    if (checkpoint.isComplete()) await this.complete(checkpoint);
+    await faultPoint('jm.ack.received');
+    if (checkpoint.isComplete() && this.pending.get(checkpoint.id) === checkpoint) {
+      const done = this.complete(checkpoint);
+      this.completing.set(checkpoint.id, done);
+      try {
+        await done;
+      } finally {
+        this.completing.delete(checkpoint.id);
+      }
+    }
   }
 
   receiveDecline(decline: DeclineCheckpoint): void {
@@ -149,15 +176,16 @@ export class CheckpointCoordinator {
     const handles: Record<string, StateHandle[]> = {};
     for (const ack of checkpoint.acks.values()) (handles[ack.task.vertex_id] ??= []).push(...ack.handles);
     let completed: CompletedCheckpoint;
-    this.completing.add(checkpoint.id);
     try {
       completed = await this.store.add({ id: checkpoint.id, triggeredAt: checkpoint.triggeredAt, completedAt: this.now(), final: checkpoint.final, handles });
     } catch (err) {
-      this.stats.failed(checkpoint.id, this.now(), `writing metadata failed: ${(err as Error).message}`, '');
-      this.onFailure(`checkpoint ${checkpoint.id}: writing metadata failed`);
+      const reason = `writing metadata failed: ${describeError(err)}`;
+      this.log.warn({ checkpointId: checkpoint.id, reason }, 'checkpoint failed');
+      this.stats.failed(checkpoint.id, this.now(), reason, '');
+      for (const t of this.participants.currentTasks()) if (t.attempt === checkpoint.attempt) this.participants.notify(t, checkpoint.id, false);
+      if (checkpoint.final) setTimeout(() => this.retryFinal(), 100);
+      this.onFailure(`checkpoint ${checkpoint.id}: ${reason}`);
       return;
-    } finally {
-      this.completing.delete(checkpoint.id);
     }
     this.lastCompletionAt = this.now();
     this.consecutiveFailures = 0;
@@ -166,9 +194,9 @@ export class CheckpointCoordinator {
       this.abort(older.id, `subsumed by checkpoint ${checkpoint.id}`, '', false);
     }
     this.stats.completed(checkpoint.id, this.lastCompletionAt, completed.path);
-    this.participants.persistStats();
     this.log.info({ checkpointId: checkpoint.id, durationMs: this.lastCompletionAt - checkpoint.triggeredAt, path: completed.path }, 'checkpoint completed');
     for (const task of this.participants.currentTasks()) if (task.attempt === checkpoint.attempt) this.participants.notify(task, checkpoint.id, true);
+    await faultPoint('jm.completion.notified');
     if (checkpoint.final) this.finalRequested = false;
   }
 
@@ -178,7 +206,6 @@ export class CheckpointCoordinator {
     this.pending.delete(id);
     if (checkpoint.timeout) clearTimeout(checkpoint.timeout);
     this.stats.failed(id, this.now(), reason, task);
-    this.participants.persistStats();
     void this.store.discardAborted(id);
     this.log.warn({ checkpointId: id, reason }, 'checkpoint aborted');
     for (const t of this.participants.currentTasks()) if (t.attempt === checkpoint.attempt) this.participants.notify(t, id, false);
@@ -194,12 +221,18 @@ export class CheckpointCoordinator {
     }
   }
 
-  /** The job fails over: pending checkpoints can't complete; that is not their failure. */
+  /**
+   * The job fails over: pending checkpoints can't complete; that is not their failure. A
+   * final checkpoint asked for by the old attempt's sources is no longer wanted: the new
+   * attempt's sources rewind and ask again when they really end. Triggering it for them
+   * early would let them finish without a checkpoint covering their last records.
+   */
   abortAll(reason: string): void {
+    this.finalRequested = false;
     for (const id of [...this.pending.keys()]) this.abort(id, reason, '', false);
   }
 
   get lastCheckpointId(): number {
-    return this.nextId - 1;
+    return this.ids.peekLast();
   }
 }

@@ -52,6 +52,7 @@ export function createJobManagerMetrics(dispatcher: Dispatcher, rm: ResourceMana
   jobGauge('weir_job_last_checkpoint_restore_timestamp_seconds', 'When the job was last restored from a checkpoint, Unix time; 0 if never (Flink: lastCheckpointRestoreTimestamp).', (j) =>
     j.coordinator.stats.latestRestored.timestamp / 1000);
   jobGauge('weir_job_last_checkpoint_restored_id', 'Id of the checkpoint the job was last restored from; 0 if never.', (j) => j.coordinator.stats.latestRestored.id);
+  jobGauge('weir_job_checkpoint_stats_write_failures', 'Checkpoint statistics records that could not be written to the job store (each is also logged).', (j) => j.statsLog?.writeFailures ?? 0);
   jobGauge('weir_job_num_restarts', 'Restarts of the job since submission (Flink: numRestarts).', (j) => j.restarts);
   jobGauge('weir_job_uptime_seconds', 'Time since the job was submitted, while it is not finished (Flink: uptime).', (j) => (j.endTime ? undefined : (Date.now() - j.submission.submittedAt) / 1000));
 

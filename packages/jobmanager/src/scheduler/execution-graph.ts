@@ -59,8 +59,8 @@ export class ExecutionGraph {
     return this.graph.edges.filter((e) => e.source === vertexId);
   }
 
-  /** Slots needed with slot sharing: one subtask of each vertex per slot. */
-  slotsNeeded(): number {
-    return Math.max(...this.graph.vertices.map((v) => v.parallelism));
+  /** Slots needed with slot sharing: one subtask of each vertex per slot (known before expanding). */
+  static slotsNeeded(graph: JobGraph): number {
+    return Math.max(...graph.vertices.map((v) => v.parallelism));
   }
 }

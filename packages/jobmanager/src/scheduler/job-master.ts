@@ -1,9 +1,15 @@
+import path from 'node:path';
 import {
-  Configuration, taskName, type DeployTask, type InputChannelSpec, type JobGraph, type Logger, type TaskRef, type TaskStateUpdate,
+  Configuration, describeError, taskName, type JobGraph, type Logger, type TaskRef, type TaskStateUpdate,
 } from '@weir/core';
 import { CheckpointCoordinator } from '../checkpoint/coordinator';
+import { CheckpointIdCounter } from '../checkpoint/checkpoint-id-counter';
 import { CheckpointStatsTracker, type CheckpointStatsSnapshot } from '../checkpoint/checkpoint-stats';
+import { CheckpointStatsLog } from '../checkpoint/checkpoint-stats-log';
 import { CompletedCheckpointStore } from '../checkpoint/completed-store';
+import { CHECKPOINT_ID_COUNTER, STATS_LOG } from '../job-store';
+import { damagedStateCause } from './damaged-state';
+import { taskDeployment } from './task-deployment';
 import { restartStrategyFrom, type RestartStrategy } from '../restart/restart-strategy';
 import type { AllocatedSlot, ResourceManager } from '../resource-manager';
 import { JobOutput } from '../job-output';
@@ -29,8 +35,10 @@ export interface ExceptionEntry {
 
 export interface JobMasterHooks {
   persist(master: JobMaster): void;
-  persistStats(jobId: string, stats: CheckpointStatsSnapshot): void;
+  /** The job's own directory in the job store (statistics log, checkpoint id counter); none in unit tests. */
+  jobDirectory?: string;
 }
+
 
 /**
  * Runs one job: takes slots, deploys every subtask, follows their states, drives the
@@ -72,7 +80,12 @@ export class JobMaster {
     const store = new CompletedCheckpointStore(checkpointRoot, submission.jobId, config.getNumber('state.checkpoints.num-retained'));
     this.storeRef = store;
     const stats = new CheckpointStatsTracker(recovered?.stats);
-    const lastId = Math.max(0, ...(recovered?.stats?.history.map((h) => h.id) ?? []));
+    const jobDir = hooks.jobDirectory;
+    this.statsLog = jobDir ? new CheckpointStatsLog(path.join(jobDir, STATS_LOG), log.child({ jobId: submission.jobId }), () => stats.snapshot()) : undefined;
+    if (this.statsLog) stats.record = (r) => this.statsLog?.append(r);
+    const ids = new CheckpointIdCounter(jobDir && path.join(jobDir, CHECKPOINT_ID_COUNTER));
+    ids.atLeast(stats.highestId() + 1);
+    this.ids = ids;
     this.coordinator = new CheckpointCoordinator(
       {
         intervalMs: interval,
@@ -87,12 +100,11 @@ export class JobMaster {
         trigger: (task, id, timestamp, final) => this.sendTo(task, { trigger: { task, checkpoint_id: id, timestamp, final } }),
         notify: (task, id, completed) => this.sendTo(task, { notify: { task, checkpoint_id: id, completed } }),
         failJob: (reason) => this.failover(reason, '', ''),
-        persistStats: () => this.hooks.persistStats(this.jobId, this.coordinator.stats.snapshot()),
       },
       store,
       stats,
       log.child({ jobId: submission.jobId }),
-      lastId + 1,
+      ids,
     );
     this.restartStrategy = restartStrategyFrom(config, interval > 0);
     if (recovered?.attempt !== undefined) this.attempt = recovered.attempt;
@@ -101,6 +113,8 @@ export class JobMaster {
   }
 
   private readonly storeRef: CompletedCheckpointStore;
+  private readonly ids: CheckpointIdCounter;
+  readonly statsLog?: CheckpointStatsLog;
 
   get jobId(): string {
     return this.submission.jobId;
@@ -124,30 +138,60 @@ export class JobMaster {
 
   /** Starts the job (or resumes it after a JobManager restart from its latest checkpoint). */
   async start(resume = false): Promise<void> {
-    if (resume) await this.storeRef.recover();
+    if (resume) {
+      await this.storeRef.recover();
+      this.coordinator.stats.reconcileCompleted(this.storeRef.all());
+      // Ids only grow: above every chk-* directory on disk, whatever the counter says.
+      this.ids.atLeast(this.storeRef.highestIdOnDisk + 1);
+      const latest = this.storeRef.latest()?.id ?? 0;
+      const newer = this.storeRef.damaged.filter((d) => d.id > latest);
+      if (newer.length > 0) {
+        await this.failOnDamagedState(`checkpoint ${newer.at(-1)?.id} cannot be used: ${newer.at(-1)?.reason}`, '', '');
+        return;
+      }
+    }
     void this.scheduleAttempt();
   }
 
   private async scheduleAttempt(): Promise<void> {
-    this.attempt++;
-    const graph = new ExecutionGraph(this.jobId, this.submission.graph, this.attempt);
-    this.graph = graph;
+    try {
+      await this.deployAttempt();
+    } catch (err) {
+      // A job that cannot be expanded or deployed fails alone, never the JobManager.
+      this.log.error({ jobId: this.jobId, err: describeError(err) }, 'job cannot be scheduled');
+      if (isTerminal(this.state) || this.state === 'CANCELLING') return;
+      this.failJob(`the job cannot be scheduled: ${describeError(err)}`);
+    }
+  }
+
+  private async deployAttempt(): Promise<void> {
+    const attempt = ++this.attempt;
     this.exhaustedSources.clear();
-    const needed = graph.slotsNeeded();
+    // Slots first, then the expansion: an execution graph is only built for slots that exist.
+    const needed = ExecutionGraph.slotsNeeded(this.submission.graph);
     const slots = await this.acquireSlots(needed);
-    if (this.state === 'CANCELLING' || this.state === 'CANCELED' || this.graph !== graph) return;
-    if (!slots) {
-      const cause = `could not get ${needed} slot(s) within slot.request.timeout (${this.submission.config.getNumber('slot.request.timeout')} ms): the cluster has ${this.rm.totalSlots()} slot(s), ${this.rm.freeSlots()} free`;
-      this.exceptions.push({ timestamp: Date.now(), task: '', taskmanager_id: '', root_cause: cause });
-      this.failureCause = cause;
-      this.transition('FAILED');
+    // Cancelled, failed for good or rescheduled meanwhile: this attempt is stale.
+    const stale = () => this.attempt !== attempt || !(this.state === 'CREATED' || this.state === 'RESTARTING');
+    if (stale()) {
+      if (slots) this.rm.release(this.jobId);
       return;
     }
+    if (!slots) {
+      this.failJob(`could not get ${needed} slot(s) within slot.request.timeout (${this.submission.config.getNumber('slot.request.timeout')} ms): the cluster has ${this.rm.totalSlots()} slot(s), ${this.rm.freeSlots()} free`);
+      return;
+    }
+    // A checkpoint acknowledged by the old attempt may still be writing its metadata.
+    await this.coordinator.settled();
+    if (stale()) {
+      this.rm.release(this.jobId);
+      return;
+    }
+    const graph = new ExecutionGraph(this.jobId, this.submission.graph, attempt);
+    this.graph = graph;
     const restore = this.coordinator.latestCompleted();
     if (restore) {
       this.lastRestore = { timestamp: Date.now(), checkpointId: restore.id, path: restore.path, checkpointTimestamp: restore.completedAt };
       this.coordinator.stats.restored(restore.id, this.lastRestore.timestamp);
-      this.hooks.persistStats(this.jobId, this.coordinator.stats.snapshot());
     }
     this.transition('RUNNING');
     // Slot sharing: subtask i of every vertex goes to slot i.
@@ -159,9 +203,34 @@ export class JobMaster {
     }
     for (const execution of graph.all()) {
       execution.state = 'DEPLOYING';
-      this.sendTo(execution.ref, { deploy: this.deployment(graph, execution, restore) });
+      this.sendTo(execution.ref, { deploy: taskDeployment(this.submission, graph, execution, restore, this.checkpointDir, this.checkpointingEnabled) });
     }
     this.coordinator.start();
+  }
+
+  /** An ended job found at start: its checkpoints follow the retention setting. */
+  async recoverEnded(): Promise<void> {
+    await this.storeRef.recover();
+    await this.applyRetention();
+  }
+
+  /** A stored job that cannot run any more (invalid under today's limits): FAILED at start. */
+  failStored(cause: string): void {
+    this.exceptions.push({ timestamp: Date.now(), task: '', taskmanager_id: '', root_cause: cause });
+    this.failureCause = cause;
+    this.transition('FAILED');
+  }
+
+  /** Fails the job at once, without a restart. */
+  private failJob(cause: string): void {
+    this.exceptions.push({ timestamp: Date.now(), task: '', taskmanager_id: '', root_cause: cause });
+    this.failureCause = cause;
+    this.coordinator.stop();
+    this.coordinator.abortAll('job failed');
+    this.cancelExecutions();
+    this.rm.release(this.jobId);
+    this.transition('FAILED');
+    void this.applyRetention();
   }
 
   private acquireSlots(count: number): Promise<AllocatedSlot[] | undefined> {
@@ -186,47 +255,6 @@ export class JobMaster {
     });
   }
 
-  private deployment(graph: ExecutionGraph, execution: Execution, restore: ReturnType<CheckpointCoordinator['latestCompleted']>): DeployTask {
-    const vertex = graph.vertex(execution.ref.vertex_id);
-    const inputs: InputChannelSpec[] = [];
-    for (const edge of graph.inputsOf(vertex.id)) {
-      const producer = graph.vertex(edge.source);
-      const producers = edge.partitioning === 'FORWARD' ? [execution.ref.subtask] : [...Array(producer.parallelism).keys()];
-      for (const p of producers) {
-        const producerExecution = graph.executions.get(ExecutionGraph.key(producer.id, p)) as Execution;
-        inputs.push({
-          producer_vertex_id: producer.id,
-          producer_subtask: p,
-          producer_address: producerExecution.dataAddress as string,
-          input_index: edge.input_index,
-          subpartition: edge.partitioning === 'FORWARD' ? 0 : execution.ref.subtask,
-        });
-      }
-    }
-    const config = {
-      ...this.submission.config.toStringMap({ secrets: false }), // tasks never need the client token
-      'parallelism.default': String(this.submission.config.getNumber('parallelism.default')),
-    };
-    return {
-      task: execution.ref,
-      slot: execution.slotIndex as number,
-      parallelism: vertex.parallelism,
-      max_parallelism: vertex.max_parallelism,
-      inputs,
-      outputs: graph.outputsOf(vertex.id).map((e) => ({ consumer_vertex_id: e.target, consumer_parallelism: graph.vertex(e.target).parallelism, partitioning: e.partitioning })),
-      job_bundle: this.submission.bundle,
-      job_args: this.submission.args,
-      job_name: this.submission.graph.name,
-      checkpoint_dir: this.checkpointDir,
-      restore_checkpoint_id: restore?.id ?? 0,
-      restore_handles: restore?.handles[vertex.id] ?? [],
-      checkpointing_mode: this.submission.config.getString('execution.checkpointing.mode'),
-      checkpointing_enabled: this.checkpointingEnabled,
-      config_json: JSON.stringify(config),
-      exchange_token: graph.exchangeToken,
-    };
-  }
-
   private sendTo(task: TaskRef, message: Record<string, unknown>): void {
     const execution = this.graph?.get(task);
     const tm = execution?.taskmanagerId ? this.rm.get(execution.taskmanagerId) : undefined;
@@ -246,12 +274,17 @@ export class JobMaster {
     const execution = this.graph?.get(update.task);
     if (!execution || isExecutionTerminal(execution.state)) return; // an older attempt, or already over
     execution.state = update.state as Execution['state'];
-    if (update.state === 'FAILED') {
+    if (update.state === 'FAILED' && (update.error_kind === 'checkpoint' || update.error_kind === 'state')) {
+      void this.failOnDamagedState(`${execution.name} failed: ${update.error}`, execution.name, execution.taskmanagerId ?? '');
+    } else if (update.state === 'FAILED') {
       this.failover(`${execution.name} failed: ${update.error}`, execution.name, execution.taskmanagerId ?? '');
     } else if (update.state === 'FINISHED' && this.graph?.all().every((e) => e.state === 'FINISHED')) {
       this.coordinator.stop();
+      // A periodic checkpoint triggered while the tasks were finishing can never complete.
+      this.coordinator.abortAll('job finished');
       this.rm.release(this.jobId);
       this.transition('FINISHED');
+      void this.applyRetention();
     }
   }
 
@@ -283,6 +316,8 @@ export class JobMaster {
   private failover(cause: string, task: string, taskmanagerId: string): void {
     if (this.state !== 'RUNNING') return;
     this.exceptions.push({ timestamp: Date.now(), task, taskmanager_id: taskmanagerId, root_cause: cause });
+    // `weir status` shows why the job is restarting, not only why it failed for good.
+    this.failureCause = cause;
     this.log.warn({ jobId: this.jobId, attempt: this.attempt, cause }, 'job failing over');
     this.transition('FAILING');
     this.coordinator.abortAll(`job failover: ${cause.split('\n')[0]}`);
@@ -295,6 +330,7 @@ export class JobMaster {
       this.failureCause = [`${head} (restart strategy ${this.restartStrategy.description} gave up)`, ...frames].join('\n');
       this.coordinator.stop();
       this.transition('FAILED');
+      void this.applyRetention();
       return;
     }
     this.restarts++;
@@ -305,6 +341,42 @@ export class JobMaster {
       this.restartTimestamps.push(Date.now());
       void this.scheduleAttempt();
     }, delay);
+  }
+
+  /**
+   * Damaged or missing checkpoint state is not transient: every restart would fail on it
+   * again. The job fails at once, naming what is damaged and which retained checkpoints
+   * are still whole. It never falls back to an older checkpoint by itself: a committing
+   * sink has already made the output after that checkpoint visible, and would repeat it.
+   */
+  private async failOnDamagedState(cause: string, task: string, taskmanagerId: string): Promise<void> {
+    if (isTerminal(this.state) || this.state === 'CANCELLING' || this.state === 'FAILING') return;
+    this.exceptions.push({ timestamp: Date.now(), task, taskmanager_id: taskmanagerId, root_cause: cause });
+    this.log.error({ jobId: this.jobId, attempt: this.attempt, cause }, 'damaged checkpoint state: failing the job');
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.slotWaiter?.();
+    this.transition('FAILING');
+    this.coordinator.stop();
+    this.coordinator.abortAll('damaged checkpoint state');
+    this.cancelExecutions();
+    this.rm.release(this.jobId);
+    const whole = await this.storeRef.wholeCheckpoints().catch(() => []);
+    if ((this.state as JobState) !== 'FAILING') return;
+    this.failureCause = damagedStateCause(cause, whole.map((c) => ({ id: c.id, path: c.path })));
+    this.transition('FAILED');
+  }
+
+  /**
+   * Retention when the job ends, as Flink's externalized-checkpoint-retention: a finished
+   * job's checkpoints are deleted; a cancelled one's unless RETAIN_ON_CANCELLATION; a failed
+   * one's are kept (to inspect or resume from) unless NO_EXTERNALIZED_CHECKPOINTS.
+   */
+  private async applyRetention(): Promise<void> {
+    const retention = this.submission.config.getString('execution.checkpointing.externalized-checkpoint-retention');
+    const keep = this.state === 'CANCELED' ? retention === 'RETAIN_ON_CANCELLATION' : this.state === 'FAILED' ? retention !== 'NO_EXTERNALIZED_CHECKPOINTS' : false;
+    if (keep) return;
+    await this.coordinator.settled();
+    await this.storeRef.discardAll().catch((err) => this.log.warn({ jobId: this.jobId, err: describeError(err) }, 'cannot delete the checkpoints of an ended job'));
   }
 
   private cancelExecutions(): void {
@@ -325,9 +397,7 @@ export class JobMaster {
     this.coordinator.abortAll('job cancelled');
     this.cancelExecutions();
     this.rm.release(this.jobId);
-    if (this.submission.config.getString('execution.checkpointing.externalized-checkpoint-retention') !== 'RETAIN_ON_CANCELLATION') {
-      await this.storeRef.discardAll();
-    }
     this.transition('CANCELED');
+    await this.applyRetention();
   }
 }

@@ -70,7 +70,10 @@ export async function readTaskState(handle: StateHandle, jobDir: string, seriali
   } catch (err) {
     throw new CheckpointError(`checkpoint state file ${handle.path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  if (data.length !== handle.size || sha256(data) !== handle.checksum) {
+  if (data.length !== handle.size) {
+    throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: it has ${data.length} bytes where the checkpoint metadata says ${handle.size}`);
+  }
+  if (sha256(data) !== handle.checksum) {
     throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`);
   }
   return decodeState(handle, data, serializer);
@@ -86,17 +89,45 @@ function decodeState(handle: StateHandle, data: Buffer, serializer: RecordSerial
   }
 }
 
-/** temp file, fsync, rename: a reader sees the old file or the whole new one. */
-export async function writeFileDurably(file: string, data: Uint8Array | string): Promise<void> {
+/**
+ * temp file, fsync, rename: a reader sees the old file or the whole new one. A failed write
+ * (a full disk) removes its temp file: nothing is left behind. `beforeRename` lets the
+ * caller pass a fault point between the synced temp file and the rename.
+ */
+export async function writeFileDurably(file: string, data: Uint8Array | string, beforeRename?: () => Promise<void> | undefined): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await open(tmp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await beforeRename?.();
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw err;
   }
-  await rename(tmp, file);
+}
+
+/**
+ * Why a state file no longer matches its handle, or undefined when it is whole. Checks
+ * place, size and checksum only: decoding needs the job's registered types, which the
+ * JobManager does not load.
+ */
+export async function checkStateFile(handle: StateHandle, jobDir: string): Promise<string | undefined> {
+  if (!isWithinDirectory(jobDir, handle.path)) return `checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}`;
+  let data: Buffer;
+  try {
+    data = await readFile(handle.path);
+  } catch (err) {
+    return `checkpoint state file ${handle.path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+  if (data.length !== handle.size) return `checkpoint state file ${handle.path} is corrupt: it has ${data.length} bytes where the checkpoint metadata says ${handle.size}`;
+  if (sha256(data) !== handle.checksum) return `checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`;
+  return undefined;
 }
 
 export async function removeCheckpointDirectory(root: string, jobId: string, checkpointId: number): Promise<void> {

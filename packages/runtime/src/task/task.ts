@@ -1,7 +1,7 @@
 import {
   jobCheckpointDirectory,
   keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, describeError,
-  ContractViolation, RecordSerializer, WeirError,
+  ContractViolation, RecordSerializer, faultPoint, WeirError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
@@ -63,6 +63,7 @@ export class Task {
   private completedUpTo = 0;
   private finalCheckpointId = 0;
   private finalCheckpointDone = false;
+  private sourceEnded = false;
   recordsIn = 0;
   readonly disconnects: (() => void)[] = [];
 
@@ -147,8 +148,11 @@ export class Task {
       this.failed = true;
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
-      // A WeirError's message is complete (operator, field, fix); its stack is Weir's, not the job's.
-      this.events.state(this.ref, 'FAILED', err instanceof WeirError ? err.message : failureCause(err, { sourceMap: this.sourceMap }));
+      // Damaged or missing checkpoint state fails the same way on every restart: say so,
+      // with the message alone (it names the file; the stack is the runtime's). Any other
+      // WeirError's message is complete too (operator, field, fix); its stack is Weir's.
+      const kind = err instanceof WeirError && (err.kind === 'checkpoint' || err.kind === 'state') ? err.kind : '';
+      this.events.state(this.ref, 'FAILED', kind ? describeError(err) : err instanceof WeirError ? err.message : failureCause(err, { sourceMap: this.sourceMap }), kind);
     } finally {
       for (const d of this.disconnects) d();
       await this.persisting.catch(() => {});
@@ -187,6 +191,7 @@ export class Task {
       }
     }
     this.output.flush();
+    this.sourceEnded = true;
     if (!this.deploy.checkpointing_enabled) return;
     // A bounded source ends with a final checkpoint so that committing sinks commit
     // everything: ask for it, then emit end-of-partition only once it completed.
@@ -273,7 +278,9 @@ export class Task {
       const command = this.mailbox.shift() as Command;
       if (command.kind === 'trigger') {
         if (!this.isSource) continue;
-        if (command.final) this.finalCheckpointId = command.checkpointId;
+        // Only a source that has read everything takes a final checkpoint; one meant for an
+        // earlier attempt must not make this one finish without covering its last records.
+        if (command.final && this.sourceEnded) this.finalCheckpointId = command.checkpointId;
         this.snapshot(command.checkpointId, command.timestamp, 0);
       } else if (command.completed) {
         this.completedUpTo = Math.max(this.completedUpTo, command.checkpointId);
@@ -308,7 +315,9 @@ export class Task {
         capture = this.keyed.capture(mode);
         this.changelog?.captured(checkpointId, mode, capture.changes);
       }
+      if (this.isSource) faultPoint('tm.source.snapshot');
       this.output.broadcastBarrier(checkpointId, timestamp);
+      if (!this.isSource) faultPoint('tm.barrier.forwarded');
       const syncMs = Math.ceil(performance.now() - started); // whole ms, rounded up
       const previous = this.persisting;
       this.persisting = previous.then(() => this.persist(checkpointId, snapshot, capture, syncMs, alignmentMs));
@@ -352,6 +361,7 @@ export class Task {
       const { handle, data } = await writeStateFile(file, snapshot, this.serializer);
       written.push(handle);
       void this.localCopies?.keep(handle, data);
+      await faultPoint('tm.state.written');
       if (this.cancelled) {
         // Nobody will acknowledge these files: leave no garbage behind.
         for (const h of written) await discardStateFile(h, this.jobDir);
@@ -408,8 +418,11 @@ export class Task {
     // Handles in order: each old subtask's file, then its chain (full parts, then deltas).
     // One at a time, each applied before the next is read: state larger than memory
     // never is in memory at once.
+    let first = true;
     for (const handle of handles) {
       const snap = await readTaskState(handle, this.jobDir, this.serializer, this.localCopies);
+      if (first) await faultPoint('tm.restore.read');
+      first = false;
       for (const [uid, op] of Object.entries(snap.operators)) {
         if (op.operator) this.operatorStore(uid).restore([op.operator]);
         if (op.keyed && mine && this.keyed && rangesOverlap(op.keyed.range, mine)) await this.keyed.restore([op.keyed]);
