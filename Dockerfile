@@ -17,7 +17,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 COPY node_modules ./node_modules
 COPY packages/cli/dist ./packages/cli/dist
-COPY scripts/docker/collect-runtime-deps.cjs scripts/docker/healthcheck.cjs /build/
+COPY scripts/docker/collect-runtime-deps.cjs scripts/docker/healthcheck.cjs scripts/docker/prepare-dirs.cjs /build/
 RUN test -f packages/cli/dist/weir.cjs \
       || { echo 'packages/cli/dist/weir.cjs is missing: run `npm ci && npm run build` on the host first' >&2; exit 1; } \
  && mkdir -p /opt/weir/packages/cli \
@@ -34,10 +34,11 @@ ENV NODE_ENV=production \
     WEIR_HOME=/opt/weir \
     WEIR_IN_CONTAINER=1
 COPY --from=assemble /opt/weir /opt/weir
-COPY --from=assemble /build/healthcheck.cjs /opt/weir/scripts/healthcheck.cjs
+COPY --from=assemble /build/healthcheck.cjs /build/prepare-dirs.cjs /opt/weir/scripts/
 RUN printf '#!/bin/sh\nexec node /opt/weir/packages/cli/dist/weir.cjs "$@"\n' > /usr/local/bin/weir \
  && printf '#!/bin/sh\nexec node /opt/weir/scripts/healthcheck.cjs "$@"\n' > /usr/local/bin/weir-healthcheck \
- && chmod 0755 /usr/local/bin/weir /usr/local/bin/weir-healthcheck \
+ && printf '#!/bin/sh\nexec node /opt/weir/scripts/prepare-dirs.cjs "$@"\n' > /usr/local/bin/weir-prepare-dirs \
+ && chmod 0755 /usr/local/bin/weir /usr/local/bin/weir-healthcheck /usr/local/bin/weir-prepare-dirs \
  && { id -u node >/dev/null 2>&1 || { groupadd -g 1000 node && useradd -u 1000 -g node -m -s /bin/sh node; }; } \
  && mkdir -p /weir/checkpoints /weir/output \
  && chown -R node:node /weir

@@ -73,6 +73,8 @@ export class TestCluster {
   readonly taskmanagers: TaskManagerProcess[] = [];
   port = 0;
   restPort = 0;
+  /** A command every process of the cluster is started under (e.g. one that drops privileges). */
+  spawnPrefix: string[] = [];
   /** Options every CLI call of this cluster carries (e.g. `--config client.yaml` for a secured cluster). */
   clientArgs: string[] = [];
   private readonly all: ChildProcess[] = [];
@@ -104,7 +106,8 @@ export class TestCluster {
   private spawn(name: string, args: string[], env?: Record<string, string>): ChildProcess {
     mkdirSync(path.join(this.dir, 'logs'), { recursive: true });
     const log = openSync(path.join(this.dir, 'logs', `${name}.log`), 'a');
-    const child = spawn(process.execPath, [WEIR, ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', log], env: { ...process.env, ...env } });
+    const [command, ...prefixArgs] = [...this.spawnPrefix, process.execPath];
+    const child = spawn(command!, [...prefixArgs, WEIR, ...args], { cwd: this.dir, stdio: ['ignore', 'pipe', log], env: { ...process.env, ...env } });
     this.all.push(child);
     return child;
   }

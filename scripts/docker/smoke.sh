@@ -32,7 +32,7 @@ eval "$(scripts/ci/ensure-docker.sh 2>/dev/null | grep '^COMPOSE=')"
 
 PROJECT="weirsmoke$$"
 export WEIR_OUTPUT_DIR; WEIR_OUTPUT_DIR="$(mktemp -d "${TMPDIR:-/tmp}/weir-docker-output.XXXXXX")"
-chmod 0777 "$WEIR_OUTPUT_DIR"
+# No chmod: the compose file's prepare service makes it writable by the containers' user.
 export WEIR_JM_RPC_PORT="${WEIR_JM_RPC_PORT:-$(free_port)}" WEIR_REST_PORT="${WEIR_REST_PORT:-$(free_port)}"
 DC() { $COMPOSE -p "$PROJECT" -f "$ROOT/docker-compose.yml" "$@"; }
 cleanup() {

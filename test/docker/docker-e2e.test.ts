@@ -23,6 +23,7 @@ const STANDIN = process.env.WEIR_DOCKER_STANDIN === '1';
 // The host-side CLI talks to the dockerized JobManager; with the stand-in image use the stand-in CLI.
 const WEIR = STANDIN ? path.join(ROOT, 'test/docker/standin/weir.cjs') : path.join(ROOT, 'packages/cli/dist/weir.cjs');
 const TASKMANAGERS = 3;
+const AS_ROOT = process.getuid?.() === 0;
 // compose v1 strips everything but [a-z0-9] from project names; keep it plain.
 const PROJECT = `weire2e${process.pid}`;
 
@@ -70,6 +71,8 @@ function composeEnv(): NodeJS.ProcessEnv {
     WEIR_SECURITY_DIR: securityDir,
     WEIR_JM_RPC_PORT: String(jmPort),
     WEIR_REST_PORT: String(restPort),
+    // Not root: the containers run as us, the owner of the output directory mkdtemp makes.
+    ...(AS_ROOT ? {} : { WEIR_HOST_UID: String(process.getuid?.()), WEIR_HOST_GID: String(process.getgid?.()) }),
   };
 }
 
@@ -202,9 +205,8 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
     timings.buildSeconds = (Date.now() - t0) / 1000;
 
     outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-docker-output-'));
-    fs.chmodSync(outputDir, 0o777); // containers run as uid 1000
+    // Left as mkdtemp made them (root's, 0700 under CI): the compose file's prepare service must cope.
     securityDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-docker-security-'));
-    fs.chmodSync(securityDir, 0o777);
     jmPort = process.env.WEIR_JM_RPC_PORT ? Number(process.env.WEIR_JM_RPC_PORT) : await freePort();
     restPort = process.env.WEIR_REST_PORT ? Number(process.env.WEIR_REST_PORT) : await freePort();
 
@@ -252,6 +254,27 @@ describe.runIf(ENABLED)('docker e2e: JobManager + 3 TaskManagers', () => {
     expect(await tcpOpen(jmPort)).toBe(true);
     const reported = registeredTaskManagers();
     if (reported !== undefined) expect(reported).toBe(TASKMANAGERS);
+  });
+
+  it.runIf(AS_ROOT)('prepare gave the root-owned output and security directories to the containers\' user (uid 1000)', () => {
+    expect(fs.statSync(outputDir).uid).toBe(1000);
+    expect(fs.statSync(securityDir).uid).toBe(1000);
+  });
+
+  // Only root can make a directory for uid 4242.
+  it.runIf(AS_ROOT)('prepare refuses, in one line, to take over a directory that belongs to another user', () => {
+    const foreign = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-docker-foreign-'));
+    try {
+      fs.chownSync(foreign, 4242, 4242);
+      fs.chmodSync(foreign, 0o755);
+      const r = spawnSync(compose[0]!, [...compose.slice(1), '-p', PROJECT, '-f', path.join(ROOT, 'docker-compose.yml'), 'run', '--rm', 'prepare'], {
+        cwd: ROOT, env: { ...process.env, ...composeEnv(), WEIR_OUTPUT_DIR: foreign }, encoding: 'utf8', timeout: 120_000,
+      });
+      expect(r.status).toBe(1);
+      expect(r.stdout + r.stderr).toContain('prepare: /weir/output belongs to uid 4242 and is not writable by uid 1000, the user Weir runs as: make it writable (chmod o+w), or run as its owner (WEIR_HOST_UID=4242 WEIR_HOST_GID=4242)');
+    } finally {
+      fs.rmSync(foreign, { recursive: true, force: true });
+    }
   });
 
   it('keeps exactly-once output when a TaskManager is killed', async () => {

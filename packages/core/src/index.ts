@@ -1,4 +1,6 @@
 export * from './errors';
+export * from './permission-problem';
+export * from './writable-directory';
 export * from './durations';
 export * from './config-schema';
 export * from './config';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import {
-  authToken, bindServer, CHANNEL_OPTIONS, ConfigError, createLogger, grpc, internalTls, jobManagerServerCredentials, onFaultPointHit, protos, type Configuration, type Logger,
+  assertWritableDirectory, authToken, bindServer, CHANNEL_OPTIONS, ConfigError, createLogger, grpc, internalTls, jobManagerServerCredentials, onFaultPointHit, protos, type Configuration, type Logger,
 } from '@weir/core';
 import { entryGate } from './auth/entry-gate';
 import { warnIfExposed } from './auth/exposure-warning';
@@ -32,7 +32,10 @@ export async function startJobManager(config: Configuration): Promise<RunningJob
   const heartbeatInterval = config.getNumber('heartbeat.interval');
   const rm = new ResourceManager(config.getNumber('heartbeat.timeout'), heartbeatInterval, log);
   const checkpointRoot = path.resolve(config.getOptionalString('state.checkpoints.dir') ?? '.weir/checkpoints');
-  const store = new JobStore(path.resolve(config.getOptionalString('jobmanager.store.dir') ?? '.weir/jobmanager'));
+  const storeDir = path.resolve(config.getOptionalString('jobmanager.store.dir') ?? '.weir/jobmanager');
+  assertWritableDirectory(checkpointRoot, 'state.checkpoints.dir');
+  assertWritableDirectory(storeDir, 'jobmanager.store.dir');
+  const store = new JobStore(storeDir);
   const dispatcher = new Dispatcher(config, rm, store, checkpointRoot, log);
   dispatcher.recover();
 

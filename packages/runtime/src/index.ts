@@ -3,6 +3,7 @@ export type { TaskEvents } from './task/task-events';
 export { loadJobPlan, evaluateJobModule, compileJobModule, type JobDefaults, type LoadedJobPlan } from './job-loader';
 export { JobSourceMap } from './job-source-map';
 export { failureCause } from './task/failure-cause';
+export { taskFailure, type TaskFailure } from './task/task-failure';
 export { PartitionRegistry, partitionKey } from './network/partition-registry';
 export { ResultSubpartition } from './network/result-subpartition';
 export { RecordWriter } from './network/record-writer';

@@ -3,7 +3,7 @@ import {
 } from '@weir/core';
 import { setPrintHandler } from '@weir/api/src/internal';
 import {
-  connectRemoteChannel, loadJobPlan, partitionKey, type LoadedJobPlan, PartitionRegistry, RecordWriter, ResultSubpartition, setExchangeCredentials, startExchangeServer, Task, type TaskEvents,
+  connectRemoteChannel, loadJobPlan, partitionKey, type LoadedJobPlan, PartitionRegistry, RecordWriter, ResultSubpartition, setExchangeCredentials, startExchangeServer, Task, taskFailure, type TaskEvents,
 } from '@weir/runtime';
 import { PrintForwarder } from './print-forwarder';
 
@@ -124,7 +124,8 @@ export class SlotRuntime {
       if (!vertexPlan) throw new Error(`the job's graph has no vertex ${ref.vertex_id}: the job function must build the same graph every time`);
       task = new Task(deploy, vertexPlan, events, this.log, plan.sourceMap);
     } catch (err) {
-      events.state(ref, 'FAILED', describeError(err));
+      const failure = taskFailure(err);
+      events.state(ref, 'FAILED', failure.message, failure.kind);
       return;
     }
     this.tasks.set(taskRefKey(ref), task);

@@ -107,6 +107,6 @@ export async function listTaskManagers(address: string, json: boolean): Promise<
   print(json, res.taskmanagers, () =>
     res.taskmanagers.length === 0
       ? 'No TaskManagers registered.'
-      : table(['ID', 'HOST', 'SLOTS', 'FREE', 'REGISTERED', 'LAST HEARTBEAT'], res.taskmanagers.map((t) => [t.id, t.host, t.slots, t.free_slots, time(t.registered_at), time(t.last_heartbeat)])),
+      : table(['ID', 'HOST', 'PID', 'SLOTS', 'FREE', 'REGISTERED', 'LAST HEARTBEAT'], res.taskmanagers.map((t) => [t.id, t.host, t.pid, t.slots, t.free_slots, time(t.registered_at), time(t.last_heartbeat)])),
   );
 }

@@ -277,7 +277,8 @@ export class JobMaster {
     if (update.state === 'FAILED' && (update.error_kind === 'checkpoint' || update.error_kind === 'state')) {
       void this.failOnDamagedState(`${execution.name} failed: ${update.error}`, execution.name, execution.taskmanagerId ?? '');
     } else if (update.state === 'FAILED') {
-      this.failover(`${execution.name} failed: ${update.error}`, execution.name, execution.taskmanagerId ?? '');
+      // A configuration error (a refused write, say) is not worth a restart either.
+      this.failover(`${execution.name} failed: ${update.error}`, execution.name, execution.taskmanagerId ?? '', update.error_kind !== 'config');
     } else if (update.state === 'FINISHED' && this.graph?.all().every((e) => e.state === 'FINISHED')) {
       this.coordinator.stop();
       // A periodic checkpoint triggered while the tasks were finishing can never complete.
@@ -312,8 +313,11 @@ export class JobMaster {
     this.failover(`TaskManager ${taskmanagerId} lost: ${reason}`, affected.map((e) => e.name).join(', '), taskmanagerId);
   }
 
-  /** Cancels the running attempt and restarts from the latest completed checkpoint, if the strategy allows. */
-  private failover(cause: string, task: string, taskmanagerId: string): void {
+  /**
+   * Cancels the running attempt and restarts from the latest completed checkpoint, if the
+   * strategy allows. A configuration error (`restartable` false) fails the job at once.
+   */
+  private failover(cause: string, task: string, taskmanagerId: string, restartable = true): void {
     if (this.state !== 'RUNNING') return;
     this.exceptions.push({ timestamp: Date.now(), task, taskmanager_id: taskmanagerId, root_cause: cause });
     // `weir status` shows why the job is restarting, not only why it failed for good.
@@ -323,11 +327,12 @@ export class JobMaster {
     this.coordinator.abortAll(`job failover: ${cause.split('\n')[0]}`);
     this.cancelExecutions();
     this.rm.release(this.jobId);
-    const delay = this.restartStrategy.onFailure(Date.now());
+    const delay = restartable ? this.restartStrategy.onFailure(Date.now()) : undefined;
     if (delay === undefined) {
       // The note goes on the first line, before any stack frames of the cause.
       const [head, ...frames] = cause.split('\n');
-      this.failureCause = [`${head} (restart strategy ${this.restartStrategy.description} gave up)`, ...frames].join('\n');
+      const note = restartable ? `restart strategy ${this.restartStrategy.description} gave up` : 'not restarted: a configuration error';
+      this.failureCause = [`${head} (${note})`, ...frames].join('\n');
       this.coordinator.stop();
       this.transition('FAILED');
       void this.applyRetention();

@@ -18,9 +18,9 @@ import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
 import path from 'node:path';
 import type { JobSourceMap } from '../job-source-map';
-import { failureCause } from './failure-cause';
 import { describeOperator, OperatorChain } from './operator-chain';
 import type { TaskEvents } from './task-events';
+import { taskFailure } from './task-failure';
 
 const SOURCE_BATCH = 512;
 /** Entries of keyed state per state file: a full snapshot of more is written in several. */
@@ -148,11 +148,8 @@ export class Task {
       this.failed = true;
       this.log.error({ task: this.name, err }, 'task failed');
       await this.chain.close().catch(() => {});
-      // Damaged or missing checkpoint state fails the same way on every restart: say so,
-      // with the message alone (it names the file; the stack is the runtime's). Any other
-      // WeirError's message is complete too (operator, field, fix); its stack is Weir's.
-      const kind = err instanceof WeirError && (err.kind === 'checkpoint' || err.kind === 'state') ? err.kind : '';
-      this.events.state(this.ref, 'FAILED', kind ? describeError(err) : err instanceof WeirError ? err.message : failureCause(err, { sourceMap: this.sourceMap }), kind);
+      const failure = taskFailure(err, this.sourceMap);
+      this.events.state(this.ref, 'FAILED', failure.message, failure.kind);
     } finally {
       for (const d of this.disconnects) d();
       await this.persisting.catch(() => {});
@@ -322,7 +319,8 @@ export class Task {
       const previous = this.persisting;
       this.persisting = previous.then(() => this.persist(checkpointId, snapshot, capture, syncMs, alignmentMs));
     } catch (err) {
-      this.events.decline(this.ref, checkpointId, `${this.name}: snapshot failed: ${describeError(err)}`);
+      // A configuration error fails the task by itself; a decline would get the job restarted.
+      if (taskFailure(err).kind !== 'config') this.events.decline(this.ref, checkpointId, `${this.name}: snapshot failed: ${describeError(err)}`);
       throw err;
     }
   }
@@ -383,7 +381,10 @@ export class Task {
       const changes = this.changelog?.failed(checkpointId);
       if (changes) this.keyed?.requeue(changes);
       for (const h of written) await discardStateFile(h, this.jobDir);
-      this.events.decline(this.ref, checkpointId, `${this.name}: writing state failed: ${describeError(err)}`);
+      const failure = taskFailure(err);
+      // A refused state file would refuse every checkpoint after it: the job fails, once.
+      if (failure.kind === 'config' && !this.cancelled) this.events.state(this.ref, 'FAILED', `writing state failed: ${failure.message}`, 'config');
+      else this.events.decline(this.ref, checkpointId, `${this.name}: writing state failed: ${describeError(err)}`);
     }
   }
 
