@@ -19,8 +19,9 @@ describe('chaos drill (CI-sized)', () => {
     ], { timeout: 115_000 });
     const summary = r.stdout.split('\n').find((l) => /^(PASS|FAIL)/.test(l));
     expect(summary, r.stdout + r.stderr).toMatch(/^PASS: 5 kills, \d+ restarts, job FINISHED, 150000 committed lines, expected 150000; missing 0, duplicated 0, unexpected 0$/);
-    // incremental checkpoints did write shared files, and every one left is referenced
-    expect(r.stdout).toMatch(/shared state files: [1-9]\d*, of which not referenced by a retained checkpoint: 0/);
+    // incremental checkpoints did write deltas; PASS includes that no shared file is left unreferenced
+    // (a FINISHED job's checkpoints are deleted with their shared files, as in Flink)
+    expect(r.stdout).toMatch(/incremental checkpoints: [1-9]\d* of \d+ completed wrote less than the whole state/);
     expect(r.status).toBe(0);
   }, 120_000);
 });

@@ -172,6 +172,10 @@ export async function runChaos(o: ChaosOptions): Promise<number> {
     const unexpected = [...seen.keys()].filter((l) => !expected.has(l));
     const shared = sharedFilesReport(path.join(dir, 'checkpoints', jobId));
     if (shared.total > 0) log(`shared state files: ${shared.total}, of which not referenced by a retained checkpoint: ${shared.unreferenced.length}`);
+    type History = { history: { status: string; state_size: number; checkpointed_size?: number }[] };
+    const history = (await client.call<History>('GetCheckpoints', { job_id: jobId }).catch(() => ({ history: [] }))).history.filter((h) => h.status === 'COMPLETED');
+    const incremental = history.filter((h) => Number(h.checkpointed_size ?? h.state_size) < Number(h.state_size)).length;
+    if (incremental > 0) log(`incremental checkpoints: ${incremental} of ${history.length} completed wrote less than the whole state`);
     const pass = final.summary.state === 'FINISHED' && missing.length === 0 && duplicated.length === 0 && unexpected.length === 0 && shared.unreferenced.length === 0;
     const total = [...seen.values()].reduce((a, b) => a + b, 0);
     process.stdout.write(
