@@ -44,7 +44,9 @@ describe('checkpointing on a real cluster (JobManager + 2 TaskManagers)', () => 
     expect(Object.keys(metadata.handles).sort()).toEqual(['v1', 'v2']);
     for (const handle of metadata.handles.v2) {
       expect(handle.checksum).toMatch(/^[0-9a-f]{64}$/);
-      expect(existsSync(handle.path)).toBe(true);
+      // Relocatable: paths are relative to the metadata's own directory.
+      expect(handle.path).toBe(path.basename(handle.path));
+      expect(existsSync(path.join(latest.path, handle.path))).toBe(true);
     }
     // The two keyed subtasks split the key groups 0..127 between them.
     const ranges = metadata.handles.v2.map((h: { key_group_start: number; key_group_end: number }) => [h.key_group_start, h.key_group_end]).sort((a: number[], b: number[]) => a[0] - b[0]);
@@ -97,7 +99,7 @@ describe('checkpointing on a real cluster (JobManager + 2 TaskManagers)', () => 
       let emitted = 0;
       for (const handles of Object.values(metadata.handles)) {
         for (const h of handles) {
-          const state = readState(h.path);
+          const state = readState(path.resolve(chk, h.path)); // relative to the metadata's directory
           for (const uid of ['slow-source', 'fast-source']) {
             const split = state.operators[uid]?.operator?.['sequence-splits']?.[0] as { next: number } | undefined;
             if (split) emitted += split.next;

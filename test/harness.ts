@@ -228,7 +228,7 @@ export interface CheckpointsJson {
   in_progress: number;
   restored: number;
   latest_completed?: { id: number; path: string };
-  history: { id: number; status: string; acknowledged: number; total: number; failure_reason: string; failed_task: string; path: string; final: boolean; state_size: number; max_alignment_ms: number }[];
+  history: { id: number; status: string; acknowledged: number; total: number; failure_reason: string; failed_task: string; path: string; final: boolean; state_size: number; max_alignment_ms: number; persisted_data_bytes: number; unaligned: boolean }[];
 }
 
 /** The committed (visible) lines of an exactly-once file sink directory. */

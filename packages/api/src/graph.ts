@@ -8,7 +8,7 @@ export interface GraphVertex {
   name: string;
   parallelism: number;
   max_parallelism: number;
-  operators: { name: string; uid: string; kind: string }[];
+  operators: { name: string; uid: string; kind: string; uid_set: boolean; keyed: boolean }[];
   is_source: boolean;
 }
 export interface GraphEdge { source: string; target: string; partitioning: PartitionKind; input_index: number }
@@ -75,7 +75,7 @@ export function buildJobPlan(
     uids.add(uid);
     if (chainsWithInput(t)) {
       const plan = vertexOf.get(t.inputs[0].from.id) as VertexPlan;
-      plan.vertex.operators.push({ name: t.name, uid, kind: t.kind });
+      plan.vertex.operators.push({ name: t.name, uid, kind: t.kind, uid_set: t.uid !== undefined, keyed: false });
       plan.vertex.name = `${plan.vertex.name} -> ${t.name}`;
       if (t.createOperator) {
         plan.createOperators.push(t.createOperator);
@@ -91,7 +91,7 @@ export function buildJobPlan(
         name: t.name,
         parallelism: parallelismOf(t),
         max_parallelism: t.maxParallelism ?? options.maxParallelism,
-        operators: [{ name: t.name, uid, kind: t.kind }],
+        operators: [{ name: t.name, uid, kind: t.kind, uid_set: t.uid !== undefined, keyed: t.inputs.some((i) => i.partitioning === 'HASH') }],
         is_source: !!t.createSource,
       },
       createSource: t.createSource,

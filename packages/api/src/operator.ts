@@ -15,7 +15,7 @@ export interface OperatorContext {
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly attempt: number;
-  /** True when the task was deployed with state from a checkpoint. */
+  /** True when this operator's state was restored from a checkpoint or savepoint. */
   readonly isRestored: boolean;
   /** Keyed state of the current key; only for operators right after keyBy. */
   getState<S>(descriptor: StateDescriptor<S>): S;
@@ -24,6 +24,11 @@ export interface OperatorContext {
    * and keeps the ones it owns, so sources can redistribute their splits when rescaled.
    */
   getUnionListState<T>(name: string): ListState<T>;
+  /**
+   * Operator list state split evenly on restore: each entry goes to exactly one subtask
+   * of the new parallelism (Flink's getListState).
+   */
+  getListState<T>(name: string): ListState<T>;
   /** The key of the record being processed (keyed operators only). */
   currentKey(): unknown;
   readonly config: Readonly<Record<string, string>>;

@@ -119,12 +119,58 @@ export async function main(argv: string[]): Promise<void> {
     .argument('[args...]', 'arguments for the job (after --)')
     .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job').argParser(positiveInt('--parallelism')))
     .option('-d, --detached', 'submit and return')
+    .option('-s, --from-savepoint <path>', 'start from this savepoint or retained checkpoint (execution.savepoint.path)')
+    .option('-n, --allow-non-restored-state', 'drop saved state that no operator of the job takes (execution.savepoint.ignore-unclaimed-state)')
+    .option('--dry-run', 'with -s: print the compatibility report and exit without starting the job')
     .option('--no-typecheck', 'bundle a TypeScript job without type-checking it against @weir/api first')
     .action(
-      action(async (file: string, args: string[], opts: CommonOptions & { parallelism?: number; detached?: boolean; typecheck: boolean }) => {
+      action(async (file: string, args: string[], opts: CommonOptions & { parallelism?: number; detached?: boolean; typecheck: boolean; fromSavepoint?: string; allowNonRestoredState?: boolean; dryRun?: boolean }) => {
         const config = configOf(opts);
         const { runJob } = await import('./commands/run');
-        return runJob(file, args, { parallelism: opts.parallelism, detached: opts.detached, noTypecheck: !opts.typecheck, jobmanager: jobmanagerAddress(opts.jobmanager, config), config, define: opts.define });
+        return runJob(file, args, {
+          parallelism: opts.parallelism, detached: opts.detached, noTypecheck: !opts.typecheck, jobmanager: jobmanagerAddress(opts.jobmanager, config), config, define: opts.define,
+          fromSavepoint: opts.fromSavepoint, allowNonRestoredState: opts.allowNonRestoredState, dryRun: opts.dryRun,
+        });
+      }),
+    );
+
+  const timeoutOption = () => new Option('--timeout <ms>', 'longest wait for the snapshot').default(600_000).argParser(positiveInt('--timeout'));
+  withClient(program.command('savepoint').description('trigger a savepoint and print its path; or delete one with --dispose'))
+    .argument('[job-id]')
+    .argument('[target-dir]', 'where the savepoint directory goes (default: state.savepoints.dir)')
+    .option('--dispose <path>', 'delete this savepoint')
+    .addOption(timeoutOption())
+    .action(
+      action(async (id: string | undefined, dir: string | undefined, opts: CommonOptions & { dispose?: string; timeout: number }) => {
+        const config = configOf(opts);
+        const address = jobmanagerAddress(opts.jobmanager, config);
+        const m = await import('./commands/savepoint');
+        if (opts.dispose) return m.disposeSavepoint(address, opts.dispose, !!opts.json);
+        if (!id) throw new ConfigError('weir savepoint needs a job id (or --dispose <path>)');
+        return m.triggerSavepoint(address, id, dir ?? config.getOptionalString('state.savepoints.dir'), { json: !!opts.json, timeoutMs: opts.timeout });
+      }),
+    );
+  withClient(program.command('stop').description('stop a job with a savepoint: sources stop at its barrier, sinks commit, the job ends FINISHED').argument('<job-id>'))
+    .option('-p, --savepoint-path <dir>', 'where the savepoint directory goes (default: state.savepoints.dir)')
+    .option('-d, --drain', 'also end the input: operators flush as at the end of a bounded input')
+    .addOption(timeoutOption())
+    .action(
+      action(async (id: string, opts: CommonOptions & { savepointPath?: string; drain?: boolean; timeout: number }) => {
+        const config = configOf(opts);
+        const { stopJob } = await import('./commands/savepoint');
+        return stopJob(jobmanagerAddress(opts.jobmanager, config), id, {
+          savepointPath: opts.savepointPath ?? config.getOptionalString('state.savepoints.dir'), drain: !!opts.drain, json: !!opts.json, timeoutMs: opts.timeout,
+        });
+      }),
+    );
+  withClient(program.command('checkpoint').description('trigger a checkpoint now and print its path').argument('<job-id>'))
+    .option('--full', 'a full checkpoint (every Weir checkpoint is full)')
+    .addOption(timeoutOption())
+    .action(
+      action(async (id: string, opts: CommonOptions & { full?: boolean; timeout: number }) => {
+        const config = configOf(opts);
+        const { triggerCheckpoint } = await import('./commands/savepoint');
+        return triggerCheckpoint(jobmanagerAddress(opts.jobmanager, config), id, { full: !!opts.full, json: !!opts.json, timeoutMs: opts.timeout });
       }),
     );
 
@@ -139,9 +185,16 @@ export async function main(argv: string[]): Promise<void> {
   withClient(program.command('cancel').description('cancel a job').argument('<job-id>')).action(
     action(async (id: string, opts: CommonOptions) => (await import('./commands/views')).cancelJob(jobmanagerAddress(opts.jobmanager, configOf(opts)), id, !!opts.json)),
   );
-  withClient(program.command('checkpoints').description("show a job's checkpoints").argument('<job-id>')).action(
-    action(async (id: string, opts: CommonOptions) => (await import('./commands/views')).checkpoints(jobmanagerAddress(opts.jobmanager, configOf(opts)), id, !!opts.json)),
-  );
+  withClient(program.command('checkpoints').description("show a job's checkpoints").argument('<job-id>'))
+    .option('--details <checkpoint-id>', 'one checkpoint per subtask: start delay, alignment, sync, async, in-flight data; marks the subtask that finished last')
+    .action(
+      action(async (id: string, opts: CommonOptions & { details?: string }) => {
+        const views = await import('./commands/views');
+        const address = jobmanagerAddress(opts.jobmanager, configOf(opts));
+        if (opts.details !== undefined) return views.checkpointDetails(address, id, opts.details, !!opts.json);
+        return views.checkpoints(address, id, !!opts.json);
+      }),
+    );
   withClient(program.command('taskmanagers').description('list registered TaskManagers')).action(
     action(async (opts: CommonOptions) => (await import('./commands/views')).listTaskManagers(jobmanagerAddress(opts.jobmanager, configOf(opts)), !!opts.json)),
   );

@@ -2,7 +2,7 @@
 export const MAX_MAX_PARALLELISM = 32768;
 
 /** The one table of configuration keys: type, default and meaning. Names follow Flink's. */
-export type ConfigType = 'int' | 'duration' | 'string' | 'enum' | 'boolean' | 'double';
+export type ConfigType = 'int' | 'duration' | 'memory' | 'string' | 'enum' | 'boolean' | 'double';
 
 export interface ConfigOption {
   key: string;
@@ -40,7 +40,13 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'pipeline.object-reuse', type: 'boolean', default: false, doc: 'As Flink: chained operators hand records on without checking them against the serializer contract (faster; a record that could not cross tasks then fails only where it crosses).' },
   { key: 'execution.buffer-timeout', type: 'duration', default: 50, min: 0, doc: 'Longest time a record batch waits before it is sent.' },
   { key: 'execution.checkpointing.interval', type: 'duration', min: 10, belowMin: 'as in Flink; to turn checkpointing off, leave it unset', doc: 'Checkpoint interval, at least 10 ms; checkpointing is off when unset (there is no 0 to disable, as in Flink).' },
+  { key: 'taskmanager.memory.segment-size', type: 'memory', default: 32 * 1024, min: 256, doc: 'Largest record batch in bytes (as Flink\'s network buffer size); a batch is also cut at 512 records. A larger record travels in a batch of its own.' },
+  { key: 'taskmanager.network.memory.buffer-debloat.enabled', type: 'boolean', default: false, doc: 'Consumers size their producers\' batches so that the data in flight per channel takes about `buffer-debloat.target` to process: aligned barriers then wait about that long at most.' },
+  { key: 'taskmanager.network.memory.buffer-debloat.target', type: 'duration', default: 1000, min: 1, doc: 'Time the data in flight per input channel should take to process, when debloating is on.' },
+  { key: 'taskmanager.network.memory.min-segment-size', type: 'memory', default: 256, min: 1, doc: 'Smallest batch size in bytes that debloating may ask for.' },
   { key: 'execution.checkpointing.mode', type: 'enum', default: 'EXACTLY_ONCE', values: ['EXACTLY_ONCE', 'AT_LEAST_ONCE'], doc: 'EXACTLY_ONCE aligns barriers; AT_LEAST_ONCE does not.' },
+  { key: 'execution.checkpointing.unaligned.enabled', type: 'boolean', default: false, doc: 'Unaligned checkpoints (EXACTLY_ONCE only): barriers overtake the records in flight, which are stored with the checkpoint and replayed on restore before new input.' },
+  { key: 'execution.checkpointing.aligned-checkpoint-timeout', type: 'duration', default: 0, min: 0, doc: 'With unaligned checkpoints on: start each checkpoint aligned and switch a task to unaligned once its alignment takes longer than this; 0 is unaligned from the start.' },
   { key: 'execution.checkpointing.timeout', type: 'duration', default: 600_000, min: 10, belowMin: 'as in Flink', doc: 'A checkpoint not complete after this long is aborted.' },
   { key: 'execution.checkpointing.min-pause', type: 'duration', default: 0, min: 0, doc: 'Least time between the end of one checkpoint and the next trigger.' },
   { key: 'execution.checkpointing.max-concurrent-checkpoints', type: 'int', default: 1, min: 1, doc: 'Checkpoints that may be in progress at once.' },
@@ -55,6 +61,9 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   { key: 'state.backend.changelog.max-chain-length', type: 'int', default: 20, min: 1, doc: 'Incremental checkpoints since the last full materialisation after which the next checkpoint materialises the whole state (restore reads at most this many changelog files).' },
   { key: 'state.backend.local-recovery', type: 'boolean', default: false, doc: 'A TaskManager keeps a local copy of the state it writes and, when it restarts a task it ran before, reads that copy (verified by checksum) instead of the checkpoint storage.' },
   { key: 'taskmanager.state.local.root-dirs', type: 'string', doc: 'Where local recovery keeps its copies (default: the system temp directory).' },
+  { key: 'state.savepoints.dir', type: 'string', doc: 'Default directory for savepoints (weir savepoint / weir stop without a directory), reachable by every process.' },
+  { key: 'execution.savepoint.path', type: 'string', doc: 'Savepoint or retained checkpoint to start the job from (weir run -s); Weir never deletes it.' },
+  { key: 'execution.savepoint.ignore-unclaimed-state', type: 'boolean', default: false, doc: 'Start even when saved state has no operator to go to; that state is dropped (weir run --allow-non-restored-state).' },
   { key: 'restart-strategy.type', type: 'enum', values: ['none', 'fixed-delay', 'failure-rate', 'exponential-delay', 'disable', 'off', 'fixeddelay', 'failurerate', 'exponentialdelay'], doc: 'Restart strategy; exponential-delay when checkpointing is on, none otherwise.' },
   { key: 'restart-strategy.fixed-delay.attempts', type: 'int', default: 1, min: 0, doc: 'Restarts before the job fails.' },
   { key: 'restart-strategy.fixed-delay.delay', type: 'duration', default: 1000, min: 0, doc: 'Delay between restarts.' },

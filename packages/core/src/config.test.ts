@@ -185,6 +185,19 @@ describe('loadConfiguration', () => {
   });
 });
 
+describe('memory sizes (taskmanager.memory.segment-size and friends)', () => {
+  it('reads Flink-style sizes and refuses bad ones with one clear message', () => {
+    expect(new Configuration({ 'taskmanager.memory.segment-size': '64kb' }).get('taskmanager.memory.segment-size')).toBe(65536);
+    expect(new Configuration({ 'taskmanager.memory.segment-size': '1 mb' }).get('taskmanager.memory.segment-size')).toBe(1048576);
+    expect(new Configuration({ 'taskmanager.memory.segment-size': 4096 }).get('taskmanager.memory.segment-size')).toBe(4096);
+    expect(new Configuration().get('taskmanager.memory.segment-size')).toBe(32768);
+    expect(() => new Configuration({ 'taskmanager.memory.segment-size': 'big' })).toThrow('taskmanager.memory.segment-size: cannot read "big" as a size (examples: 32kb, 64 kb, 1 mb)');
+    expect(() => new Configuration({ 'taskmanager.memory.segment-size': '3 parsecs' })).toThrow('taskmanager.memory.segment-size: unknown size unit "parsecs" in "3 parsecs" (use b, kb, mb or gb)');
+    expect(() => new Configuration({ 'taskmanager.memory.segment-size': '100b' })).toThrow('taskmanager.memory.segment-size: must be at least 256 bytes, got 100');
+    expect(() => new Configuration({ 'execution.checkpointing.unaligned.enabled': 'yes' })).toThrow('execution.checkpointing.unaligned.enabled: expected true or false, got "yes"');
+  });
+});
+
 describe('file paths in a config file', () => {
   it('are taken from the file\'s directory when relative, as given when absolute, and -D values from the working directory', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'weir-config-paths-'));

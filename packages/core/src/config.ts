@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { OPTIONS_BY_KEY, type ConfigOption } from './config-schema';
-import { parseDuration } from './durations';
+import { parseDuration, parseMemorySize } from './durations';
 import { ConfigError } from './errors';
 
 export type ConfigValue = string | number | boolean;
@@ -118,6 +118,12 @@ export function validateValue(key: string, raw: unknown): ConfigValue {
       if (option.min !== undefined && ms < option.min) throw new ConfigError(`${key}: must be at least ${option.min} ms, got ${ms} ms${option.belowMin ? ` (${option.belowMin})` : ''}`);
       if (option.max !== undefined && ms > option.max) throw new ConfigError(`${key}: must be at most ${option.max} ms, got ${ms} ms`);
       return ms;
+    }
+    case 'memory': {
+      if (typeof text !== 'string' && typeof text !== 'number') throw new ConfigError(`${key}: expected a size, got "${String(raw)}"`);
+      const bytes = parseMemorySize(text, key);
+      if (option.min !== undefined && bytes < option.min) throw new ConfigError(`${key}: must be at least ${option.min} bytes, got ${bytes}`);
+      return bytes;
     }
     case 'boolean': {
       if (text === true || text === 'true') return true;

@@ -6,10 +6,14 @@ export interface TaskRef { job_id: string; vertex_id: string; subtask: number; a
 export interface SlotInfo { index: number; data_address: string }
 export interface StateHandle {
   operator_uid: string; path: string; size: number; checksum: string; key_group_start: number; key_group_end: number;
+  /** What the file holds (absent in handles written before savepoints existed). */
+  states?: StateInfo[];
 }
+export interface StateInfo { operator_uid: string; name: string; kind: string; keyed: boolean }
 export interface AcknowledgeCheckpoint {
   task: TaskRef; checkpoint_id: number; handles: StateHandle[]; state_size: number; checkpointed_size?: number;
   sync_duration_ms: number; async_duration_ms: number; alignment_duration_ms: number; acknowledged_at: number;
+  start_delay_ms?: number; persisted_data_bytes?: number; unaligned?: boolean;
 }
 export interface DeclineCheckpoint { task: TaskRef; checkpoint_id: number; reason: string }
 export interface TaskStateUpdate { task: TaskRef; state: string; error: string; timestamp: number; error_kind?: string }
@@ -35,9 +39,14 @@ export interface DeployTask {
   inputs: InputChannelSpec[]; outputs: OutputSpec[]; job_bundle: Buffer; job_args: string[]; job_name: string;
   checkpoint_dir: string; restore_checkpoint_id: number; restore_handles: StateHandle[];
   checkpointing_mode: string; checkpointing_enabled: boolean; config_json: string; exchange_token: string;
+  /** Directory of the checkpoint or savepoint restored from; every restore handle lies in it. */
+  restore_dir?: string;
 }
-export interface TriggerCheckpoint { task: TaskRef; checkpoint_id: number; timestamp: number; final: boolean }
-export interface NotifyCheckpoint { task: TaskRef; checkpoint_id: number; completed: boolean }
+export type SnapshotKind = 'CHECKPOINT' | 'SAVEPOINT';
+/** How a stop-with-savepoint ends the job: STOP leaves the input open, DRAIN ends it. */
+export type Termination = '' | 'STOP' | 'DRAIN';
+export interface TriggerCheckpoint { task: TaskRef; checkpoint_id: number; timestamp: number; final: boolean; kind?: SnapshotKind; stop?: boolean }
+export interface NotifyCheckpoint { task: TaskRef; checkpoint_id: number; completed: boolean; termination?: Termination; savepoint?: boolean }
 
 export type JobManagerMessage =
   | { kind: 'registered'; registered: { jobmanager_id: string; heartbeat_interval_ms: number } }
@@ -47,7 +56,7 @@ export type JobManagerMessage =
   | { kind: 'trigger'; trigger: TriggerCheckpoint }
   | { kind: 'notify'; notify: NotifyCheckpoint };
 
-export interface OperatorSpec { name: string; uid: string; kind: string }
+export interface OperatorSpec { name: string; uid: string; kind: string; uid_set?: boolean; keyed?: boolean }
 export interface JobVertex { id: string; name: string; parallelism: number; max_parallelism: number; operators: OperatorSpec[]; is_source: boolean }
 export interface JobEdge { source: string; target: string; partitioning: Partitioning; input_index: number }
 export interface JobGraph {
@@ -57,7 +66,7 @@ export interface JobGraph {
 
 export type ProducerMessage =
   | { kind: 'batch'; batch: { data: Buffer; count: number } }
-  | { kind: 'barrier'; barrier: { checkpoint_id: number; timestamp: number } }
+  | { kind: 'barrier'; barrier: { checkpoint_id: number; timestamp: number; unaligned: boolean; final: boolean } }
   | { kind: 'end'; end: Record<string, never> };
 export interface PartitionRequest {
   job_id: string; attempt: number; producer_vertex_id: string; producer_subtask: number;
@@ -65,4 +74,4 @@ export interface PartitionRequest {
 }
 export type ConsumerMessage =
   | { kind: 'request'; request: PartitionRequest }
-  | { kind: 'credit'; credit: { credit: number } };
+  | { kind: 'credit'; credit: { credit: number; batch_bytes: number } };

@@ -54,6 +54,17 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc-node.max_session_memory': 64,
 };
 
+/**
+ * The data exchange runs on slot threads, which user code keeps busy for as long as one
+ * record takes: a peer that does not answer a keepalive ping for a few seconds is busy,
+ * not gone (a killed process resets the connection at once). So the exchange waits for a
+ * ping's answer as long as the default heartbeat.timeout before it drops a connection.
+ */
+export const DATA_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  ...CHANNEL_OPTIONS,
+  'grpc.keepalive_timeout_ms': 50_000,
+};
+
 export function bindServer(server: grpc.Server, address: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
   // grpc-js logs a failed bind to stderr itself; the caller says it in one line, with the key.
   grpc.setLogVerbosity(grpc.logVerbosity.NONE);

@@ -1,6 +1,7 @@
 import { describeError, grpc, JobError, WeirError, type JobGraph } from '@weir/core';
 import type { Dispatcher } from './dispatcher';
 import type { ResourceManager } from './resource-manager';
+import { disposeSavepoint } from './checkpoint/savepoint-store';
 import { isTerminal } from './scheduler/job-state';
 import { jobDetails, listedJobs, checkpointsView, taskmanagersView } from './views';
 
@@ -13,7 +14,7 @@ function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>): Handler<Req, Res
       .then(() => fn(call.request))
       .then((res) => callback(null, res))
       .catch((err: unknown) => {
-        const notFound = err instanceof JobError && /^no job with id/.test(err.message);
+        const notFound = err instanceof JobError && /^no (job with id|trigger)/.test(err.message);
         const code = notFound ? grpc.status.NOT_FOUND : err instanceof WeirError ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL;
         callback({ code, details: describeError(err) });
       });
@@ -22,9 +23,10 @@ function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>): Handler<Req, Res
 
 export function clientHandlers(dispatcher: Dispatcher, rm: ResourceManager) {
   return {
-    SubmitJob: unary((req: { graph: JobGraph; bundle: Buffer; args: string[]; config: Record<string, string> }) => ({
-      job_id: dispatcher.submit(req.graph, req.bundle, req.args ?? [], req.config ?? {}),
-    })),
+    SubmitJob: unary(async (req: { graph: JobGraph; bundle: Buffer; args: string[]; config: Record<string, string>; dry_run?: boolean }) => {
+      const { jobId, report } = await dispatcher.submit(req.graph, req.bundle, req.args ?? [], req.config ?? {}, !!req.dry_run);
+      return { job_id: jobId, restore_report: report };
+    }),
     ListJobs: unary((req: { include_archived?: boolean }) => ({ jobs: listedJobs(dispatcher, !!req.include_archived) })),
     GetJob: unary((req: { job_id: string }) => jobDetails(dispatcher.get(req.job_id))),
     CancelJob: unary(async (req: { job_id: string }) => {
@@ -34,6 +36,15 @@ export function clientHandlers(dispatcher: Dispatcher, rm: ResourceManager) {
     }),
     GetCheckpoints: unary((req: { job_id: string }) => checkpointsView(dispatcher.get(req.job_id))),
     ListTaskManagers: unary(() => ({ taskmanagers: taskmanagersView(rm) })),
+    TriggerSavepoint: unary((req: { job_id: string; target_dir: string }) => ({ trigger_id: dispatcher.get(req.job_id).requestSnapshot('SAVEPOINT', req.target_dir) })),
+    StopJob: unary((req: { job_id: string; target_dir: string; drain: boolean }) => ({ trigger_id: dispatcher.get(req.job_id).requestSnapshot('STOP', req.target_dir, req.drain) })),
+    TriggerCheckpoint: unary((req: { job_id: string }) => ({ trigger_id: dispatcher.get(req.job_id).requestSnapshot('CHECKPOINT') })),
+    GetTrigger: unary((req: { job_id: string; trigger_id: string }) => {
+      const status = dispatcher.get(req.job_id).triggers.get(req.trigger_id);
+      if (!status) throw new JobError(`no trigger ${req.trigger_id} for job ${req.job_id}`);
+      return status;
+    }),
+    DisposeSavepoint: unary(async (req: { path: string }) => ({ path: await disposeSavepoint(req.path) })),
     FollowJobOutput: followJobOutput(dispatcher),
   };
 }

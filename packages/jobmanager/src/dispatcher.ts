@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Configuration, describeError, JobError, MAX_MAX_PARALLELISM, type JobGraph, type Logger } from '@weir/core';
+import { readSnapshot, type SnapshotMetadata } from '@weir/runtime';
 import type { CheckpointStatsSnapshot } from './checkpoint/checkpoint-stats';
+import { checkCompatibility } from './checkpoint/savepoint-compatibility';
 import { JobStore, type StoredJob } from './job-store';
 import { JobMaster } from './scheduler/job-master';
 import { isTerminal } from './scheduler/job-state';
@@ -33,7 +35,12 @@ export class Dispatcher {
     });
   }
 
-  submit(graph: JobGraph, bundle: Buffer, args: string[], submitConfig: Record<string, string>): string {
+  /**
+   * Accepts a job. With execution.savepoint.path it first reads that savepoint (or retained
+   * checkpoint) and checks it against the job: an incompatible one is refused with the
+   * report, before anything is stored or deployed. A dry run only returns the report.
+   */
+  async submit(graph: JobGraph, bundle: Buffer, args: string[], submitConfig: Record<string, string>, dryRun = false): Promise<{ jobId: string; report: string }> {
     validateGraph(graph);
     if (!bundle || bundle.length === 0) throw new JobError('the job bundle is empty');
     const limit = this.clusterConfig.getNumber('jobmanager.submission.max-size');
@@ -41,11 +48,28 @@ export class Dispatcher {
     if (size > limit) throw new JobError(`the submission is ${size} bytes, above jobmanager.submission.max-size (${limit} bytes)`);
     // Job settings (from env.enableCheckpointing or -D flags) override the cluster's; every key is validated.
     const config = this.clusterConfig.merge(graph.config).merge(submitConfig);
+    if (config.get('execution.checkpointing.unaligned.enabled') === true && config.get('execution.checkpointing.mode') !== 'EXACTLY_ONCE') {
+      // As in Flink: unaligned checkpoints exist to keep exactly-once cheap under backpressure.
+      throw new JobError('execution.checkpointing.unaligned.enabled needs execution.checkpointing.mode EXACTLY_ONCE (AT_LEAST_ONCE does not align barriers at all)');
+    }
+    const from = config.getOptionalString('execution.savepoint.path');
+    let snapshot: SnapshotMetadata | undefined;
+    let report = '';
+    if (from) {
+      snapshot = await readSnapshot(from);
+      const check = checkCompatibility(snapshot, graph, { allowNonRestoredState: config.get('execution.savepoint.ignore-unclaimed-state') === true });
+      report = check.text;
+      if (check.refused) throw new JobError(`the job cannot start from ${snapshot.path}:\n${report}`);
+    } else if (dryRun) {
+      throw new JobError('--dry-run checks a restore: give the savepoint or checkpoint to start from with -s <path>');
+    }
+    if (dryRun) return { jobId: '', report };
     const jobId = newJobId();
     const master = this.createMaster(jobId, graph, bundle, args, config, Date.now());
+    if (snapshot) master.startFrom(snapshot, this.jobs.get(snapshot.jobId)?.coordinator.lastCheckpointId);
     this.store.saveSubmission(toStored(master), bundle);
     void master.start();
-    return jobId;
+    return { jobId, report };
   }
 
   private createMaster(jobId: string, graph: JobGraph, bundle: Buffer, args: string[], config: Configuration, submittedAt: number, recovered?: ConstructorParameters<typeof JobMaster>[5]): JobMaster {
@@ -84,7 +108,7 @@ export class Dispatcher {
       invalid = describeError(err);
     }
     const graph = invalid ? { ...job.graph, vertices: Array.isArray(job.graph?.vertices) ? job.graph.vertices : [] } : job.graph;
-    const master = this.createMaster(job.jobId, graph, bundle, job.args ?? [], config, job.submittedAt, { stats, attempt: job.attempt, restarts: job.restarts, lastRestore: job.lastRestore });
+    const master = this.createMaster(job.jobId, graph, bundle, job.args ?? [], config, job.submittedAt, { stats, attempt: job.attempt, restarts: job.restarts, lastRestore: job.lastRestore, lastSavepoint: job.lastSavepoint });
     master.exceptions.push(...(job.exceptions ?? []));
     if (job.restartTimestamps) master.restartTimestamps.push(...job.restartTimestamps);
     if (isTerminal(job.state as never)) {
@@ -126,6 +150,7 @@ function toStored(m: JobMaster): StoredJob {
     attempt: m.currentAttempt,
     restarts: m.restarts,
     lastRestore: m.lastRestore,
+    lastSavepoint: m.lastSavepoint,
     restartTimestamps: m.restartTimestamps,
     exceptions: m.exceptions,
   };

@@ -18,6 +18,7 @@ export interface StoredJob {
   lastRestore?: { timestamp: number; checkpointId: number; path: string; checkpointTimestamp?: number };
   /** When each restart began (the restart strategy's delay had passed), oldest first. */
   restartTimestamps?: number[];
+  lastSavepoint?: string;
   exceptions: { timestamp: number; task: string; taskmanager_id: string; root_cause: string }[];
 }
 

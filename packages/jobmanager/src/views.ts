@@ -45,6 +45,8 @@ export function jobDetails(job: JobMaster) {
     last_restore_path: job.lastRestore.path,
     exceptions: job.exceptions,
     attempt: job.currentAttempt,
+    last_savepoint_path: job.lastSavepoint,
+    restored_from: job.submission.config.getOptionalString('execution.savepoint.path') ?? '',
     last_restore_checkpoint_timestamp: job.lastRestore.checkpointTimestamp,
     restart_timestamps: job.restartTimestamps,
   };
@@ -58,7 +60,9 @@ export function checkpointsView(job: JobMaster) {
     failed: stats.counts.failed,
     in_progress: stats.counts.in_progress,
     restored: stats.counts.restored,
-    latest_completed: history.find((h) => h.status === 'COMPLETED'),
+    // A savepoint is never restored from on failover: "latest completed" is a checkpoint.
+    latest_completed: history.find((h) => h.status === 'COMPLETED' && !h.is_savepoint),
+    latest_savepoint: history.find((h) => h.status === 'COMPLETED' && h.is_savepoint),
     latest_failed: history.find((h) => h.status === 'FAILED'),
     history,
     latest_restored_id: stats.latestRestored.id,

@@ -10,6 +10,7 @@ export { RecordWriter } from './network/record-writer';
 export { startExchangeServer } from './network/exchange-server';
 export { connectRemoteChannel, setExchangeCredentials } from './network/exchange-client';
 export * from './checkpoint/storage';
+export * from './checkpoint/snapshot-format';
 export { BarrierAligner } from './barrier/aligner';
 export { HeapKeyedStateBackend } from './state/heap-backend';
 export { LmdbKeyedStateBackend } from './state/lmdb-backend';

@@ -1,5 +1,5 @@
 import {
-  createLogger, describeError, internalChannelCredentials, onFaultPointHit, internalChannelOptions, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef, type TlsMaterial,
+  createLogger, describeError, internalChannelCredentials, onFaultPointHit, internalChannelOptions, taskRefKey, type DeployTask, type Logger, type TaskManagerMessage, type TaskRef, type Termination, type TlsMaterial,
 } from '@weir/core';
 import { setPrintHandler } from '@weir/api/src/internal';
 import {
@@ -12,8 +12,8 @@ const INITIAL_CREDIT = 4;
 export type SlotCommand =
   | { type: 'deploy'; deploy: DeployTask }
   | { type: 'cancel'; task: TaskRef }
-  | { type: 'trigger'; task: TaskRef; checkpointId: number; timestamp: number; final: boolean }
-  | { type: 'notify'; task: TaskRef; checkpointId: number; completed: boolean }
+  | { type: 'trigger'; task: TaskRef; checkpointId: number; timestamp: number; final: boolean; stop?: boolean }
+  | { type: 'notify'; task: TaskRef; checkpointId: number; completed: boolean; savepoint?: boolean; termination?: Termination }
   | { type: 'metrics' };
 
 export type SlotEvent =
@@ -69,10 +69,10 @@ export class SlotRuntime {
         this.tasks.get(taskRefKey(command.task))?.cancel();
         return;
       case 'trigger':
-        this.tasks.get(taskRefKey(command.task))?.trigger(command.checkpointId, command.timestamp, command.final);
+        this.tasks.get(taskRefKey(command.task))?.trigger(command.checkpointId, command.timestamp, command.final, command.stop);
         return;
       case 'notify':
-        this.tasks.get(taskRefKey(command.task))?.notify(command.checkpointId, command.completed);
+        this.tasks.get(taskRefKey(command.task))?.notify(command.checkpointId, command.completed, { savepoint: command.savepoint, termination: command.termination });
         return;
       case 'metrics':
         this.send({
@@ -164,13 +164,16 @@ export class SlotRuntime {
     for (const out of deploy.outputs) {
       const count = out.partitioning === 'FORWARD' ? 1 : out.consumer_parallelism;
       const subpartitions = Array.from({ length: count }, () => new ResultSubpartition(() => task.output.available.notify()));
+      // Debloating: start with the smallest batches; the consumer asks for larger ones as it
+      // measures its throughput, before full-size batches could pile up in front of a barrier.
+      if (task.network.debloat) for (const s of subpartitions) s.batchBytes = task.network.minSegmentSize;
       const key = partitionKey(ref.job_id, ref.attempt, ref.vertex_id, ref.subtask, out.consumer_vertex_id);
       this.registry.register({ key, subpartitions, token: deploy.exchange_token });
       const keySelector = task.plan.outputKeySelectors.get(out.consumer_vertex_id);
       const head = jobPlan.vertices.get(out.consumer_vertex_id)?.vertex.operators[0];
       const keyedConsumer = `the key selector of ${head?.name ?? out.consumer_vertex_id} (uid ${head?.uid ?? '?'})`;
       task.output.writers.push(
-        new RecordWriter(subpartitions, out.partitioning, keySelector, deploy.max_parallelism, ref.subtask, task.serializer, keyedConsumer),
+        new RecordWriter(subpartitions, out.partitioning, keySelector, deploy.max_parallelism, ref.subtask, task.serializer, keyedConsumer, task.network.segmentSize, out.consumer_vertex_id),
       );
     }
   }
@@ -186,6 +189,7 @@ export class SlotRuntime {
           const sub = partition?.subpartitions[input.subpartition];
           if (!sub) return channel.fail(new Error(`input channel ${description}: no local partition ${key}`));
           channel.returnCredit = (n) => sub.addCredit(n);
+          channel.requestBatchBytes = (bytes) => void (sub.batchBytes = bytes);
           sub.attach(channel, INITIAL_CREDIT);
         });
       } else {

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import {
   CHANNEL_OPTIONS, ConfigError, createLogger, faultPoint, onFaultPointHit, grpc, internalChannelCredentials, internalChannelOptions, internalTls, protos, taskRefKey, type Configuration, type JobManagerMessage, type Logger, type SlotInfo, type TaskMetrics, type TaskRef,
 } from '@weir/core';
+import type { Termination } from '@weir/core';
 import { TaskManagerMetrics } from './metrics/taskmanager-metrics';
 import type { SlotCommand, SlotEvent } from './slot-runtime';
 import type { SlotWorkerData } from './slot-worker';
@@ -100,9 +101,9 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
       case 'cancel':
         return toSlot(taskSlots.get(taskRefKey(msg.cancel.task))?.slot, { type: 'cancel', task: msg.cancel.task });
       case 'trigger':
-        return toSlot(taskSlots.get(taskRefKey(msg.trigger.task))?.slot, { type: 'trigger', task: msg.trigger.task, checkpointId: msg.trigger.checkpoint_id, timestamp: msg.trigger.timestamp, final: msg.trigger.final });
+        return toSlot(taskSlots.get(taskRefKey(msg.trigger.task))?.slot, { type: 'trigger', task: msg.trigger.task, checkpointId: msg.trigger.checkpoint_id, timestamp: msg.trigger.timestamp, final: msg.trigger.final, stop: msg.trigger.stop });
       case 'notify':
-        return toSlot(taskSlots.get(taskRefKey(msg.notify.task))?.slot, { type: 'notify', task: msg.notify.task, checkpointId: msg.notify.checkpoint_id, completed: msg.notify.completed });
+        return toSlot(taskSlots.get(taskRefKey(msg.notify.task))?.slot, { type: 'notify', task: msg.notify.task, checkpointId: msg.notify.checkpoint_id, completed: msg.notify.completed, savepoint: msg.notify.savepoint, termination: msg.notify.termination as Termination });
     }
   };
 

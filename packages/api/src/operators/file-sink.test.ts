@@ -9,13 +9,13 @@ import { exactlyOnceFileSinkOperator } from './file-sink';
 type Lists = Record<string, unknown[]>;
 
 /** An operator context with union list state held in `lists` (what a checkpoint would store). */
-function context(opts: { subtask?: number; attempt?: number; restored?: Lists; config?: Record<string, string> } = {}) {
+function context(opts: { subtask?: number; parallelism?: number; attempt?: number; restored?: Lists; config?: Record<string, string> } = {}) {
   const lists: Lists = structuredClone(opts.restored ?? {});
   const ctx: OperatorContext = {
     jobId: 'job',
     taskName: `sink#${opts.subtask ?? 0}@${opts.attempt ?? 1}`,
     subtask: opts.subtask ?? 0,
-    parallelism: 2,
+    parallelism: opts.parallelism ?? 2,
     maxParallelism: 128,
     attempt: opts.attempt ?? 1,
     isRestored: opts.restored !== undefined,
@@ -30,6 +30,9 @@ function context(opts: { subtask?: number; attempt?: number; restored?: Lists; c
         update: (values) => void (lists[name] = [...values]),
         clear: () => void (lists[name] = []),
       };
+    },
+    getListState<T>(): ListState<T> {
+      throw new Error('not used by the file sink');
     },
     currentKey: () => undefined,
     config: opts.config ?? { 'execution.checkpointing.interval': '1000' },
@@ -140,6 +143,29 @@ describe('exactly-once file sink', () => {
     await sink1.open?.(context({ subtask: 1, attempt: 2, restored }).ctx, out);
     expect(visible()).toEqual(['part-1-5']);
     expect(read('part-1-5')).toBe('from subtask 1\n');
+  });
+
+  it.each([[3, 2], [2, 3], [4, 1]])('rescaled from %i to %i subtasks: old subtask j\'s files go to new subtask j mod p; each pending file committed once, the rest deleted', async (from, to) => {
+    mkdirSync(dir, { recursive: true });
+    // Every old subtask sealed a pending file at checkpoint 5 and wrote on after it.
+    const union: Lists = { 'file-sink-pending': [] };
+    for (let j = 0; j < from; j++) {
+      const sink = exactlyOnceFileSinkOperator<string>(dir);
+      const c = context({ subtask: j, parallelism: from, attempt: 0 });
+      await sink.open?.(c.ctx, out);
+      sink.processElement(`before ${j}`, out);
+      sink.snapshotState?.(5);
+      union['file-sink-pending'].push(...c.checkpointState()['file-sink-pending']);
+      for (let i = 0; i < 4096; i++) sink.processElement(`after ${j}`, out); // an in-progress file the restore must drop
+    }
+    expect(hidden()).toHaveLength(2 * from);
+    for (let s = 0; s < to; s++) {
+      const sink = exactlyOnceFileSinkOperator<string>(dir);
+      await sink.open?.(context({ subtask: s, parallelism: to, attempt: 0, restored: union }).ctx, out);
+    }
+    expect(visible()).toEqual(Array.from({ length: from }, (_, j) => `part-${j}-5`).sort());
+    for (let j = 0; j < from; j++) expect(read(`part-${j}-5`)).toBe(`before ${j}\n`);
+    expect(hidden()).toEqual([]);
   });
 
   it('a restore fails loudly when a pending file and its committed file are both missing', async () => {

@@ -7,6 +7,12 @@ import { formatRecord } from './format';
 
 interface PendingFile { checkpointId: number; pending: string; final: string }
 
+/** The old subtask that wrote a hidden (pending or in-progress) file, from its name. */
+function writerOf(hiddenName: string): number | undefined {
+  const m = /^\.part-(\d+)-/.exec(hiddenName);
+  return m ? Number(m[1]) : undefined;
+}
+
 /**
  * Makes a pending file visible under its final name without ever replacing a file:
  * link() fails when the name is taken, where rename() would silently overwrite committed
@@ -35,6 +41,10 @@ function publish(from: string, to: string, checkpointId: number): void {
  * in-progress file; a checkpoint barrier turns it into a pending file recorded in state;
  * the checkpoint's completion gives it its visible name. A restore commits the pending
  * files its checkpoint recorded (committing twice is a no-op) and discards the rest.
+ *
+ * Rescaling: the files of old subtask j belong to new subtask j mod parallelism, which
+ * commits their pending files and deletes their in-progress ones; no two new subtasks
+ * touch the same old subtask's files, so nothing is committed twice or lost.
  */
 export function exactlyOnceFileSinkOperator<T>(directory: string): StreamOperator<T, never> {
   let ctx: OperatorContext;
@@ -82,13 +92,18 @@ export function exactlyOnceFileSinkOperator<T>(directory: string): StreamOperato
       ctx = context;
       mkdirSync(directory, { recursive: true });
       state = ctx.getUnionListState<PendingFile>('file-sink-pending');
+      const mine = (name: string) => {
+        const writer = writerOf(name);
+        return writer !== undefined && writer % ctx.parallelism === ctx.subtask;
+      };
       if (ctx.isRestored) {
-        pending = state.get().filter((f) => f.pending.startsWith(hiddenPrefix()));
+        pending = state.get().filter((f) => mine(f.pending));
         commit(Number.MAX_SAFE_INTEGER);
       }
-      // Whatever hidden file of this subtask is left belongs to an attempt that failed.
+      // Whatever hidden file of the old subtasks this one took over is left belongs to an
+      // attempt that failed, or was written after the checkpoint restored from.
       for (const name of readdirSync(directory)) {
-        if (name.startsWith(hiddenPrefix())) rmSync(path.join(directory, name), { force: true });
+        if (mine(name)) rmSync(path.join(directory, name), { force: true });
       }
     },
     processElement(value) {

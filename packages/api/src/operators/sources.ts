@@ -3,15 +3,43 @@ import net from 'node:net';
 import type { ListState } from '../state';
 import type { OperatorContext, Output, SourceOperator, SourceStep } from '../operator';
 
-interface Split { index: number; next: number; end: number } // end exclusive
+/** end exclusive; `step` is the stride between records (the generator's old parallelism). */
+interface Split { index: number; next: number; end: number; step?: number }
+
+const remaining = (s: Split) => Math.max(0, Math.ceil((s.end - s.next) / (s.step ?? 1)));
+
+/** A sequence split cut into two contiguous ranges. */
+const halveRange = (s: Split): [Split, Split] => {
+  const mid = s.next + Math.floor((s.end - s.next) / 2);
+  return [{ ...s, end: mid }, { ...s, next: mid }];
+};
+
+/** A generator split cut into two interleaved ones: every other record each. */
+const halveStride = (s: Split): [Split, Split] => {
+  const step = s.step ?? 1;
+  return [{ ...s, step: step * 2 }, { ...s, next: s.next + step, step: step * 2 }];
+};
 
 /**
- * Splits are kept in union list state: after a restore every subtask takes the splits
- * whose index maps to it, so positions survive failover (and rescaling).
+ * Splits are kept in union list state: after a restore every subtask sees every old
+ * subtask's splits and takes those whose index maps to it, so positions survive failover
+ * and rescaling. At a parallelism above the number of unfinished splits, the largest are
+ * halved until every subtask has one (every subtask computes the same cut from the same
+ * state), so a job rescaled up reads with all its subtasks.
  */
-function ownedSplits(ctx: OperatorContext, state: ListState<Split>, initial: () => Split[]): Split[] {
+function ownedSplits(ctx: OperatorContext, state: ListState<Split>, initial: () => Split[], halve: (s: Split) => [Split, Split]): Split[] {
   if (!ctx.isRestored) return initial();
-  return state.get().filter((s) => s.index % ctx.parallelism === ctx.subtask).map((s) => ({ ...s }));
+  let splits = state.get().filter((s) => remaining(s) > 0).sort((a, b) => a.index - b.index || a.next - b.next);
+  if (splits.length < ctx.parallelism) {
+    while (splits.length < ctx.parallelism) {
+      const largest = splits.reduce<Split | undefined>((best, s) => (!best || remaining(s) > remaining(best) ? s : best), undefined);
+      if (!largest || remaining(largest) < 2) break;
+      const at = splits.indexOf(largest);
+      splits = [...splits.slice(0, at), ...halve(largest), ...splits.slice(at + 1)];
+    }
+    splits = splits.map((s, index) => ({ ...s, index }));
+  }
+  return splits.filter((s) => s.index % ctx.parallelism === ctx.subtask).map((s) => ({ ...s }));
 }
 
 /** Numbers from..to inclusive, split evenly over the subtasks; bounded and replayable. */
@@ -26,7 +54,7 @@ export function sequenceSource(from: number, to: number): SourceOperator<number>
         const start = from + Math.floor((total * ctx.subtask) / ctx.parallelism);
         const end = from + Math.floor((total * (ctx.subtask + 1)) / ctx.parallelism);
         return [{ index: ctx.subtask, next: start, end }];
-      });
+      }, halveRange);
     },
     emit(out, max) {
       const split = splits.find((s) => s.next < s.end);
@@ -64,7 +92,7 @@ export function generatorSource<T>(fn: (index: number) => T, options: GeneratorO
       parallelism = ctx.parallelism;
       state = ctx.getUnionListState<Split>('generator-splits');
       const end = options.count ?? Number.MAX_SAFE_INTEGER;
-      splits = ownedSplits(ctx, state, () => [{ index: ctx.subtask, next: ctx.subtask, end }]);
+      splits = ownedSplits(ctx, state, () => [{ index: ctx.subtask, next: ctx.subtask, end, step: parallelism }], halveStride);
       startedAt = Date.now();
     },
     emit(out, max): SourceStep {
@@ -79,7 +107,8 @@ export function generatorSource<T>(fn: (index: number) => T, options: GeneratorO
       }
       for (let i = 0; i < budget && split.next < split.end; i++) {
         out.collect(fn(split.next));
-        split.next += parallelism;
+        // The split's own stride: after a rescale it keeps the parallelism that created it.
+        split.next += split.step ?? parallelism;
         emittedSinceStart++;
       }
       return { status: 'more' };

@@ -1,3 +1,5 @@
+import { JobError } from '@weir/core';
+import type { CheckpointTaskStats } from '@weir/jobmanager/src/checkpoint/checkpoint-stats';
 import { WeirClient } from '../client';
 import { bytes, table, time } from '../table';
 
@@ -37,6 +39,8 @@ interface Details {
   restart_timestamps: number[];
   exceptions: { timestamp: number; task: string; taskmanager_id: string; root_cause: string }[];
   attempt: number;
+  last_savepoint_path: string;
+  restored_from: string;
 }
 
 export async function jobStatus(address: string, jobId: string, json: boolean): Promise<void> {
@@ -47,6 +51,8 @@ export async function jobStatus(address: string, jobId: string, json: boolean): 
       `Started: ${time(d.summary.start_time)}   Attempt: ${d.attempt}   Restarts: ${d.summary.restarts}`,
       `Last restore: ${d.last_restore_checkpoint_id ? restoreLine(d) : 'none'}`,
     ];
+    if (d.restored_from) lines.push(`Started from: ${d.restored_from}`);
+    if (d.last_savepoint_path) lines.push(`Last savepoint: ${d.last_savepoint_path}`);
     if (d.failure_cause) lines.push(`Failure cause: ${d.failure_cause}`);
     lines.push('', table(
       ['VERTEX', 'NAME', 'SUBTASK', 'STATE', 'TASKMANAGER', 'RECORDS IN', 'RECORDS OUT'],
@@ -71,11 +77,12 @@ export async function cancelJob(address: string, jobId: string, json: boolean): 
 
 interface Stats {
   id: number; status: string; acknowledged: number; total: number; trigger_timestamp: number; end_to_end_duration_ms: number;
-  state_size: number; checkpointed_size?: number; max_alignment_ms: number; failure_reason: string; failed_task: string; path: string; final: boolean;
+  state_size: number; checkpointed_size?: number; max_alignment_ms: number; failure_reason: string; failed_task: string; path: string; final: boolean; is_savepoint: boolean;
+  tasks?: CheckpointTaskStats[];
 }
 interface Checkpoints {
   completed: number; failed: number; in_progress: number; restored: number; latest_completed?: Stats; latest_failed?: Stats; history: Stats[];
-  latest_restored_id: number; latest_restored_timestamp: number;
+  latest_restored_id: number; latest_restored_timestamp: number; latest_savepoint?: Stats;
 }
 
 export async function checkpoints(address: string, jobId: string, json: boolean): Promise<void> {
@@ -86,18 +93,45 @@ export async function checkpoints(address: string, jobId: string, json: boolean)
       `Completed: ${c.completed}   Failed: ${c.failed}   In progress: ${c.in_progress}   Restored: ${c.restored}`,
       `Latest completed: ${c.latest_completed ? `${c.latest_completed.id} at ${c.latest_completed.path}` : 'none'}`,
       `Latest restored: ${c.latest_restored_id ? `checkpoint ${c.latest_restored_id}, restored at ${time(c.latest_restored_timestamp)}` : 'none'}`,
+      `Latest savepoint: ${c.latest_savepoint ? `${c.latest_savepoint.id} at ${c.latest_savepoint.path}` : 'none'}`,
       '',
       table(
-        ['ID', 'STATUS', 'ACKED', 'TRIGGERED', 'DURATION', 'CHECKPOINTED', 'STATE SIZE', 'MAX ALIGNMENT', 'FAILURE'],
+        ['ID', 'STATUS', 'ACKED', 'TRIGGERED', 'DURATION', 'CHECKPOINTED', 'STATE SIZE', 'MAX ALIGNMENT', 'FAILURE / PATH'],
         c.history.map((h) => [
-          `${h.id}${h.final ? ' (final)' : ''}`, h.status, `${h.acknowledged}/${h.total}`, time(h.trigger_timestamp),
+          `${h.id}${h.final ? ' (final)' : ''}${h.is_savepoint ? ' (savepoint)' : ''}`, h.status, `${h.acknowledged}/${h.total}`, time(h.trigger_timestamp),
           h.status === 'IN_PROGRESS' ? '-' : `${h.end_to_end_duration_ms} ms`, bytes(Number(h.checkpointed_size ?? h.state_size)), bytes(h.state_size), `${h.max_alignment_ms} ms`,
-          h.status === 'FAILED' ? `${h.failure_reason}${h.failed_task ? ` [task: ${h.failed_task}]` : ''}` : '',
+          h.status === 'FAILED' ? `${h.failure_reason}${h.failed_task ? ` [task: ${h.failed_task}]` : ''}` : h.is_savepoint ? h.path : '',
         ]),
       ),
     ];
     return lines.join('\n');
   });
+}
+
+/** `weir checkpoints <job> --details <id>`: where each subtask spent the checkpoint's time. */
+export async function checkpointDetails(address: string, jobId: string, checkpointId: string, json: boolean): Promise<void> {
+  const id = Number(checkpointId);
+  if (!Number.isInteger(id) || id <= 0) throw new JobError(`--details takes a checkpoint id (a whole number above 0), not "${checkpointId}"`);
+  const c = await withClient(address, (cl) => cl.call<Checkpoints>('GetCheckpoints', { job_id: jobId }));
+  const s = c.history.find((h) => Number(h.id) === id);
+  if (!s) throw new JobError(`job ${jobId} has no statistics for checkpoint ${id}`);
+  const { checkpointSubtaskRows } = await import('@weir/jobmanager');
+  const rows = checkpointSubtaskRows({ trigger_timestamp: Number(s.trigger_timestamp), tasks: s.tasks ?? [] });
+  const critical = rows.find((r) => r.critical_path);
+  print(json, { ...s, tasks: undefined, subtasks: rows, critical_path_task: critical?.task ?? null }, () =>
+    [
+      `Checkpoint ${id} of job ${jobId}: ${s.status}, ${s.acknowledged}/${s.total} acknowledged${s.status === 'IN_PROGRESS' ? '' : `, ${s.end_to_end_duration_ms} ms end to end`}`,
+      critical ? `Finished last (the checkpoint waited for it): ${critical.task}, ${critical.end_to_end_duration_ms} ms after the trigger` : 'No subtask acknowledged it.',
+      '',
+      table(
+        ['SUBTASK', 'END TO END', 'START DELAY', 'ALIGNMENT', 'SYNC', 'ASYNC', 'STATE', 'IN-FLIGHT DATA', 'BARRIERS', ''],
+        rows.map((r) => [
+          r.task, `${r.end_to_end_duration_ms} ms`, `${r.start_delay_ms} ms`, `${r.alignment_duration_ms} ms`, `${r.sync_duration_ms} ms`, `${r.async_duration_ms} ms`,
+          bytes(r.state_size), bytes(r.persisted_data_bytes), r.unaligned ? 'unaligned' : 'aligned', r.critical_path ? '<- last' : '',
+        ]),
+      ),
+    ].join('\n'),
+  );
 }
 
 type Tm = { id: string; host: string; slots: number; free_slots: number; last_heartbeat: number; registered_at: number; pid: number };

@@ -9,6 +9,12 @@ export interface CheckpointTaskStats {
   state_size: number;
   /** What this checkpoint wrote: less than state_size when it is incremental. */
   checkpointed_size?: number;
+  // Absent in statistics persisted before these were measured.
+  /** Trigger to the first barrier reaching the task. */
+  start_delay_ms?: number;
+  /** In-flight data stored with the checkpoint (unaligned). */
+  persisted_data_bytes?: number;
+  unaligned?: boolean;
 }
 
 export type CheckpointStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
@@ -23,11 +29,16 @@ export interface CheckpointStats {
   state_size: number;
   checkpointed_size: number;
   max_alignment_ms: number;
+  persisted_data_bytes?: number;
+  /** Some task took this checkpoint unaligned. */
+  unaligned?: boolean;
   failure_reason: string;
   failed_task: string;
   path: string;
   final: boolean;
   tasks: CheckpointTaskStats[];
+  /** A savepoint (triggered by a user), not a periodic checkpoint. */
+  is_savepoint: boolean;
 }
 
 export interface CheckpointCounts {
@@ -46,7 +57,7 @@ export interface CheckpointStatsSnapshot {
 
 /** One change of the statistics, appended to the job's statistics log as it happens. */
 export type CheckpointStatsRecord =
-  | { type: 'triggered'; id: number; trigger_timestamp: number; total: number; final: boolean; counts: CheckpointCounts }
+  | { type: 'triggered'; id: number; trigger_timestamp: number; total: number; final: boolean; savepoint?: boolean; counts: CheckpointCounts }
   | { type: 'ended'; stats: CheckpointStats; counts: CheckpointCounts }
   | { type: 'restored'; id: number; timestamp: number; counts: CheckpointCounts }
   | { type: 'snapshot'; snapshot: CheckpointStatsSnapshot };
@@ -67,7 +78,7 @@ export function replayStats(records: Iterable<CheckpointStatsRecord>): Checkpoin
     } else if (r.type === 'triggered') {
       history.set(r.id, {
         id: r.id, status: 'IN_PROGRESS', acknowledged: 0, total: r.total, trigger_timestamp: r.trigger_timestamp, end_to_end_duration_ms: 0, state_size: 0, checkpointed_size: 0,
-        max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final: r.final, tasks: [],
+        max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final: r.final, tasks: [], is_savepoint: !!r.savepoint,
       });
       counts = r.counts;
     } else if (r.type === 'ended') {
@@ -107,14 +118,14 @@ export class CheckpointStatsTracker {
     }
   }
 
-  triggered(id: number, timestamp: number, total: number, final: boolean): void {
+  triggered(id: number, timestamp: number, total: number, final: boolean, savepoint = false): void {
     this.history.set(id, {
       id, status: 'IN_PROGRESS', acknowledged: 0, total, trigger_timestamp: timestamp, end_to_end_duration_ms: 0, state_size: 0, checkpointed_size: 0,
-      max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final, tasks: [],
+      max_alignment_ms: 0, persisted_data_bytes: 0, unaligned: false, failure_reason: '', failed_task: '', path: '', final, tasks: [], is_savepoint: savepoint,
     });
     this.counts.in_progress++;
     while (this.history.size > HISTORY_LIMIT) this.history.delete(this.history.keys().next().value as number);
-    this.record({ type: 'triggered', id, trigger_timestamp: timestamp, total, final, counts: { ...this.counts } });
+    this.record({ type: 'triggered', id, trigger_timestamp: timestamp, total, final, savepoint, counts: { ...this.counts } });
   }
 
   acknowledged(id: number, task: CheckpointTaskStats): void {
@@ -125,6 +136,8 @@ export class CheckpointStatsTracker {
     s.state_size += task.state_size;
     s.checkpointed_size += task.checkpointed_size ?? task.state_size;
     s.max_alignment_ms = Math.max(s.max_alignment_ms, task.alignment_duration_ms);
+    s.persisted_data_bytes = (s.persisted_data_bytes ?? 0) + (task.persisted_data_bytes ?? 0);
+    s.unaligned = !!(s.unaligned || task.unaligned);
   }
 
   completed(id: number, now: number, path: string): void {
@@ -169,6 +182,8 @@ export class CheckpointStatsTracker {
       const entry: CheckpointStats = {
         id: c.id, status: 'COMPLETED', acknowledged: s?.total ?? 0, total: s?.total ?? 0, trigger_timestamp: c.triggeredAt, end_to_end_duration_ms: c.completedAt - c.triggeredAt,
         state_size: s?.state_size ?? 0, checkpointed_size: s?.checkpointed_size ?? 0, max_alignment_ms: s?.max_alignment_ms ?? 0, failure_reason: '', failed_task: '', path: c.path, final: c.final, tasks: s?.tasks ?? [],
+        persisted_data_bytes: s?.persisted_data_bytes ?? 0, unaligned: !!s?.unaligned,
+        is_savepoint: false, // the store holds checkpoints only
       };
       this.history.set(c.id, entry);
       this.counts.completed++;

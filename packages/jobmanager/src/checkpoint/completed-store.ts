@@ -1,19 +1,13 @@
 import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, faultPoint, jobCheckpointDirectory, type StateHandle } from '@weir/core';
-import { checkpointDirectory, checkStateFile, discardStateFile, removeCheckpointDirectory, sharedDirectory, sharedFileCheckpoint, sweepSharedFiles, writeFileDurably } from '@weir/runtime';
+import {
+  checkpointDirectory, checkStateFile, decodeMetadata, discardStateFile, encodeMetadata, METADATA_FILE, removeCheckpointDirectory, sharedDirectory,
+  sharedFileCheckpoint, sweepSharedFiles, writeFileDurably, type SnapshotMetadata, type SnapshotVertex,
+} from '@weir/runtime';
 
-/** What `_metadata` holds: enough to redeploy every task with its state. */
-export interface CompletedCheckpoint {
-  jobId: string;
-  id: number;
-  triggeredAt: number;
-  completedAt: number;
-  final: boolean;
-  /** vertexId -> state handles of all its subtasks */
-  handles: Record<string, StateHandle[]>;
-  path: string;
-}
+/** What `_metadata` holds: enough to redeploy every task with its state (snapshot-format.ts). */
+export type CompletedCheckpoint = SnapshotMetadata;
 
 /** A checkpoint directory whose `_metadata` exists but cannot be used. */
 export interface DamagedCheckpoint {
@@ -22,7 +16,7 @@ export interface DamagedCheckpoint {
   reason: string;
 }
 
-export const METADATA_FILE = '_metadata';
+export { METADATA_FILE };
 
 const CHECKPOINT_DIR = /^chk-(\d+)$/;
 
@@ -34,28 +28,31 @@ export class CompletedCheckpointStore {
   damaged: DamagedCheckpoint[] = [];
   /** The highest checkpoint id any directory on disk carries. */
   highestIdOnDisk = 0;
+  /** The job's vertices, written into every `_metadata` so state can be matched by uid. */
+  vertices?: SnapshotVertex[];
 
   constructor(
     private readonly root: string,
-    private readonly jobId: string,
+    readonly jobId: string,
     private readonly retained: number,
   ) {}
 
+  /** Where every state file of this job is written (a savepoint moves them out of it). */
   get jobDirectory(): string {
-    return path.join(this.root, this.jobId);
+    return jobCheckpointDirectory(this.root, this.jobId);
   }
 
   /**
    * Writes `_metadata` last and atomically: a checkpoint without it never happened. A
    * failed write (a full disk) removes the checkpoint's directory with its state files.
    */
-  async add(checkpoint: Omit<CompletedCheckpoint, 'path' | 'jobId'>): Promise<CompletedCheckpoint> {
+  async add(checkpoint: Omit<CompletedCheckpoint, 'path' | 'jobId' | 'vertices'>): Promise<CompletedCheckpoint> {
     if (this.completed.some((c) => c.id === checkpoint.id)) throw new CheckpointError(`checkpoint ${checkpoint.id} of job ${this.jobId} is already complete`);
     const dir = checkpointDirectory(this.root, this.jobId, checkpoint.id);
-    const full: CompletedCheckpoint = { ...checkpoint, jobId: this.jobId, path: dir };
+    const full: CompletedCheckpoint = { kind: 'CHECKPOINT', vertices: this.vertices, ...checkpoint, jobId: this.jobId, path: dir };
     try {
       await mkdir(dir, { recursive: true }); // a job without state still gets its checkpoint directory
-      await writeFileDurably(path.join(dir, METADATA_FILE), JSON.stringify(full, null, 1), () => faultPoint('jm.metadata.written'));
+      await writeFileDurably(path.join(dir, METADATA_FILE), encodeMetadata(full), () => faultPoint('jm.metadata.written'));
     } catch (err) {
       await removeCheckpointDirectory(this.root, this.jobId, checkpoint.id).catch(() => {});
       throw err;
@@ -178,14 +175,5 @@ export async function readMetadata(checkpointDir: string): Promise<CompletedChec
     if (code === 'ENOENT') Object.assign(e, { missing: true });
     throw e;
   }
-  let parsed: CompletedCheckpoint;
-  try {
-    parsed = JSON.parse(text) as CompletedCheckpoint;
-  } catch {
-    throw new CheckpointError(`checkpoint metadata ${file} is corrupt: it is not valid JSON (${text.length} bytes)`);
-  }
-  if (!parsed || typeof parsed.id !== 'number' || typeof parsed.handles !== 'object' || parsed.handles === null) {
-    throw new CheckpointError(`checkpoint metadata ${file} is corrupt: it lacks the checkpoint id or the state handles`);
-  }
-  return parsed;
+  return decodeMetadata(text, checkpointDir, file);
 }

@@ -1,8 +1,9 @@
-import { describeError, faultPoint, taskName, type AcknowledgeCheckpoint, type DeclineCheckpoint, type Logger, type StateHandle, type TaskRef } from '@weir/core';
+import { describeError, faultPoint, taskName, type AcknowledgeCheckpoint, type DeclineCheckpoint, type Logger, type StateHandle, type TaskRef, type Termination } from '@weir/core';
 import type { CheckpointIdCounter } from './checkpoint-id-counter';
 import type { CheckpointStatsTracker } from './checkpoint-stats';
 import type { CompletedCheckpoint, CompletedCheckpointStore } from './completed-store';
-import { PendingCheckpoint } from './pending-checkpoint';
+import { PendingCheckpoint, type SavepointOptions } from './pending-checkpoint';
+import { writeSavepoint } from './savepoint-store';
 
 export interface CheckpointSettings {
   intervalMs: number;
@@ -18,8 +19,10 @@ export interface CheckpointParticipants {
   runningTasks(): { attempt: number; sources: TaskRef[]; all: TaskRef[] } | undefined;
   /** Tasks of the current attempt that are still alive, whatever their state. */
   currentTasks(): TaskRef[];
-  trigger(task: TaskRef, checkpointId: number, timestamp: number, final: boolean): void;
-  notify(task: TaskRef, checkpointId: number, completed: boolean): void;
+  trigger(task: TaskRef, checkpointId: number, timestamp: number, final: boolean, savepoint?: SavepointOptions): void;
+  notify(task: TaskRef, checkpointId: number, completed: boolean, options?: { savepoint?: boolean; termination?: Termination }): void;
+  /** A checkpoint or savepoint completed (with its path) or failed (with the reason). */
+  settled?(outcome: { id: number; path?: string; failure?: string }): void;
   /** More consecutive failures than tolerated: the job must fail over. */
   failJob(reason: string): void;
 }
@@ -99,7 +102,7 @@ export class CheckpointCoordinator {
   }
 
   /** Returns the new checkpoint's id, or undefined when it could not be triggered now. */
-  triggerCheckpoint(final: boolean): number | undefined {
+  triggerCheckpoint(final: boolean, savepoint?: SavepointOptions): number | undefined {
     const tasks = this.participants.runningTasks();
     // Not every task is running (deploying, restarting): skip, and that is no failure.
     if (!tasks) return undefined;
@@ -113,15 +116,15 @@ export class CheckpointCoordinator {
     }
     const timestamp = this.now();
     const names = tasks.all.map((t) => taskName(t.vertex_id, t.subtask, t.attempt));
-    const checkpoint = new PendingCheckpoint(id, tasks.attempt, timestamp, names, final);
+    const checkpoint = new PendingCheckpoint(id, tasks.attempt, timestamp, names, final, savepoint);
     this.pending.set(id, checkpoint);
-    this.stats.triggered(id, timestamp, names.length, final);
+    this.stats.triggered(id, timestamp, names.length, final, !!savepoint);
     checkpoint.timeout = setTimeout(() => {
       const missing = [...checkpoint.notYetAcknowledged];
       this.abort(id, `checkpoint ${id} expired after ${this.settings.timeoutMs} ms before every task acknowledged it`, missing.join(', '), true);
     }, this.settings.timeoutMs);
-    this.log.info({ checkpointId: id, final, tasks: names.length }, 'triggering checkpoint');
-    for (const source of tasks.sources) this.participants.trigger(source, id, timestamp, final);
+    this.log.info({ checkpointId: id, final, savepoint: !!savepoint, tasks: names.length }, 'triggering checkpoint');
+    for (const source of tasks.sources) this.participants.trigger(source, id, timestamp, final, savepoint);
     void faultPoint('jm.checkpoint.trigger-sent');
     return id;
   }
@@ -150,6 +153,7 @@ export class CheckpointCoordinator {
       task: name, acknowledged_at: ack.acknowledged_at, sync_duration_ms: ack.sync_duration_ms, async_duration_ms: ack.async_duration_ms,
       alignment_duration_ms: ack.alignment_duration_ms, state_size: ack.state_size,
       checkpointed_size: ack.checkpointed_size || ack.state_size,
+      start_delay_ms: ack.start_delay_ms ?? 0, persisted_data_bytes: ack.persisted_data_bytes ?? 0, unaligned: !!ack.unaligned,
     });
     await faultPoint('jm.ack.received');
     if (checkpoint.isComplete() && this.pending.get(checkpoint.id) === checkpoint) {
@@ -177,25 +181,37 @@ export class CheckpointCoordinator {
     for (const ack of checkpoint.acks.values()) (handles[ack.task.vertex_id] ??= []).push(...ack.handles);
     let completed: CompletedCheckpoint;
     try {
-      completed = await this.store.add({ id: checkpoint.id, triggeredAt: checkpoint.triggeredAt, completedAt: this.now(), final: checkpoint.final, handles });
+      const data = { id: checkpoint.id, triggeredAt: checkpoint.triggeredAt, completedAt: this.now(), final: checkpoint.final, handles };
+      completed = checkpoint.savepoint
+        ? await writeSavepoint({ ...data, jobId: this.store.jobId, vertices: this.store.vertices }, checkpoint.savepoint.targetDir, this.store.jobDirectory)
+        : await this.store.add(data);
     } catch (err) {
       const reason = `writing metadata failed: ${describeError(err)}`;
       this.log.warn({ checkpointId: checkpoint.id, reason }, 'checkpoint failed');
       this.stats.failed(checkpoint.id, this.now(), reason, '');
+      this.participants.settled?.({ id: checkpoint.id, failure: reason });
+      // A savepoint's files are still in the checkpoint directory: remove them.
+      if (checkpoint.savepoint) void this.store.discardAborted(checkpoint.id);
       for (const t of this.participants.currentTasks()) if (t.attempt === checkpoint.attempt) this.participants.notify(t, checkpoint.id, false);
       if (checkpoint.final) setTimeout(() => this.retryFinal(), 100);
-      this.onFailure(`checkpoint ${checkpoint.id}: ${reason}`);
+      // A failed savepoint fails alone, never the job (as Flink).
+      if (!checkpoint.savepoint) this.onFailure(`checkpoint ${checkpoint.id}: ${reason}`);
       return;
     }
     this.lastCompletionAt = this.now();
-    this.consecutiveFailures = 0;
+    if (!checkpoint.savepoint) this.consecutiveFailures = 0;
     // Older checkpoints still pending can never be restored from after this one: drop them.
-    for (const older of [...this.pending.values()].filter((p) => p.id < checkpoint.id && !p.final)) {
+    // A savepoint is never restored from on failover, so it subsumes nothing, nor is subsumed.
+    for (const older of [...this.pending.values()].filter((p) => p.id < checkpoint.id && !p.final && !p.savepoint && !checkpoint.savepoint)) {
       this.abort(older.id, `subsumed by checkpoint ${checkpoint.id}`, '', false);
     }
     this.stats.completed(checkpoint.id, this.lastCompletionAt, completed.path);
-    this.log.info({ checkpointId: checkpoint.id, durationMs: this.lastCompletionAt - checkpoint.triggeredAt, path: completed.path }, 'checkpoint completed');
-    for (const task of this.participants.currentTasks()) if (task.attempt === checkpoint.attempt) this.participants.notify(task, checkpoint.id, true);
+    this.log.info({ checkpointId: checkpoint.id, savepoint: !!checkpoint.savepoint, durationMs: this.lastCompletionAt - checkpoint.triggeredAt, path: completed.path }, 'checkpoint completed');
+    this.participants.settled?.({ id: checkpoint.id, path: completed.path });
+    const termination = checkpoint.savepoint?.termination;
+    if (termination) this.stop(); // the job ends at this savepoint: no checkpoint after it
+    const notice = { savepoint: !!checkpoint.savepoint && !termination, termination };
+    for (const task of this.participants.currentTasks()) if (task.attempt === checkpoint.attempt) this.participants.notify(task, checkpoint.id, true, notice);
     await faultPoint('jm.completion.notified');
     if (checkpoint.final) this.finalRequested = false;
   }
@@ -206,11 +222,13 @@ export class CheckpointCoordinator {
     this.pending.delete(id);
     if (checkpoint.timeout) clearTimeout(checkpoint.timeout);
     this.stats.failed(id, this.now(), reason, task);
+    this.participants.settled?.({ id, failure: reason });
     void this.store.discardAborted(id);
     this.log.warn({ checkpointId: id, reason }, 'checkpoint aborted');
     for (const t of this.participants.currentTasks()) if (t.attempt === checkpoint.attempt) this.participants.notify(t, id, false);
     if (checkpoint.final) setTimeout(() => this.retryFinal(), 100);
-    if (countsAsFailure) this.onFailure(reason);
+    // A failed savepoint fails alone, never the job (as Flink).
+    if (countsAsFailure && !checkpoint.savepoint) this.onFailure(reason);
   }
 
   private onFailure(reason: string): void {
@@ -234,5 +252,15 @@ export class CheckpointCoordinator {
 
   get lastCheckpointId(): number {
     return this.ids.peekLast();
+  }
+
+  /** A job started from a savepoint or checkpoint numbers its checkpoints after it, as Flink. */
+  continueIdsAfter(id: number): void {
+    this.ids.atLeast(id + 1);
+  }
+
+  /** A checkpoint or savepoint is pending or writing its metadata: another must wait. */
+  get busy(): boolean {
+    return this.pending.size + this.completing.size > 0;
   }
 }

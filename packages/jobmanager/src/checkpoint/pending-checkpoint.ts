@@ -1,4 +1,10 @@
-import type { AcknowledgeCheckpoint } from '@weir/core';
+import type { AcknowledgeCheckpoint, Termination } from '@weir/core';
+
+/** A savepoint is a checkpoint written to its own directory; a stop-with-savepoint ends the job. */
+export interface SavepointOptions {
+  targetDir: string;
+  termination: Termination;
+}
 
 /** A triggered checkpoint waiting for every task of the attempt to acknowledge it. */
 export class PendingCheckpoint {
@@ -12,6 +18,7 @@ export class PendingCheckpoint {
     readonly triggeredAt: number,
     readonly taskNames: string[],
     readonly final: boolean,
+    readonly savepoint?: SavepointOptions,
   ) {
     this.notYetAcknowledged = new Set(taskNames);
   }

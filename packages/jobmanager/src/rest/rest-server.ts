@@ -8,6 +8,7 @@ import type { Dispatcher } from '../dispatcher';
 import type { ResourceManager } from '../resource-manager';
 import { DASHBOARD_ASSETS } from '../web/dashboard';
 import { jobDetails } from '../views';
+import { OPERATION_ROUTES } from './rest-operations';
 import {
   checkpointDetailsView, checkpointsRestView, configView, exceptionsView, jobsView, overviewView, taskmanagersRestView,
 } from './rest-views';
@@ -68,6 +69,52 @@ function dashboardAsset(pathname: string) {
   return DASHBOARD_ASSETS[pathname === '/' ? '/index.html' : pathname];
 }
 
+const MAX_BODY = 64 * 1024;
+
+/** A POST body: a JSON object (or nothing), sent as application/json, which a page on another origin cannot send unasked. */
+function readJsonBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      req.resume();
+      return reject(new BadRequest('POST needs Content-Type: application/json'));
+    }
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > MAX_BODY) reject(new BadRequest(`the request body is larger than ${MAX_BODY} bytes`));
+    });
+    req.on('end', () => {
+      if (!text.trim()) return resolve({});
+      try {
+        const body = JSON.parse(text) as unknown;
+        if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+        resolve(body as Record<string, unknown>);
+      } catch {
+        reject(new BadRequest('the request body is not a JSON object'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+/** Savepoint, stop and checkpoint operations (rest-operations.ts); undefined when none matches. */
+function operation(ctx: RestContext, req: http.IncomingMessage, pathname: string): Promise<Reply> | undefined {
+  for (const r of OPERATION_ROUTES) {
+    const m = r.pattern.exec(pathname);
+    if (!m || r.method !== (req.method === 'HEAD' ? 'GET' : req.method)) continue;
+    return Promise.resolve()
+      .then(() => {
+        const params = m.slice(1).map(decodeSegment);
+        return r.method === 'POST' ? readJsonBody(req).then((body) => r.handle(ctx.dispatcher, params, body)) : r.handle(ctx.dispatcher, params, {});
+      })
+      .catch((err: Error) => {
+        throw (err as { notFound?: boolean }).notFound ? new NotFound(err.message) : err;
+      });
+  }
+  return undefined;
+}
+
 function route(ctx: RestContext, pathname: string, query: URLSearchParams): Promise<Reply> {
   const asset = dashboardAsset(pathname);
   if (asset) return Promise.resolve({ text: asset.body, type: asset.type });
@@ -79,7 +126,8 @@ function route(ctx: RestContext, pathname: string, query: URLSearchParams): Prom
 }
 
 /**
- * The JobManager's HTTP port: a read-only JSON API on Flink's paths, the web dashboard
+ * The JobManager's HTTP port: a JSON API on Flink's paths (read-only but for savepoints,
+ * stop and checkpoints, see rest-operations.ts), the web dashboard
  * at `/`, and Prometheus metrics at `/metrics`. Errors answer `{"errors": [message]}`
  * as Flink's REST API does.
  */
@@ -95,11 +143,12 @@ export async function startRestServer(ctx: RestContext, log: Logger): Promise<Re
       send(status, JSON.stringify({ errors: [message] }), 'application/json; charset=utf-8', extra);
     // A browser on the configured origin asks first whether it may send the token.
     if (req.method === 'OPTIONS' && allowOrigin) {
-      res.writeHead(204, { ...baseHeaders('text/plain', allowOrigin), 'access-control-allow-methods': 'GET, HEAD', 'access-control-allow-headers': 'authorization', 'access-control-max-age': '600' });
+      res.writeHead(204, { ...baseHeaders('text/plain', allowOrigin), 'access-control-allow-methods': 'GET, HEAD, POST', 'access-control-allow-headers': 'authorization, content-type', 'access-control-max-age': '600' });
       res.end();
       return;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return fail(405, `${req.method} is not supported: the REST API is read-only`);
+    const POSTS = 'POST is accepted on /jobs/:id/savepoints, /jobs/:id/stop and /jobs/:id/checkpoints';
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') return fail(405, `${req.method} is not supported: the REST API reads with GET; ${POSTS}`);
     let pathname: string;
     let query: URLSearchParams;
     try {
@@ -110,7 +159,9 @@ export async function startRestServer(ctx: RestContext, log: Logger): Promise<Re
     // The dashboard's files hold no data; everything else is behind the token.
     const denied = dashboardAsset(pathname) ? undefined : unauthorized(req, ctx.token);
     if (denied) return fail(401, denied, { 'www-authenticate': 'Bearer' });
-    route(ctx, pathname, query).then(
+    const op = operation(ctx, req, pathname);
+    if (!op && req.method === 'POST') return fail(405, `POST ${pathname} is not supported: ${POSTS}`);
+    (op ?? route(ctx, pathname, query)).then(
       (reply) => send(reply.status ?? 200, reply.text ?? JSON.stringify(reply.json), reply.type ?? 'application/json; charset=utf-8'),
       (err: Error) => {
         const status = err instanceof NotFound ? 404 : err instanceof JobError || err instanceof BadRequest ? 400 : 500;

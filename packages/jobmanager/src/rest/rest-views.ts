@@ -1,5 +1,6 @@
 import { CONFIG_OPTIONS, type Configuration } from '@weir/core';
 import type { CheckpointStats } from '../checkpoint/checkpoint-stats';
+import { checkpointSubtaskRows } from '../checkpoint/checkpoint-details';
 import type { Dispatcher } from '../dispatcher';
 import type { ResourceManager } from '../resource-manager';
 import type { JobMaster } from '../scheduler/job-master';
@@ -61,6 +62,7 @@ export function checkpointsRestView(job: JobMaster, limit?: number) {
       completed: v.latest_completed ? historyEntry(v.latest_completed) : null,
       failed: v.latest_failed ? historyEntry(v.latest_failed) : null,
       restored: v.latest_restored_id ? { id: v.latest_restored_id, restore_timestamp: v.latest_restored_timestamp } : null,
+      savepoint: v.latest_savepoint ? historyEntry(v.latest_savepoint) : null,
     },
     interval_ms: job.submission.config.getOptionalNumber('execution.checkpointing.interval') ?? 0,
     history: (limit === undefined ? v.history : v.history.slice(0, limit)).map(historyEntry),
@@ -70,7 +72,14 @@ export function checkpointsRestView(job: JobMaster, limit?: number) {
 export function checkpointDetailsView(job: JobMaster, checkpointId: number) {
   const s = job.coordinator.stats.get(checkpointId);
   if (!s) return undefined;
-  return { ...historyEntry(s), tasks: [...s.tasks].sort((a, b) => a.task.localeCompare(b.task)) };
+  const subtasks = checkpointSubtaskRows(s);
+  // `tasks` keeps its old shape for existing clients; `subtasks` has the per-subtask rows.
+  return {
+    ...historyEntry(s),
+    tasks: [...s.tasks].sort((a, b) => a.task.localeCompare(b.task)),
+    subtasks,
+    critical_path_task: subtasks.find((r) => r.critical_path)?.task ?? null,
+  };
 }
 
 /** Failures of the job's attempts, newest first; each names its task and TaskManager. */

@@ -1,12 +1,15 @@
 import path from 'node:path';
 import {
-  Configuration, describeError, taskName, type JobGraph, type Logger, type TaskRef, type TaskStateUpdate,
+  Configuration, describeError, JobError, taskName, type JobGraph, type Logger, type TaskRef, type TaskStateUpdate,
 } from '@weir/core';
+import { readSnapshot, type SnapshotMetadata } from '@weir/runtime';
 import { CheckpointCoordinator } from '../checkpoint/coordinator';
 import { CheckpointIdCounter } from '../checkpoint/checkpoint-id-counter';
 import { CheckpointStatsTracker, type CheckpointStatsSnapshot } from '../checkpoint/checkpoint-stats';
 import { CheckpointStatsLog } from '../checkpoint/checkpoint-stats-log';
 import { CompletedCheckpointStore } from '../checkpoint/completed-store';
+import { restoreHandlesFor } from '../checkpoint/restore-plan';
+import { SnapshotTriggers, type TriggerKind } from '../checkpoint/snapshot-triggers';
 import { CHECKPOINT_ID_COUNTER, STATS_LOG } from '../job-store';
 import { damagedStateCause } from './damaged-state';
 import { taskDeployment } from './task-deployment';
@@ -55,6 +58,10 @@ export class JobMaster {
   lastRestore = { timestamp: 0, checkpointId: 0, path: '', checkpointTimestamp: 0 };
   /** When each restart began, oldest first: the restart strategy's delays can be read off them. */
   readonly restartTimestamps: number[] = [];
+  /** The savepoint or checkpoint the job started from (execution.savepoint.path); never deleted by Weir. */
+  initialRestore?: SnapshotMetadata;
+  lastSavepoint = '';
+  readonly triggers: SnapshotTriggers;
   endTime = 0;
   /** What the job's print() sinks wrote, for attached clients. */
   readonly output = new JobOutput();
@@ -72,13 +79,17 @@ export class JobMaster {
     private readonly log: Logger,
     private readonly hooks: JobMasterHooks,
     checkpointRoot: string,
-    recovered?: { stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number; lastRestore?: Omit<JobMaster['lastRestore'], 'checkpointTimestamp'> & { checkpointTimestamp?: number } },
+    recovered?: {
+      stats?: CheckpointStatsSnapshot; attempt?: number; restarts?: number;
+      lastRestore?: Omit<JobMaster['lastRestore'], 'checkpointTimestamp'> & { checkpointTimestamp?: number }; lastSavepoint?: string;
+    },
   ) {
     const config = submission.config;
     const interval = config.getOptionalNumber('execution.checkpointing.interval') ?? 0;
     this.checkpointDir = checkpointRoot;
     const store = new CompletedCheckpointStore(checkpointRoot, submission.jobId, config.getNumber('state.checkpoints.num-retained'));
     this.storeRef = store;
+    store.vertices = submission.graph.vertices.map((v) => ({ id: v.id, name: v.name, parallelism: v.parallelism, max_parallelism: v.max_parallelism, operators: v.operators }));
     const stats = new CheckpointStatsTracker(recovered?.stats);
     const jobDir = hooks.jobDirectory;
     this.statsLog = jobDir ? new CheckpointStatsLog(path.join(jobDir, STATS_LOG), log.child({ jobId: submission.jobId }), () => stats.snapshot()) : undefined;
@@ -97,8 +108,10 @@ export class JobMaster {
       {
         runningTasks: () => this.runningTasks(),
         currentTasks: () => (this.graph?.all() ?? []).filter((e) => !isExecutionTerminal(e.state)).map((e) => e.ref),
-        trigger: (task, id, timestamp, final) => this.sendTo(task, { trigger: { task, checkpoint_id: id, timestamp, final } }),
-        notify: (task, id, completed) => this.sendTo(task, { notify: { task, checkpoint_id: id, completed } }),
+        trigger: (task, id, timestamp, final, savepoint) =>
+          this.sendTo(task, { trigger: { task, checkpoint_id: id, timestamp, final, kind: savepoint ? 'SAVEPOINT' : 'CHECKPOINT', stop: !!savepoint?.termination } }),
+        notify: (task, id, completed, options) => this.sendTo(task, { notify: { task, checkpoint_id: id, completed, ...options } }),
+        settled: (outcome) => this.triggers.onSettled(outcome),
         failJob: (reason) => this.failover(reason, '', ''),
       },
       store,
@@ -110,6 +123,31 @@ export class JobMaster {
     if (recovered?.attempt !== undefined) this.attempt = recovered.attempt;
     if (recovered?.restarts !== undefined) this.restarts = recovered.restarts;
     if (recovered?.lastRestore) this.lastRestore = { ...recovered.lastRestore, checkpointTimestamp: recovered.lastRestore.checkpointTimestamp ?? 0 };
+    if (recovered?.lastSavepoint) this.lastSavepoint = recovered.lastSavepoint;
+    this.triggers = new SnapshotTriggers(this.coordinator, () => this.state === 'RUNNING', config.getNumber('execution.checkpointing.timeout'), (p) => {
+      this.lastSavepoint = p;
+      this.hooks.persist(this);
+    }, log.child({ jobId: submission.jobId }));
+  }
+
+  /**
+   * Starts the job from saved state. Its checkpoints are numbered after the snapshot, and
+   * after `lastIdOfItsJob` (the job that took it, when this JobManager knows it): file sink
+   * part files are named by checkpoint id, and the old job may have committed some after
+   * its savepoint into the same directory.
+   */
+  startFrom(snapshot: SnapshotMetadata, lastIdOfItsJob = 0): void {
+    this.initialRestore = snapshot;
+    this.coordinator.continueIdsAfter(Math.max(snapshot.id, lastIdOfItsJob));
+  }
+
+  /** `weir savepoint`, `weir stop`, `weir checkpoint`: returns the trigger id to poll. */
+  requestSnapshot(kind: TriggerKind, targetDir = '', drain = false): string {
+    if (this.state !== 'RUNNING') throw new JobError(`job ${this.jobId} is ${this.state}: only a RUNNING job can take a ${kind === 'CHECKPOINT' ? 'checkpoint' : 'savepoint'}`);
+    if (kind === 'CHECKPOINT') return this.triggers.request(kind);
+    const dir = targetDir || this.submission.config.getOptionalString('state.savepoints.dir');
+    if (!dir) throw new JobError('no savepoint directory: name one (weir savepoint <job-id> <dir>, weir stop --savepoint-path <dir>) or set state.savepoints.dir');
+    return this.triggers.request(kind, { targetDir: dir, termination: kind === 'STOP' ? (drain ? 'DRAIN' : 'STOP') : '' });
   }
 
   private readonly storeRef: CompletedCheckpointStore;
@@ -148,6 +186,16 @@ export class JobMaster {
       if (newer.length > 0) {
         await this.failOnDamagedState(`checkpoint ${newer.at(-1)?.id} cannot be used: ${newer.at(-1)?.reason}`, '', '');
         return;
+      }
+      // Started from a savepoint and no checkpoint of its own yet: that savepoint again.
+      const from = this.submission.config.getOptionalString('execution.savepoint.path');
+      if (from && !this.initialRestore && !this.storeRef.latest()) {
+        try {
+          this.startFrom(await readSnapshot(from));
+        } catch (err) {
+          this.failJob(`cannot restore from ${from}: ${describeError(err)}`);
+          return;
+        }
       }
     }
     void this.scheduleAttempt();
@@ -188,7 +236,8 @@ export class JobMaster {
     }
     const graph = new ExecutionGraph(this.jobId, this.submission.graph, attempt);
     this.graph = graph;
-    const restore = this.coordinator.latestCompleted();
+    // NO_CLAIM: until the job has a checkpoint of its own, it restores the one it started from.
+    const restore = this.coordinator.latestCompleted() ?? this.initialRestore;
     if (restore) {
       this.lastRestore = { timestamp: Date.now(), checkpointId: restore.id, path: restore.path, checkpointTimestamp: restore.completedAt };
       this.coordinator.stats.restored(restore.id, this.lastRestore.timestamp);

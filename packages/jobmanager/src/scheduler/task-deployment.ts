@@ -1,5 +1,6 @@
 import type { DeployTask, InputChannelSpec } from '@weir/core';
 import type { CompletedCheckpoint } from '../checkpoint/completed-store';
+import { restoreHandlesFor } from '../checkpoint/restore-plan';
 import { ExecutionGraph, type Execution } from './execution-graph';
 import type { JobSubmission } from './job-master';
 
@@ -44,7 +45,8 @@ export function taskDeployment(
     job_name: submission.graph.name,
     checkpoint_dir: checkpointDir,
     restore_checkpoint_id: restore?.id ?? 0,
-    restore_handles: restore?.handles[vertex.id] ?? [],
+    restore_handles: restore ? restoreHandlesFor(restore, vertex) : [],
+    restore_dir: restore?.path ?? '',
     checkpointing_mode: submission.config.getString('execution.checkpointing.mode'),
     checkpointing_enabled: checkpointingEnabled,
     config_json: JSON.stringify(config),

@@ -161,4 +161,27 @@ describe('BarrierAligner, AT_LEAST_ONCE', () => {
     t.barrier(1, 1);
     expect(t.snapshots).toHaveLength(1);
   });
+
+  it('aligned-checkpoint timeout: takeOver hands the checkpoint and its aligned channels over and releases them', () => {
+    const t = setup(3);
+    t.barrier(0, 5);
+    t.advance(300);
+    t.barrier(2, 5);
+    t.advance(200);
+    expect(t.aligner.alignmentMs()).toBe(500);
+    expect(t.aligner.takeOver()).toEqual({ checkpointId: 5, timestamp: 500, alignmentMs: 500, aligned: new Set([0, 2]) });
+    expect(t.blocked()).toEqual([false, false, false]);
+    expect(t.aligner.isAligning()).toBe(false);
+    t.barrier(1, 5); // the late barrier of a checkpoint taken over: nothing happens
+    expect(t.snapshots).toEqual([]);
+  });
+
+  it("a bounded job's final checkpoint is never taken over: it stays aligned", () => {
+    const t = setup(2);
+    t.aligner.onBarrier(t.channels[0], 9, 900, true);
+    t.advance(10_000);
+    expect(t.aligner.takeOver()).toBeUndefined();
+    t.barrier(1, 9);
+    expect(t.snapshots.map((s) => s.id)).toEqual([9]);
+  });
 });

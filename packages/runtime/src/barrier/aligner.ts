@@ -18,22 +18,26 @@ export class BarrierAligner {
   private readonly seen = new Set<number>();
   private alignmentStart = 0;
   private lastCompleted = 0;
+  private currentTimestamp = 0;
+  private currentFinal = false;
 
   constructor(
     private readonly channels: AlignableChannel[],
     private readonly mode: CheckpointingMode,
-    private readonly snapshot: (checkpointId: number, timestamp: number, alignmentMs: number) => void,
+    private readonly snapshot: (checkpointId: number, timestamp: number, alignmentMs: number, final: boolean) => void,
     private readonly unblockAll: () => void,
     private readonly now: () => number = Date.now,
   ) {}
 
-  onBarrier(channel: AlignableChannel, checkpointId: number, timestamp: number): void {
+  onBarrier(channel: AlignableChannel, checkpointId: number, timestamp: number, final = false): void {
     if (checkpointId <= this.lastCompleted) return; // stale barrier of a finished checkpoint
     if (checkpointId < this.current) return; // an older checkpoint this task already gave up on
     if (checkpointId > this.current) {
       // A newer barrier supersedes an alignment in progress (the older checkpoint was aborted).
       if (this.seen.size > 0) this.release();
       this.current = checkpointId;
+      this.currentTimestamp = timestamp;
+      this.currentFinal = final;
       this.alignmentStart = this.now();
     }
     this.seen.add(channel.index);
@@ -58,6 +62,25 @@ export class BarrierAligner {
     return this.seen.size > 0;
   }
 
+  /** How long the alignment in progress has taken (0 when none is). */
+  alignmentMs(): number {
+    return this.seen.size > 0 ? this.now() - this.alignmentStart : 0;
+  }
+
+  /**
+   * Aligned-checkpoint timeout: the checkpoint in alignment turns unaligned. Returns it and
+   * the channels that delivered their barrier already, and releases every held channel;
+   * the caller takes the snapshot instead of this aligner.
+   */
+  takeOver(): { checkpointId: number; timestamp: number; alignmentMs: number; aligned: Set<number> } | undefined {
+    // A bounded job's final checkpoint stays aligned: nothing may be in flight behind it.
+    if (this.seen.size === 0 || this.currentFinal) return undefined;
+    const taken = { checkpointId: this.current, timestamp: this.currentTimestamp, alignmentMs: this.alignmentMs(), aligned: new Set(this.seen) };
+    this.lastCompleted = this.current;
+    this.release();
+    return taken;
+  }
+
   private maybeComplete(timestamp: number): void {
     const waiting = this.channels.some((c) => !c.ended && !this.seen.has(c.index));
     if (waiting) return;
@@ -66,7 +89,7 @@ export class BarrierAligner {
     this.lastCompleted = id;
     this.seen.clear();
     // Snapshot before releasing: the held channels' records belong after this checkpoint.
-    this.snapshot(id, timestamp, alignmentMs);
+    this.snapshot(id, timestamp, alignmentMs, this.currentFinal);
     this.unblockAll();
   }
 

@@ -79,3 +79,12 @@ describe('task state files', () => {
     );
   });
 });
+
+describe('state file checksum', () => {
+  it('is the same SHA-256 whether computed on the thread pool or in place', async () => {
+    const { sha256, sha256OffThread } = await import('./storage');
+    const data = Buffer.alloc(3 * 1024 * 1024, 7);
+    expect(await sha256OffThread(data)).toBe(sha256(data));
+    expect(await sha256OffThread(Buffer.alloc(0))).toBe(sha256(Buffer.alloc(0)));
+  });
+});

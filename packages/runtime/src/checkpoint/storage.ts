@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { mkdir, readFile, rename, open, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, ContractViolation, isWithinDirectory, RecordSerializer, WeirError, type StateHandle } from '@weir/core';
 import type { KeyedSnapshot } from '../state/keyed-backend';
 import type { LocalStateCopies } from './local-recovery';
+import type { ChannelStateSnapshot } from './channel-state';
 
 /** What one task writes for one checkpoint: one file holding every operator of its chain. */
 export interface TaskStateSnapshot {
@@ -11,7 +12,12 @@ export interface TaskStateSnapshot {
   subtask: number;
   keyGroupStart: number;
   keyGroupEnd: number;
-  operators: Record<string, { keyed?: KeyedSnapshot; operator?: Record<string, unknown[]> }>;
+  /** By operator uid: keyed state (head operator only), union and split operator list state. */
+  operators: Record<string, { keyed?: KeyedSnapshot; operator?: Record<string, unknown[]>; split?: Record<string, unknown[]> }>;
+  /** Parallelism of the vertex when it was written: channel state is redistributed when it changed. */
+  parallelism?: number;
+  /** In-flight data of an unaligned checkpoint. */
+  channels?: ChannelStateSnapshot;
 }
 
 export function checkpointDirectory(root: string, jobId: string, checkpointId: number): string {
@@ -20,6 +26,11 @@ export function checkpointDirectory(root: string, jobId: string, checkpointId: n
 
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** The same digest computed on libuv's thread pool (WebCrypto), so a large state file is not hashed on the task's thread. */
+export async function sha256OffThread(data: Uint8Array): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
 }
 
 /** Encodes a task's state, then writes the file (off the record path) and returns its handle. */
@@ -44,12 +55,12 @@ export async function writeStateFile(file: string, snapshot: TaskStateSnapshot, 
     throw err;
   }
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFileDurably(file, data);
+  const [checksum] = await Promise.all([sha256OffThread(data), writeFileDurably(file, data)]);
   const handle: StateHandle = {
     operator_uid: '*',
     path: file,
     size: data.length,
-    checksum: sha256(data),
+    checksum,
     key_group_start: snapshot.keyGroupStart,
     key_group_end: snapshot.keyGroupEnd,
   };

@@ -1,14 +1,14 @@
-import { grpc, protos, CHANNEL_OPTIONS, type PartitionRequest, type ProducerMessage } from '@weir/core';
+import { grpc, protos, DATA_CHANNEL_OPTIONS, type PartitionRequest, type ProducerMessage } from '@weir/core';
 import type { InputChannel } from './input-gate';
 
 const clients = new Map<string, grpc.Client>();
 let credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure();
-let channelOptions: grpc.ChannelOptions = CHANNEL_OPTIONS;
+let channelOptions: grpc.ChannelOptions = DATA_CHANNEL_OPTIONS;
 
 /** Set once per slot thread before any channel connects (internal TLS or plain). */
 export function setExchangeCredentials(c: grpc.ChannelCredentials, options: grpc.ChannelOptions = {}): void {
   credentials = c;
-  channelOptions = { ...CHANNEL_OPTIONS, ...options };
+  channelOptions = { ...DATA_CHANNEL_OPTIONS, ...options };
 }
 
 function clientFor(address: string): grpc.Client {
@@ -27,7 +27,9 @@ export function connectRemoteChannel(address: string, request: PartitionRequest,
   let done = false;
   call.on('data', (msg: ProducerMessage) => {
     if (msg.kind === 'batch') channel.deliver({ kind: 'batch', data: msg.batch.data, count: msg.batch.count });
-    else if (msg.kind === 'barrier') channel.deliver({ kind: 'barrier', checkpointId: msg.barrier.checkpoint_id, timestamp: msg.barrier.timestamp });
+    else if (msg.kind === 'barrier') channel.deliver({
+        kind: 'barrier', checkpointId: msg.barrier.checkpoint_id, timestamp: msg.barrier.timestamp, unaligned: msg.barrier.unaligned, final: msg.barrier.final,
+      });
     else if (msg.kind === 'end') {
       done = true;
       channel.deliver({ kind: 'end' });
@@ -45,6 +47,9 @@ export function connectRemoteChannel(address: string, request: PartitionRequest,
   call.write({ request });
   channel.returnCredit = (n) => {
     if (!done) call.write({ credit: { credit: n } });
+  };
+  channel.requestBatchBytes = (bytes) => {
+    if (!done) call.write({ credit: { credit: 0, batch_bytes: bytes } });
   };
   return () => {
     done = true;

@@ -1,5 +1,5 @@
 import {
-  grpc, protos, bindServer, CHANNEL_OPTIONS, internalServerCredentials, peerCommonName, tokenMatches, type ConsumerMessage, type Logger, type TlsMaterial,
+  grpc, protos, bindServer, DATA_CHANNEL_OPTIONS, internalServerCredentials, peerCommonName, tokenMatches, type ConsumerMessage, type Logger, type TlsMaterial,
 } from '@weir/core';
 import type { ChannelItem } from './events';
 import { partitionKey, type PartitionRegistry } from './partition-registry';
@@ -8,7 +8,7 @@ const PARTITION_LOOKUP_TIMEOUT_MS = 30_000;
 
 /** Serves a slot's result partitions to consumers on other slots and TaskManagers. */
 export async function startExchangeServer(registry: PartitionRegistry, address: string, log: Logger, tls?: TlsMaterial): Promise<{ server: grpc.Server; port: number }> {
-  const server = new grpc.Server(CHANNEL_OPTIONS);
+  const server = new grpc.Server(DATA_CHANNEL_OPTIONS);
   server.addService(protos().DataExchange.service, {
     Consume: (call: grpc.ServerDuplexStream<ConsumerMessage, unknown>) => {
       // The handshake already wants our CA; a client certificate (the CLI's) is not a TaskManager.
@@ -20,7 +20,8 @@ export async function startExchangeServer(registry: PartitionRegistry, address: 
       let closed = false;
       call.on('data', async (msg: ConsumerMessage) => {
         if (msg.kind === 'credit') {
-          subpartition?.addCredit(msg.credit.credit);
+          if (subpartition && msg.credit.batch_bytes > 0) subpartition.batchBytes = msg.credit.batch_bytes;
+          if (msg.credit.credit > 0) subpartition?.addCredit(msg.credit.credit);
           return;
         }
         if (msg.kind !== 'request') return;
@@ -45,7 +46,7 @@ export async function startExchangeServer(registry: PartitionRegistry, address: 
             deliver: (item: ChannelItem) => {
               if (closed) return;
               if (item.kind === 'batch') call.write({ batch: { data: item.data, count: item.count } });
-              else if (item.kind === 'barrier') call.write({ barrier: { checkpoint_id: item.checkpointId, timestamp: item.timestamp } });
+              else if (item.kind === 'barrier') call.write({ barrier: { checkpoint_id: item.checkpointId, timestamp: item.timestamp, unaligned: !!item.unaligned, final: !!item.final } });
               else {
                 call.write({ end: {} });
                 call.end();

@@ -7,7 +7,17 @@ export class InputChannel {
   ended = false;
   /** Held back while it waits for the other channels' barriers (alignment). */
   blocked = false;
+  /**
+   * An unaligned checkpoint this channel records for: every batch delivered until the
+   * channel's barrier of that checkpoint arrives is in-flight data of the checkpoint.
+   */
+  recordingFor = 0;
+  readonly recorded: Buffer[] = [];
+  /** Bytes of batches delivered, for buffer debloating's throughput. */
+  bytesDelivered = 0;
   returnCredit: (n: number) => void = () => {};
+  /** Asks the producer to cut its batches for this channel at about this many bytes. */
+  requestBatchBytes: (bytes: number) => void = () => {};
 
   constructor(
     readonly index: number,
@@ -16,6 +26,14 @@ export class InputChannel {
   ) {}
 
   deliver(item: ChannelItem): void {
+    if (item.kind === 'batch') {
+      this.bytesDelivered += item.data.length;
+      if (this.recordingFor) this.recorded.push(item.data);
+    } else {
+      // A barrier (or the end) closes this channel's part of an unaligned checkpoint.
+      if (this.recordingFor && (item.kind === 'end' || item.checkpointId >= this.recordingFor)) this.gate.stopRecording(this);
+      if (item.kind === 'barrier') this.gate.barrierArrived(this, item.checkpointId, !!item.unaligned);
+    }
     this.queue.push(item);
     this.gate.signal.notify();
   }
@@ -31,6 +49,12 @@ export class InputGate {
   readonly signal = new Signal();
   private next = 0;
   error?: Error;
+  /** Channels whose unaligned barrier arrived and waits to be acted on: before anything is polled. */
+  readonly arrivedBarriers: InputChannel[] = [];
+  /** When the first barrier of each checkpoint reached this task (start delay). */
+  readonly firstBarrierAt = new Map<number, number>();
+  /** Called when the last recording channel received its barrier. */
+  onRecordingDone: () => void = () => {};
 
   addChannel(description: string): InputChannel {
     const channel = new InputChannel(this.channels.length, description, this);
@@ -41,6 +65,23 @@ export class InputGate {
   fail(error: Error): void {
     this.error ??= error;
     this.signal.notify();
+  }
+
+  barrierArrived(channel: InputChannel, checkpointId: number, unaligned: boolean): void {
+    if (!this.firstBarrierAt.has(checkpointId)) {
+      this.firstBarrierAt.set(checkpointId, Date.now());
+      for (const id of this.firstBarrierAt.keys()) if (id < checkpointId - 16) this.firstBarrierAt.delete(id);
+    }
+    if (unaligned) this.arrivedBarriers.push(channel);
+  }
+
+  stopRecording(channel: InputChannel): void {
+    channel.recordingFor = 0;
+    if (!this.isRecording()) this.onRecordingDone();
+  }
+
+  isRecording(): boolean {
+    return this.channels.some((c) => c.recordingFor > 0);
   }
 
   /** Round-robin over channels with data, so no input starves another. */

@@ -5,6 +5,8 @@ import type { ResultSubpartition } from './result-subpartition';
 import { Signal } from '../signal';
 
 const BATCH_RECORDS = 512;
+/** A batch whose encoding came out larger than this is split: gRPC refuses messages above 256 MiB. */
+const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 /** Batches a subpartition may hold undelivered before the producer is backpressured. */
 export const MAX_BACKLOG = 4;
 
@@ -17,16 +19,24 @@ export const MAX_BACKLOG = 4;
 export class RecordWriter {
   private readonly pending: unknown[][];
   private nextRoundRobin: number;
+  /**
+   * Encoded bytes per record of the latest batch: batches are cut by count and by bytes
+   * without encoding each record twice. Unknown until the first record was measured.
+   */
+  private bytesPerRecord = 0;
 
   constructor(
     readonly subpartitions: ResultSubpartition[],
-    private readonly partitioning: Partitioning,
+    readonly partitioning: Partitioning,
     private readonly keySelector: ((value: unknown) => unknown) | undefined,
     private readonly maxParallelism: number,
     producerSubtask: number,
-    private readonly serializer = new RecordSerializer(),
+    readonly serializer = new RecordSerializer(),
     /** Names the keyed operator in key errors, e.g. `the key selector of Sum (uid sum)`. */
     private readonly keyedConsumer = 'the key selector',
+    /** Largest batch in bytes (`taskmanager.memory.segment-size`). */
+    private readonly segmentSize = 32 * 1024,
+    readonly consumerVertexId = '',
   ) {
     this.pending = subpartitions.map(() => []);
     this.nextRoundRobin = producerSubtask % subpartitions.length;
@@ -63,14 +73,43 @@ export class RecordWriter {
   private append(target: number, value: unknown): void {
     const batch = this.pending[target];
     batch.push(value);
-    if (batch.length >= BATCH_RECORDS) this.flushOne(target);
+    if (this.bytesPerRecord === 0) this.bytesPerRecord = Math.max(1, this.serializer.encodeBatch([value]).length);
+    if (batch.length >= this.recordsPerBatch(target)) this.flushOne(target);
+  }
+
+  /** How many records make a full batch for this subpartition at the current record size. */
+  recordsPerBatch(target: number): number {
+    const asked = this.subpartitions[target].batchBytes;
+    const bytes = asked > 0 ? Math.min(asked, this.segmentSize) : this.segmentSize;
+    return Math.max(1, Math.min(BATCH_RECORDS, Math.floor(bytes / Math.max(1, this.bytesPerRecord))));
+  }
+
+  /** Records that fill the smallest batch of this edge; 1 until a record was measured. */
+  smallestBatch(): number {
+    if (this.bytesPerRecord === 0) return 1;
+    let least = BATCH_RECORDS;
+    for (let i = 0; i < this.subpartitions.length; i++) least = Math.min(least, this.recordsPerBatch(i));
+    return least;
   }
 
   private flushOne(target: number): void {
     const batch = this.pending[target];
     if (batch.length === 0) return;
-    this.subpartitions[target].add({ kind: 'batch', data: this.serializer.encodeBatch(batch), count: batch.length });
     this.pending[target] = [];
+    this.send(target, batch);
+  }
+
+  private send(target: number, records: unknown[]): void {
+    const data = this.serializer.encodeBatch(records);
+    // Records can change size: the next batch is cut at the size this one had.
+    this.bytesPerRecord = Math.max(1, data.length / records.length);
+    if (data.length > MAX_BATCH_BYTES && records.length > 1) {
+      const half = Math.ceil(records.length / 2);
+      this.send(target, records.slice(0, half));
+      this.send(target, records.slice(half));
+      return;
+    }
+    this.subpartitions[target].add({ kind: 'batch', data, count: records.length });
   }
 
   flush(): void {
@@ -78,9 +117,18 @@ export class RecordWriter {
   }
 
   /** Barriers travel behind every record emitted before them. */
-  broadcastBarrier(checkpointId: number, timestamp: number): void {
+  broadcastBarrier(checkpointId: number, timestamp: number, final = false): void {
     this.flush();
-    for (const s of this.subpartitions) s.add({ kind: 'barrier', checkpointId, timestamp });
+    for (const s of this.subpartitions) s.add({ kind: 'barrier', checkpointId, timestamp, final });
+  }
+
+  /**
+   * Unaligned checkpoint: the barrier overtakes every batch queued for the consumers; the
+   * overtaken batches, per subpartition, are returned to be stored with the checkpoint.
+   */
+  broadcastPriorityBarrier(checkpointId: number, timestamp: number): Buffer[][] {
+    this.flush();
+    return this.subpartitions.map((s) => s.addPriorityBarrier(checkpointId, timestamp));
   }
 
   broadcastEnd(): void {
@@ -95,6 +143,13 @@ export class RecordWriter {
   usage(): number {
     return Math.max(0, ...this.subpartitions.map((s) => s.backlog / MAX_BACKLOG));
   }
+}
+
+/** The batches one output edge still held when an unaligned barrier overtook them, per subpartition. */
+export interface OutputChannelState {
+  consumerVertexId: string;
+  partitioning: Partitioning;
+  batches: Buffer[][];
 }
 
 /**
@@ -131,8 +186,16 @@ export class TaskOutput {
     for (const w of this.writers) w.flush();
   }
 
-  broadcastBarrier(checkpointId: number, timestamp: number): void {
-    for (const w of this.writers) w.broadcastBarrier(checkpointId, timestamp);
+  broadcastBarrier(checkpointId: number, timestamp: number, final = false): void {
+    for (const w of this.writers) w.broadcastBarrier(checkpointId, timestamp, final);
+  }
+
+  broadcastPriorityBarrier(checkpointId: number, timestamp: number): OutputChannelState[] {
+    return this.writers.map((w) => ({
+      consumerVertexId: w.consumerVertexId,
+      partitioning: w.partitioning,
+      batches: w.broadcastPriorityBarrier(checkpointId, timestamp),
+    }));
   }
 
   broadcastEnd(): void {
@@ -141,5 +204,15 @@ export class TaskOutput {
 
   usage(): number {
     return Math.max(0, ...this.writers.map((w) => w.usage()));
+  }
+
+  /**
+   * How many records a source may emit before it looks at backpressure again: about one
+   * batch, so that large records do not pile up hundreds of batches in one call.
+   */
+  recordsPerCall(max: number): number {
+    let n = max;
+    for (const w of this.writers) n = Math.min(n, w.smallestBatch());
+    return Math.max(1, n);
   }
 }

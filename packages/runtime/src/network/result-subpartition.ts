@@ -14,6 +14,8 @@ export class ResultSubpartition {
   released = false;
   /** The consumer has received end-of-partition: nothing more will be asked of this one. */
   finished = false;
+  /** Batch size in bytes the consumer asked for (buffer debloating); 0 when it asked nothing. */
+  batchBytes = 0;
 
   constructor(private readonly onBacklogChange: () => void) {}
 
@@ -28,6 +30,19 @@ export class ResultSubpartition {
     this.consumer = consumer;
     this.credit = initialCredit;
     this.drain();
+  }
+
+  /**
+   * Unaligned checkpoint: the barrier goes before every batch still queued here, and those
+   * batches are returned to be stored with the checkpoint (they are sent on, too: the
+   * consumer's state will not have seen them when it snapshots at the barrier).
+   */
+  addPriorityBarrier(checkpointId: number, timestamp: number): Buffer[] {
+    if (this.released) return [];
+    const overtaken = this.queue.flatMap((item) => (item.kind === 'batch' ? [item.data] : []));
+    this.queue.unshift({ kind: 'barrier', checkpointId, timestamp, unaligned: true });
+    this.drain();
+    return overtaken;
   }
 
   addCredit(n: number): void {

@@ -1,6 +1,6 @@
 import {
   jobCheckpointDirectory,
-  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, describeError,
+  keyGroupRangeFor, rangesOverlap, taskName as formatTaskName, type DeployTask, type Logger, type StateHandle, type TaskRef, type Termination, describeError,
   ContractViolation, RecordSerializer, faultPoint, WeirError,
 } from '@weir/core';
 import type { OperatorContext, StateDescriptor } from '@weir/api';
@@ -10,15 +10,21 @@ import { ChangelogChain } from '../checkpoint/changelog-chain';
 import { LocalStateCopies } from '../checkpoint/local-recovery';
 import { sharedDirectory, sharedFileName } from '../checkpoint/shared-state';
 import { checkpointDirectory, discardStateFile, readTaskState, writeStateFile, type TaskStateSnapshot } from '../checkpoint/storage';
-import { InputGate } from '../network/input-gate';
-import { TaskOutput } from '../network/record-writer';
 import { createKeyedBackend, stateBackendSettings, type StateBackendSettings } from '../state/backend-factory';
 import type { KeyedCapture, KeyedSnapshot, KeyedStateBackend } from '../state/keyed-backend';
+import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
+import { channelStateBytes, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
+import { describeStates } from '../checkpoint/snapshot-format';
+import { InputGate } from '../network/input-gate';
+import { networkSettings, type NetworkSettings } from '../network/network-settings';
+import { TaskOutput, type OutputChannelState } from '../network/record-writer';
+import { BufferDebloater } from '../network/buffer-debloater';
 import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
 import path from 'node:path';
 import type { JobSourceMap } from '../job-source-map';
 import { describeOperator, OperatorChain } from './operator-chain';
+import { RecordFeeder } from './record-feeder';
 import type { TaskEvents } from './task-events';
 import { taskFailure } from './task-failure';
 
@@ -26,9 +32,16 @@ const SOURCE_BATCH = 512;
 /** Entries of keyed state per state file: a full snapshot of more is written in several. */
 const KEYED_PART_ENTRIES = 250_000;
 
+interface SnapshotTiming {
+  startDelayMs: number;
+  alignmentMs: number;
+  syncMs: number;
+  unaligned: boolean;
+}
+
 type Command =
-  | { kind: 'trigger'; checkpointId: number; timestamp: number; final: boolean }
-  | { kind: 'notify'; checkpointId: number; completed: boolean };
+  | { kind: 'trigger'; checkpointId: number; timestamp: number; final: boolean; stop?: boolean }
+  | { kind: 'notify'; checkpointId: number; completed: boolean; savepoint?: boolean; termination?: Termination };
 
 /**
  * Runs one subtask: restores its state, drives its operator chain from a source or from
@@ -55,15 +68,26 @@ export class Task {
   private readonly operatorStates = new Map<string, OperatorStateStore>();
   private readonly chain: OperatorChain;
   private aligner?: BarrierAligner;
+  private unaligned?: UnalignedBarrierHandler;
+  readonly network: NetworkSettings;
+  private debloater?: BufferDebloater;
+  private readonly feeder: RecordFeeder;
   /** The job's effective configuration, as every operator sees it. */
   private readonly config: Record<string, string>;
   private cancelled = false;
   private failed = false;
   private lastSnapshotId = 0;
   private completedUpTo = 0;
+  private lastAbortedId = 0;
   private finalCheckpointId = 0;
   private finalCheckpointDone = false;
   private sourceEnded = false;
+  /** A source that emitted the barrier of a stop-with-savepoint emits nothing after it. */
+  private stopAt = 0;
+  /** Set when a stop-with-savepoint completed: the task ends (without end of input for STOP). */
+  private termination: Termination = '';
+  /** Operators whose state came from the checkpoint or savepoint restored from. */
+  private readonly restoredUids = new Set<string>();
   recordsIn = 0;
   readonly disconnects: (() => void)[] = [];
 
@@ -78,6 +102,7 @@ export class Task {
     this.ref = deploy.task;
     this.name = formatTaskName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt);
     this.config = JSON.parse(deploy.config_json || '{}') as Record<string, string>;
+    this.network = networkSettings(this.config, deploy.checkpointing_mode || 'EXACTLY_ONCE');
     this.serializer = new RecordSerializer(plan.types);
     const lastUid = plan.operatorUids[plan.operatorUids.length - 1] ?? plan.vertex.operators[0]?.uid ?? '';
     this.output = new TaskOutput(this.serializer, describeOperator(plan, lastUid));
@@ -92,6 +117,19 @@ export class Task {
     }
     const objectReuse = String(this.config['pipeline.object-reuse']) === 'true';
     this.chain = new OperatorChain(plan, (v) => this.output.emit(v), objectReuse ? undefined : this.serializer);
+    const head = this.chain.head;
+    const keyed = this.keyed;
+    const keySelector = plan.keySelector;
+    const serializer = this.serializer;
+    this.feeder = new RecordFeeder(
+      keyed && keySelector
+        ? (record) => {
+            this.setCurrentKey(keyed, keySelector(record));
+            head.collect(record);
+          }
+        : (record) => head.collect(record),
+      (records) => serializer.encodeBatch(records.map((r) => serializer.prepare(r))),
+    );
   }
 
   get isSource(): boolean {
@@ -107,13 +145,14 @@ export class Task {
     return this.chain.recordsOut;
   }
 
-  trigger(checkpointId: number, timestamp: number, final: boolean): void {
-    this.mailbox.push({ kind: 'trigger', checkpointId, timestamp, final });
+  trigger(checkpointId: number, timestamp: number, final: boolean, stop = false): void {
+    this.mailbox.push({ kind: 'trigger', checkpointId, timestamp, final, stop });
     this.wakeup.notify();
   }
 
-  notify(checkpointId: number, completed: boolean): void {
-    this.mailbox.push({ kind: 'notify', checkpointId, completed });
+  /** `savepoint`: an intermediate savepoint completed; sinks do not commit on it. */
+  notify(checkpointId: number, completed: boolean, options: { savepoint?: boolean; termination?: Termination } = {}): void {
+    this.mailbox.push({ kind: 'notify', checkpointId, completed, ...options });
     this.wakeup.notify();
   }
 
@@ -129,17 +168,30 @@ export class Task {
       await this.restore();
       await this.chain.open((uid) => this.contextFor(uid), this.plan.vertex.operators[0]?.uid);
       const mode = (this.deploy.checkpointing_mode || 'EXACTLY_ONCE') as CheckpointingMode;
-      this.aligner = new BarrierAligner(this.gate.channels, mode, (id, ts, align) => this.snapshot(id, ts, align), () => this.gate.unblockAll());
+      this.aligner = new BarrierAligner(this.gate.channels, mode, (id, ts, align, final) => this.snapshot(id, ts, align, final), () => this.gate.unblockAll());
+      if (this.network.unaligned) {
+        this.unaligned = new UnalignedBarrierHandler(this.gate, (id, ts, align, inputs) => this.snapshot(id, ts, align, false, inputs));
+      }
+      if (this.network.debloat && this.gate.channels.length > 0) {
+        this.debloater = new BufferDebloater(this.gate.channels, this.network);
+      }
       this.events.state(this.ref, 'RUNNING');
       const flusher = setInterval(() => this.output.flush(), Math.max(1, this.bufferTimeout()));
+      const ticker = setInterval(() => {
+        this.debloater?.tick();
+        // wakes a task that waits on its inputs while an alignment may have timed out
+        if (this.aligner?.isAligning()) this.wakeup.notify();
+      }, 100);
       try {
         if (this.isSource) await this.runSource();
         else await this.runInputs();
       } finally {
         clearInterval(flusher);
+        clearInterval(ticker);
       }
       if (this.cancelled) return this.cancelledExit();
-      await this.chain.finish();
+      // Stopped with a savepoint without --drain: the input did not end, so operators are not told it did.
+      if (this.termination !== 'STOP') await this.chain.finish();
       this.output.broadcastEnd();
       await this.chain.close();
       this.events.state(this.ref, 'FINISHED');
@@ -174,11 +226,20 @@ export class Task {
     for (;;) {
       await this.handleMailbox();
       if (this.cancelled) return;
+      if (this.termination) {
+        this.output.flush();
+        return;
+      }
+      if (this.stopAt) {
+        // Past the stop-with-savepoint barrier: wait for it to complete (end) or abort (go on).
+        await this.wakeup.wait();
+        continue;
+      }
       if (!this.output.isAvailable()) {
         await Promise.race([this.output.available.wait(), this.wakeup.wait()]);
         continue;
       }
-      const step = await source.emit(this.chain.head, SOURCE_BATCH);
+      const step = await source.emit(this.chain.head, this.output.recordsPerCall(SOURCE_BATCH));
       if (step.status === 'end') break;
       if (step.status === 'idle') {
         this.output.flush();
@@ -193,9 +254,9 @@ export class Task {
     // A bounded source ends with a final checkpoint so that committing sinks commit
     // everything: ask for it, then emit end-of-partition only once it completed.
     this.events.sourceExhausted(this.ref);
-    while (!this.cancelled && !this.finalCheckpointDone) {
+    while (!this.cancelled && !this.finalCheckpointDone && !this.termination) {
       await this.handleMailbox();
-      if (this.finalCheckpointDone || this.cancelled) break;
+      if (this.finalCheckpointDone || this.cancelled || this.termination) break;
       await this.wakeup.wait();
     }
   }
@@ -203,16 +264,21 @@ export class Task {
   // ---- inputs --------------------------------------------------------------------
 
   private async runInputs(): Promise<void> {
-    const keyed = this.keyed;
-    const keySelector = this.plan.keySelector;
-    const head = this.chain.head;
-    let sinceYield = 0;
     for (;;) {
       await this.handleMailbox();
       if (this.cancelled) return;
       if (this.gate.error) throw this.gate.error;
+      this.handleBarriersOutOfBand();
       if (!this.output.isAvailable()) {
         await Promise.race([this.output.available.wait(), this.wakeup.wait()]);
+        continue;
+      }
+      if (this.feeder.hasWork() && !this.feeder.run()) {
+        await this.feeder.yieldNow();
+        continue;
+      }
+      if (this.feeder.sliceUsedUp()) {
+        await this.feeder.yieldNow();
         continue;
       }
       const next = this.gate.poll();
@@ -225,34 +291,36 @@ export class Task {
       if (item.kind === 'batch') {
         const records = this.serializer.decodeBatch(item.data);
         this.recordsIn += records.length;
-        if (keyed && keySelector) {
-          for (const record of records) {
-            this.setCurrentKey(keyed, keySelector(record));
-            head.collect(record);
-          }
-        } else {
-          for (const record of records) head.collect(record);
-        }
-        channel.returnCredit(1);
-        if (++sinceYield >= 4) {
-          sinceYield = 0;
-          await yieldToEventLoop();
-        }
+        this.feeder.take(channel, records);
       } else if (item.kind === 'barrier') {
-        this.aligner?.onBarrier(channel, item.checkpointId, item.timestamp);
+        // Unaligned barriers were acted on when they arrived.
+        if (!item.unaligned) this.aligner?.onBarrier(channel, item.checkpointId, item.timestamp, item.final);
       } else {
         channel.ended = true;
         this.aligner?.onEndOfPartition();
       }
     }
     // Inputs ended after the final checkpoint's barrier: wait until it is complete so
-    // that sinks have committed before the task finishes.
-    if (this.deploy.checkpointing_enabled) {
-      while (!this.cancelled && this.completedUpTo < this.lastSnapshotId) {
+    // that sinks have committed before the task finishes (a savepoint's too).
+    if (this.deploy.checkpointing_enabled || this.lastSnapshotId > 0) {
+      // (An aborted last snapshot, a savepoint of a job without checkpointing, is not waited for.)
+      while (!this.cancelled && this.completedUpTo < this.lastSnapshotId && this.lastAbortedId !== this.lastSnapshotId) {
         await this.handleMailbox();
-        if (this.completedUpTo >= this.lastSnapshotId) break;
+        if (this.completedUpTo >= this.lastSnapshotId || this.lastAbortedId === this.lastSnapshotId) break;
         await this.wakeup.wait();
       }
+    }
+  }
+
+  /** Unaligned barriers that arrived, and aligned checkpoints whose alignment timed out. */
+  private handleBarriersOutOfBand(): void {
+    const unaligned = this.unaligned;
+    if (!unaligned) return;
+    if (this.gate.arrivedBarriers.length > 0) unaligned.handleArrived(() => this.feeder.unprocessed());
+    const aligner = this.aligner;
+    if (aligner?.isAligning() && aligner.alignmentMs() >= this.network.alignedTimeoutMs) {
+      const taken = aligner.takeOver();
+      if (taken) unaligned.begin(taken.checkpointId, taken.timestamp, taken.alignmentMs, taken.aligned, () => this.feeder.unprocessed());
     }
   }
 
@@ -274,19 +342,25 @@ export class Task {
     while (this.mailbox.length > 0) {
       const command = this.mailbox.shift() as Command;
       if (command.kind === 'trigger') {
-        if (!this.isSource) continue;
+        if (!this.isSource || this.termination) continue;
         // Only a source that has read everything takes a final checkpoint; one meant for an
         // earlier attempt must not make this one finish without covering its last records.
         if (command.final && this.sourceEnded) this.finalCheckpointId = command.checkpointId;
-        this.snapshot(command.checkpointId, command.timestamp, 0);
+        this.snapshot(command.checkpointId, command.timestamp, 0, command.final);
+        if (command.stop) this.stopAt = command.checkpointId;
       } else if (command.completed) {
         this.completedUpTo = Math.max(this.completedUpTo, command.checkpointId);
         this.onCheckpointCompleted(command.checkpointId);
-        await this.chain.notifyComplete(command.checkpointId);
+        // An intermediate savepoint commits nothing: the next checkpoint does (as Flink since 1.15).
+        if (!command.savepoint) await this.chain.notifyComplete(command.checkpointId);
         if (this.finalCheckpointId && command.checkpointId >= this.finalCheckpointId) this.finalCheckpointDone = true;
+        if (command.termination) this.termination = command.termination;
       } else {
+        if (command.checkpointId === this.stopAt) this.stopAt = 0; // the stop failed: the job goes on
+        this.lastAbortedId = Math.max(this.lastAbortedId, command.checkpointId);
         this.aligner?.onAborted(command.checkpointId);
         this.onCheckpointAborted(command.checkpointId);
+        this.unaligned?.onAborted(command.checkpointId);
         await this.chain.notifyAborted(command.checkpointId);
       }
     }
@@ -298,26 +372,39 @@ export class Task {
    * and the barrier goes downstream. Reading the capture, encoding and writing happen
    * afterwards, off the record path; the acknowledgement carries the handles and timings.
    */
-  private snapshot(checkpointId: number, timestamp: number, alignmentMs: number): void {
-    const started = performance.now();
+  private snapshot(checkpointId: number, timestamp: number, alignmentMs: number, final: boolean, inputs?: Promise<InputChannelState[] | undefined>): void {
+    const started = Date.now();
+    const firstBarrier = this.gate.firstBarrierAt.get(checkpointId) ?? started;
+    const timing: SnapshotTiming = { startDelayMs: Math.max(0, firstBarrier - timestamp), alignmentMs, syncMs: 0, unaligned: inputs !== undefined || (this.isUnalignedSource() && !final) };
     this.lastSnapshotId = Math.max(this.lastSnapshotId, checkpointId);
     try {
       this.chain.snapshotState(checkpointId);
       const range = this.keyed?.range ?? { start: 0, end: -1 };
       const snapshot: TaskStateSnapshot = { vertexId: this.ref.vertex_id, subtask: this.ref.subtask, keyGroupStart: range.start, keyGroupEnd: range.end, operators: {} };
-      for (const [uid, store] of this.operatorStates) snapshot.operators[uid] = { operator: store.snapshot() };
+      for (const [uid, store] of this.operatorStates) {
+        const { union, split } = store.snapshot();
+        snapshot.operators[uid] = split ? { operator: union, split } : { operator: union };
+      }
       let capture: KeyedCapture | undefined;
       if (this.keyed) {
         const mode = this.changelog ? this.changelog.nextMode(this.keyed.needsFullCapture()) : 'full';
         capture = this.keyed.capture(mode);
         this.changelog?.captured(checkpointId, mode, capture.changes);
       }
+      snapshot.parallelism = this.deploy.parallelism;
       if (this.isSource) faultPoint('tm.source.snapshot');
-      this.output.broadcastBarrier(checkpointId, timestamp);
-      if (!this.isSource) faultPoint('tm.barrier.forwarded');
-      const syncMs = Math.ceil(performance.now() - started); // whole ms, rounded up
-      const previous = this.persisting;
-      this.persisting = previous.then(() => this.persist(checkpointId, snapshot, capture, syncMs, alignmentMs));
+      if (timing.unaligned) {
+        // The barrier overtakes what is queued for the consumers; that goes into the checkpoint.
+        const outputs = this.output.broadcastPriorityBarrier(checkpointId, timestamp);
+        if (!this.isSource) faultPoint('tm.barrier.forwarded');
+        timing.syncMs = Date.now() - started;
+        this.persisting = this.persisting.then(() => this.persist(checkpointId, snapshot, timing, capture, inputs ?? Promise.resolve([]), outputs));
+      } else {
+        this.output.broadcastBarrier(checkpointId, timestamp, final);
+        if (!this.isSource) faultPoint('tm.barrier.forwarded');
+        timing.syncMs = Date.now() - started;
+        this.persisting = this.persisting.then(() => this.persist(checkpointId, snapshot, timing, capture));
+      }
     } catch (err) {
       // A configuration error fails the task by itself; a decline would get the job restarted.
       if (taskFailure(err).kind !== 'config') this.events.decline(this.ref, checkpointId, `${this.name}: snapshot failed: ${describeError(err)}`);
@@ -325,10 +412,28 @@ export class Task {
     }
   }
 
-  private async persist(checkpointId: number, snapshot: TaskStateSnapshot, capture: KeyedCapture | undefined, syncMs: number, alignmentMs: number): Promise<void> {
+  /** A source emits its barriers unaligned when unaligned checkpoints are on from the start. */
+  private isUnalignedSource(): boolean {
+    return this.isSource && this.network.unaligned && this.network.alignedTimeoutMs === 0;
+  }
+
+  private async persist(
+    checkpointId: number, snapshot: TaskStateSnapshot, timing: SnapshotTiming, capture: KeyedCapture | undefined,
+    inputs?: Promise<InputChannelState[] | undefined>, outputs?: OutputChannelState[],
+  ): Promise<void> {
     const started = Date.now();
     const written: StateHandle[] = [];
     try {
+      let persistedBytes = 0;
+      if (inputs) {
+        const recorded = await inputs;
+        if (!recorded) {
+          this.events.decline(this.ref, checkpointId, `${this.name}: checkpoint ${checkpointId} was superseded while its in-flight data was being recorded`);
+          return;
+        }
+        snapshot.channels = { inputs: recorded, outputs: outputs ?? [] };
+        persistedBytes = channelStateBytes(snapshot.channels);
+      }
       const root = this.deploy.checkpoint_dir;
       const jobId = this.ref.job_id;
       const headUid = this.plan.operatorUids[0];
@@ -346,7 +451,9 @@ export class Task {
               ? path.join(sharedDirectory(root, jobId), sharedFileName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt, checkpointId, capture.mode, part))
               : path.join(chkDir, `${snapshot.vertexId}-${snapshot.subtask}-keyed-${part}.state`);
             const keyedOnly: TaskStateSnapshot = { ...snapshot, operators: { [headUid]: { keyed } } };
-            const { handle, data } = await writeStateFile(file, keyedOnly, this.serializer);
+            const wrote = await writeStateFile(file, keyedOnly, this.serializer);
+            const handle = { ...wrote.handle, states: describeStates(keyedOnly) };
+            const data = wrote.data;
             written.push(handle);
             own.push(handle);
             void this.localCopies?.keep(handle, data);
@@ -356,7 +463,9 @@ export class Task {
         keyedHandles = this.changelog ? this.changelog.written(checkpointId, own) : own;
       }
       const file = path.join(chkDir, `${snapshot.vertexId}-${snapshot.subtask}.state`);
-      const { handle, data } = await writeStateFile(file, snapshot, this.serializer);
+      const wrote = await writeStateFile(file, snapshot, this.serializer);
+      const handle = { ...wrote.handle, states: describeStates(snapshot) };
+      const data = wrote.data;
       written.push(handle);
       void this.localCopies?.keep(handle, data);
       await faultPoint('tm.state.written');
@@ -372,10 +481,13 @@ export class Task {
         handles,
         state_size: handles.reduce((n, h) => n + h.size, 0),
         checkpointed_size: written.reduce((n, h) => n + h.size, 0),
-        sync_duration_ms: syncMs,
+        sync_duration_ms: timing.syncMs,
         async_duration_ms: Date.now() - started,
-        alignment_duration_ms: alignmentMs,
+        alignment_duration_ms: timing.alignmentMs,
         acknowledged_at: Date.now(),
+        start_delay_ms: timing.startDelayMs,
+        persisted_data_bytes: persistedBytes,
+        unaligned: timing.unaligned,
       });
     } catch (err) {
       const changes = this.changelog?.failed(checkpointId);
@@ -416,21 +528,50 @@ export class Task {
     if (!this.deploy.restore_checkpoint_id || handles.length === 0) return;
     const started = Date.now();
     const mine = this.keyed?.range;
+    // The handles may come from several old vertices (the job's chaining changed): take
+    // only the state of this task's own operators, matched by uid.
+    const ownUids = new Set(this.plan.vertex.operators.map((o) => o.uid));
+    const headUid = this.plan.operatorUids[0];
+    // Only files inside the checkpoint or savepoint restored from are read (its own
+    // checkpoints, a savepoint anywhere the user keeps it, another job's retained checkpoint).
+    const allowed = this.deploy.restore_dir || jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id);
+    const splits = new Map<string, Record<string, unknown[]>[]>();
+    const withChannels: TaskStateSnapshot[] = [];
     // Handles in order: each old subtask's file, then its chain (full parts, then deltas).
     // One at a time, each applied before the next is read: state larger than memory
     // never is in memory at once.
     let first = true;
     for (const handle of handles) {
-      const snap = await readTaskState(handle, this.jobDir, this.serializer, this.localCopies);
+      const snap = await readTaskState(handle, allowed, this.serializer, this.localCopies);
       if (first) await faultPoint('tm.restore.read');
       first = false;
+      if (snap.channels) withChannels.push(snap);
       for (const [uid, op] of Object.entries(snap.operators)) {
+        if (!ownUids.has(uid)) continue;
+        this.restoredUids.add(uid);
         if (op.operator) this.operatorStore(uid).restore([op.operator]);
-        if (op.keyed && mine && this.keyed && rangesOverlap(op.keyed.range, mine)) await this.keyed.restore([op.keyed]);
+        if (op.split) splits.set(uid, [...(splits.get(uid) ?? []), op.split]);
+        if (op.keyed && uid === headUid && mine && this.keyed && rangesOverlap(op.keyed.range, mine)) await this.keyed.restore([op.keyed]);
       }
     }
+    for (const [uid, list] of splits) this.operatorStore(uid).restoreSplit(list, this.ref.subtask, this.deploy.parallelism);
+    this.restoreChannelState(withChannels);
     const local = this.localCopies?.stats;
-    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id, files: handles.length, localFiles: local?.read ?? 0, localRejected: local?.rejected ?? 0, ms: Date.now() - started }, 'restored state');
+    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id, from: this.deploy.restore_dir, files: handles.length, localFiles: local?.read ?? 0, localRejected: local?.rejected ?? 0, ms: Date.now() - started }, 'restored state');
+  }
+
+  /** In-flight data of an unaligned checkpoint: outputs go out first, inputs are replayed before new input. */
+  private restoreChannelState(snapshots: TaskStateSnapshot[]): void {
+    const stored: StoredChannelState[] = snapshots.flatMap((s) =>
+      s.channels ? [{ subtask: s.subtask, parallelism: s.parallelism ?? this.deploy.parallelism, state: s.channels }] : [],
+    );
+    if (stored.length === 0) return;
+    replayOutputs(stored, this.ref.subtask, this.deploy.parallelism, this.output.writers);
+    const range = this.keyed?.range;
+    const keyed = range && this.plan.keySelector ? { keySelector: this.plan.keySelector, maxParallelism: this.deploy.max_parallelism, ...range } : undefined;
+    const replay = inputRecordsToReplay(stored, this.ref.subtask, this.deploy.parallelism, keyed, this.serializer);
+    this.feeder.addReplay(replay);
+    this.recordsIn += replay.reduce((n, b) => n + b.length, 0);
   }
 
   private operatorStore(uid: string): OperatorStateStore {
@@ -450,13 +591,14 @@ export class Task {
       parallelism: this.deploy.parallelism,
       maxParallelism: this.deploy.max_parallelism,
       attempt: this.ref.attempt,
-      isRestored: this.deploy.restore_checkpoint_id > 0,
+      isRestored: this.restoredUids.has(uid),
       config,
       getState: <S>(descriptor: StateDescriptor<S>): S => {
         if (!keyed || !isHead) throw new Error(`${this.plan.vertex.name}: keyed state is only available right after keyBy`);
         return keyed.getState(descriptor, uid);
       },
       getUnionListState: (name) => this.operatorStore(uid).getUnionListState(name),
+      getListState: (name) => this.operatorStore(uid).getListState(name),
       currentKey: () => keyed?.currentKey(),
     };
   }

@@ -185,12 +185,14 @@ function checkpointChart(history, restored) {
 
 function checkpointDetails(jobId, d) {
   if (!d) return '';
-  const rows = d.tasks.map((t) => `<tr><td class="mono">${esc(t.task)}</td><td>${time(t.acknowledged_at)}</td>
-    <td class="num">${duration(t.sync_duration_ms)}</td><td class="num">${duration(t.async_duration_ms)}</td>
-    <td class="num">${duration(t.alignment_duration_ms)}</td><td class="num">${bytes(t.state_size)}</td></tr>`).join('');
+  // The subtask that acknowledged last held the checkpoint up: its row is marked.
+  const rows = (d.subtasks ?? []).map((t) => `<tr class="${t.critical_path ? 'critical' : ''}"><td class="mono">${esc(t.task)}${t.critical_path ? ' <span class="badge critical" title="acknowledged last: the checkpoint waited for this subtask">slowest</span>' : ''}</td>
+    <td class="num">${duration(t.end_to_end_duration_ms)}</td><td class="num">${duration(t.start_delay_ms)}</td>
+    <td class="num">${duration(t.alignment_duration_ms)}</td><td class="num">${duration(t.sync_duration_ms)}</td><td class="num">${duration(t.async_duration_ms)}</td>
+    <td class="num">${bytes(t.state_size)}</td><td class="num">${bytes(t.persisted_data_bytes)}</td><td>${t.unaligned ? 'unaligned' : 'aligned'}</td></tr>`).join('');
   return `<div class="panel" id="checkpoint-details"><h2>Checkpoint ${d.id} ${badge(d.status)} <span class="muted">· ${d.acknowledged}/${d.total} acknowledged · ${esc(d.path || d.failure_reason)}</span></h2>
-    <table><thead><tr><th>Task</th><th>Acknowledged</th><th class="num">Sync</th><th class="num">Async</th><th class="num">Alignment</th><th class="num">State size</th></tr></thead>
-    <tbody>${rows || '<tr><td colspan="6" class="muted">No task acknowledged it.</td></tr>'}</tbody></table></div>`;
+    <table><thead><tr><th>Subtask</th><th class="num">End to end</th><th class="num">Start delay</th><th class="num">Alignment</th><th class="num">Sync</th><th class="num">Async</th><th class="num">State size</th><th class="num">In-flight data</th><th>Barriers</th></tr></thead>
+    <tbody>${rows || '<tr><td colspan="9" class="muted">No task acknowledged it.</td></tr>'}</tbody></table></div>`;
 }
 
 async function renderJob(jobId) {
@@ -209,7 +211,7 @@ async function renderJob(jobId) {
   const sum = cps.summary;
   const restored = cps.latest.restored;
   const historyRows = cps.history.map((h) => `<tr class="clickable${h.id === ui.selectedCheckpoint ? ' selected' : ''}" data-id="${h.id}">
-      <td class="num">${h.id}${h.final ? ' (final)' : ''}</td><td>${badge(h.status)}</td><td class="num">${h.acknowledged}/${h.total}</td>
+      <td class="num">${h.id}${h.final ? ' (final)' : ''}${h.is_savepoint ? ' <span class="savepoint">savepoint</span>' : ''}</td><td>${badge(h.status)}</td><td class="num">${h.acknowledged}/${h.total}</td>
       <td>${time(h.trigger_timestamp)}</td><td class="num">${h.status === 'IN_PROGRESS' ? '…' : duration(h.end_to_end_duration_ms)}</td>
       <td class="num">${bytes(h.state_size)}</td><td class="num">${duration(h.max_alignment_ms)}</td>
       <td class="wrap">${esc(h.failure_reason)}</td></tr>`).join('');
@@ -224,6 +226,7 @@ async function renderJob(jobId) {
       <span>Restarts <b id="restarts">${s.restarts}</b></span>
       <span>Attempt <b>${job.attempt}</b></span>
       <span>Last restore <b>${job.last_restore_checkpoint_id ? `checkpoint ${job.last_restore_checkpoint_id} (completed at ${time(job.last_restore_checkpoint_timestamp)}), restored at ${time(job.last_restore_timestamp)}` : 'never'}</b></span>
+      ${job.last_savepoint_path ? `<span>Last savepoint <b class="mono">${esc(job.last_savepoint_path)}</b></span>` : ''}
     </div>
     ${job.failure_cause ? `<div class="error-box">${esc(job.failure_cause)}</div>` : ''}
     <div class="panel"><h2>Job graph</h2><div class="scroll">${graphSvg(job)}</div></div>

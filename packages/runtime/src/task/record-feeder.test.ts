@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { InputGate } from '../network/input-gate';
+import { RecordFeeder, YIELD_INTERVAL_MS } from './record-feeder';
+
+describe('RecordFeeder (time slices, fake clock)', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it('stops a slow batch when the slice is used up, keeps the rest for an unaligned checkpoint, returns the credit once at the end', () => {
+    vi.useFakeTimers({ now: 0 });
+    const seen: number[] = [];
+    // every record takes 1 ms: a slice holds about YIELD_INTERVAL_MS of them, checked every 8
+    const feeder = new RecordFeeder((r) => {
+      seen.push(r as number);
+      vi.advanceTimersByTime(1);
+    }, (records) => Buffer.from(JSON.stringify(records)));
+    const channel = new InputGate().addChannel('c0');
+    let credits = 0;
+    channel.returnCredit = (n) => void (credits += n);
+    feeder.take(channel, Array.from({ length: 100 }, (_, i) => i));
+    expect(feeder.run()).toBe(false);
+    expect(seen.length).toBe(16); // the first multiple of 8 at or past 10 ms
+    expect(seen.length).toBeGreaterThanOrEqual(YIELD_INTERVAL_MS);
+    expect(credits).toBe(0);
+    expect(JSON.parse((feeder.unprocessed() as Buffer).toString())).toEqual(Array.from({ length: 84 }, (_, i) => i + 16));
+    while (!feeder.run()) vi.setSystemTime(0); // a new slice each turn
+    expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(credits).toBe(1);
+    expect(feeder.unprocessed()).toBeUndefined();
+  });
+
+  it('replays restored records before anything new and counts them as unprocessed until done', () => {
+    vi.useFakeTimers({ now: 0 });
+    const seen: unknown[] = [];
+    const feeder = new RecordFeeder((r) => void seen.push(r), (records) => Buffer.from(JSON.stringify(records)));
+    feeder.addReplay([[1, 2], [3]]);
+    expect(feeder.hasWork()).toBe(true);
+    expect(JSON.parse((feeder.unprocessed() as Buffer).toString())).toEqual([1, 2, 3]);
+    while (!feeder.run());
+    expect(seen).toEqual([1, 2, 3]);
+    expect(feeder.hasWork()).toBe(false);
+  });
+});

@@ -1,0 +1,81 @@
+import type { InputChannel } from '../network/input-gate';
+import { yieldToEventLoop } from '../signal';
+
+/**
+ * Longest stretch of user code between two turns of the slot's event loop: the slot's
+ * network side (gRPC streams, credits, keepalive pings) and a snapshot's asynchronous
+ * write run in those turns. By elapsed time, not by batch count, so slow records
+ * cannot stretch it.
+ */
+export const YIELD_INTERVAL_MS = 10;
+
+/**
+ * Feeds a task's input records into its operator chain in time slices: the batch taken
+ * from a channel (or in-flight data restored from an unaligned checkpoint) is processed
+ * until it is done or the slice is used up, and what is left is known, so an unaligned
+ * checkpoint can store it.
+ */
+export class RecordFeeder {
+  private current?: { channel?: InputChannel; records: unknown[]; next: number };
+  private readonly replay: unknown[][] = [];
+  private lastYield = Date.now();
+
+  constructor(
+    private readonly process: (record: unknown) => void,
+    /** The task's serializer, for what is left when an unaligned checkpoint stores it. */
+    private readonly encode: (records: unknown[]) => Buffer,
+  ) {}
+
+  /** Restored in-flight records: processed before anything new is taken. */
+  addReplay(batches: unknown[][]): void {
+    this.replay.push(...batches);
+  }
+
+  take(channel: InputChannel, records: unknown[]): void {
+    this.current = { channel, records, next: 0 };
+  }
+
+  /** There are records taken in that are not processed yet. */
+  hasWork(): boolean {
+    return this.current !== undefined || this.replay.length > 0;
+  }
+
+  sliceUsedUp(): boolean {
+    return Date.now() - this.lastYield >= YIELD_INTERVAL_MS;
+  }
+
+  async yieldNow(): Promise<void> {
+    await yieldToEventLoop();
+    this.lastYield = Date.now();
+  }
+
+  /**
+   * Processes records until the current batch is done (true; its credit goes back) or the
+   * time slice is used up (false): one slow record past the slice at worst.
+   */
+  run(): boolean {
+    if (!this.current) {
+      const next = this.replay.shift();
+      if (!next) return true;
+      this.current = { records: next, next: 0 };
+    }
+    const current = this.current;
+    const { records } = current;
+    while (current.next < records.length) {
+      this.process(records[current.next++]);
+      if ((current.next & 7) === 0 && this.sliceUsedUp()) break;
+    }
+    if (current.next < records.length) return false;
+    this.current = undefined;
+    current.channel?.returnCredit(1);
+    return this.replay.length === 0;
+  }
+
+  /** Records taken in but not processed yet, as one batch: in-flight data of an unaligned checkpoint. */
+  unprocessed(): Buffer | undefined {
+    const rest: unknown[] = [];
+    if (this.current) rest.push(...this.current.records.slice(this.current.next));
+    for (const batch of this.replay) rest.push(...batch);
+    return rest.length > 0 ? this.encode(rest) : undefined;
+  }
+}
