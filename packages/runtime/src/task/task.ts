@@ -8,7 +8,7 @@ import type { VertexPlan } from '@weir/api/src/internal';
 import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
 import { ChangelogChain } from '../checkpoint/changelog-chain';
 import { LocalStateCopies } from '../checkpoint/local-recovery';
-import { sharedDirectory, sharedFileName } from '../checkpoint/shared-state';
+import { isSharedHandle, sharedDirectory, sharedFileName } from '../checkpoint/shared-state';
 import { checkpointDirectory, discardStateFile, readTaskState, writeStateFile, type TaskStateSnapshot } from '../checkpoint/storage';
 import { createKeyedBackend, stateBackendSettings, type StateBackendSettings } from '../state/backend-factory';
 import type { KeyedCapture, KeyedSnapshot, KeyedStateBackend } from '../state/keyed-backend';
@@ -542,7 +542,10 @@ export class Task {
     // never is in memory at once.
     let first = true;
     for (const handle of handles) {
-      const snap = await readTaskState(handle, allowed, this.serializer, this.localCopies);
+      // An incremental checkpoint's chain lies in its job's shared/ directory, beside chk-<n>.
+      const jobOfRestored = path.dirname(allowed);
+      const dir = isSharedHandle(handle) && path.dirname(path.dirname(handle.path)) === jobOfRestored ? jobOfRestored : allowed;
+      const snap = await readTaskState(handle, dir, this.serializer, this.localCopies);
       if (first) await faultPoint('tm.restore.read');
       first = false;
       if (snap.channels) withChannels.push(snap);
