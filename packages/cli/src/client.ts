@@ -66,3 +66,13 @@ function unreachableReason(err: grpc.ServiceError): string {
   if (/No connection established/.test(details)) return 'no connection (is the JobManager running, and does it ask for TLS: security.ssl.*?)';
   return details.split('. Resolution note')[0] || 'unavailable';
 }
+
+/** Runs `fn` with a client of the JobManager at `address`, closed afterwards. */
+export async function withClient<T>(address: string, fn: (c: WeirClient) => Promise<T>): Promise<T> {
+  const client = new WeirClient(address);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}

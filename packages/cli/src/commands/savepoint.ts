@@ -4,20 +4,11 @@
  */
 import path from 'node:path';
 import { CheckpointError, JobError } from '@weir/core';
-import { WeirClient } from '../client';
+import { WeirClient, withClient } from '../client';
 
 interface TriggerStatus { status: string; kind: string; checkpoint_id: number; path: string; failure_reason: string }
 
 const POLL_MS = 200;
-
-async function withClient<T>(address: string, fn: (c: WeirClient) => Promise<T>): Promise<T> {
-  const client = new WeirClient(address);
-  try {
-    return await fn(client);
-  } finally {
-    client.close();
-  }
-}
 
 /** Polls a trigger until it is settled; bounded by `timeoutMs`. */
 async function awaitTrigger(client: WeirClient, jobId: string, triggerId: string, timeoutMs: number): Promise<TriggerStatus> {

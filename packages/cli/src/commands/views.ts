@@ -1,19 +1,10 @@
 import { JobError } from '@weir/core';
 import type { CheckpointTaskStats } from '@weir/jobmanager/src/checkpoint/checkpoint-stats';
-import { WeirClient } from '../client';
+import { withClient } from '../client';
 import { bytes, table, time } from '../table';
 
 function print(json: boolean, data: unknown, human: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
-}
-
-async function withClient<T>(address: string, fn: (c: WeirClient) => Promise<T>): Promise<T> {
-  const client = new WeirClient(address);
-  try {
-    return await fn(client);
-  } finally {
-    client.close();
-  }
 }
 
 type Summary = { job_id: string; name: string; state: string; start_time: number; end_time: number; parallelism: number; restarts: number };

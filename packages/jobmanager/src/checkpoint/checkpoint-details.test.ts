@@ -24,6 +24,11 @@ describe('checkpoint details per subtask', () => {
     expect(rows[0]).toMatchObject({ start_delay_ms: 0, persisted_data_bytes: 0, unaligned: false });
   });
 
+  it('on a millisecond tie, the acknowledgement that arrived later is the critical path', () => {
+    const rows = checkpointSubtaskRows({ trigger_timestamp: 1000, tasks: [task('v1#0@0', 1200), task('v2#0@0', 1200), task('v1#1@0', 1100)] });
+    expect(rows.filter((r) => r.critical_path).map((r) => r.task)).toEqual(['v2#0@0']);
+  });
+
   it('has no critical path while no subtask acknowledged', () => {
     expect(checkpointSubtaskRows({ trigger_timestamp: 1, tasks: [] })).toEqual([]);
   });

@@ -22,7 +22,8 @@ export interface SubtaskCheckpointRow {
  * subtask finished last: the one whose acknowledgement completed (or would complete) it.
  */
 export function checkpointSubtaskRows(stats: Pick<CheckpointStats, 'trigger_timestamp' | 'tasks'>): SubtaskCheckpointRow[] {
-  const last = stats.tasks.reduce<CheckpointTaskStats | undefined>((a, t) => (!a || t.acknowledged_at > a.acknowledged_at ? t : a), undefined);
+  // Acknowledgements are kept in arrival order, so on a millisecond tie the later one is last.
+  const last = stats.tasks.reduce<CheckpointTaskStats | undefined>((a, t) => (!a || t.acknowledged_at >= a.acknowledged_at ? t : a), undefined);
   return [...stats.tasks]
     .sort((a, b) => a.task.localeCompare(b.task, 'en', { numeric: true }))
     .map((t) => ({

@@ -68,13 +68,13 @@ export async function writeStateFile(file: string, snapshot: TaskStateSnapshot, 
 }
 
 /**
- * Reads a state file and checks it against its handle: a damaged file, or one outside the
- * job's directory, is never restored. With local recovery, a verified local copy is read first.
+ * The bytes of a state file, checked against its handle: place, size and checksum. Throws a
+ * CheckpointError naming what is wrong. With local recovery, a verified local copy is read first.
  */
-export async function readTaskState(handle: StateHandle, jobDir: string, serializer = new RecordSerializer(), local?: LocalStateCopies): Promise<TaskStateSnapshot> {
+async function readVerifiedStateBytes(handle: StateHandle, jobDir: string, local?: LocalStateCopies): Promise<Buffer> {
   if (!isWithinDirectory(jobDir, handle.path)) throw new CheckpointError(`checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}: not read`);
   const nearby = await local?.read(handle);
-  if (nearby) return decodeState(handle, nearby, serializer);
+  if (nearby) return nearby;
   let data: Buffer;
   try {
     data = await readFile(handle.path);
@@ -87,10 +87,15 @@ export async function readTaskState(handle: StateHandle, jobDir: string, seriali
   if (sha256(data) !== handle.checksum) {
     throw new CheckpointError(`checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`);
   }
-  return decodeState(handle, data, serializer);
+  return data;
 }
 
-function decodeState(handle: StateHandle, data: Buffer, serializer: RecordSerializer): TaskStateSnapshot {
+/**
+ * Reads a state file and checks it against its handle: a damaged file, or one outside the
+ * job's directory, is never restored. With local recovery, a verified local copy is read first.
+ */
+export async function readTaskState(handle: StateHandle, jobDir: string, serializer = new RecordSerializer(), local?: LocalStateCopies): Promise<TaskStateSnapshot> {
+  const data = await readVerifiedStateBytes(handle, jobDir, local);
   try {
     return serializer.decodeState<TaskStateSnapshot>(data);
   } catch (err) {
@@ -129,16 +134,13 @@ export async function writeFileDurably(file: string, data: Uint8Array | string, 
  * JobManager does not load.
  */
 export async function checkStateFile(handle: StateHandle, jobDir: string): Promise<string | undefined> {
-  if (!isWithinDirectory(jobDir, handle.path)) return `checkpoint state file ${handle.path} is outside the job's checkpoint directory ${jobDir}`;
-  let data: Buffer;
   try {
-    data = await readFile(handle.path);
+    await readVerifiedStateBytes(handle, jobDir);
+    return undefined;
   } catch (err) {
-    return `checkpoint state file ${handle.path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    if (err instanceof CheckpointError) return err.message;
+    throw err;
   }
-  if (data.length !== handle.size) return `checkpoint state file ${handle.path} is corrupt: it has ${data.length} bytes where the checkpoint metadata says ${handle.size}`;
-  if (sha256(data) !== handle.checksum) return `checkpoint state file ${handle.path} is corrupt: its checksum does not match the checkpoint metadata`;
-  return undefined;
 }
 
 export async function removeCheckpointDirectory(root: string, jobId: string, checkpointId: number): Promise<void> {
