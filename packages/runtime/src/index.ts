@@ -16,5 +16,5 @@ export { HeapKeyedStateBackend } from './state/heap-backend';
 export { LmdbKeyedStateBackend } from './state/lmdb-backend';
 export { createKeyedBackend, stateBackendSettings } from './state/backend-factory';
 export type { KeyedStateBackend, KeyedSnapshot } from './state/keyed-backend';
-export { sharedDirectory, sharedFileCheckpoint, sweepSharedFiles, isSharedHandle } from './checkpoint/shared-state';
+export { sharedDirectory, sharedFileCheckpoint, sweepSharedFiles, isSharedHandle, chainFilePosition } from './checkpoint/shared-state';
 export { Signal, sleep } from './signal';

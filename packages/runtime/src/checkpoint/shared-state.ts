@@ -19,6 +19,16 @@ export function sharedFileName(vertexId: string, subtask: number, attempt: numbe
   return `chk${checkpointId}-${vertexId}-${subtask}-${attempt}-${mode}${part ? `-${part}` : ''}.state`;
 }
 
+/**
+ * Where a chain file goes in its chain, by its name wherever it lies (a savepoint keeps the
+ * names): [checkpoint id, part], or undefined for a file that is not one. Compared as
+ * numbers: by text, chk10's delta would sort before chk9's materialisation.
+ */
+export function chainFilePosition(file: string): [number, number] | undefined {
+  const m = /^chk(\d+)-.*-(?:full|delta)(?:-(\d+))?\.state$/.exec(path.basename(file));
+  return m ? [Number(m[1]), Number(m[2] ?? 0)] : undefined;
+}
+
 /** The checkpoint that wrote a shared file, or undefined for a file that is not one. */
 export function sharedFileCheckpoint(file: string): number | undefined {
   if (path.basename(path.dirname(file)) !== SHARED_DIR) return undefined;

@@ -560,7 +560,7 @@ export class Task {
     for (const [uid, list] of splits) this.operatorStore(uid).restoreSplit(list, this.ref.subtask, this.deploy.parallelism);
     this.restoreChannelState(withChannels);
     const local = this.localCopies?.stats;
-    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id, from: this.deploy.restore_dir, files: handles.length, localFiles: local?.read ?? 0, localRejected: local?.rejected ?? 0, ms: Date.now() - started }, 'restored state');
+    this.log.info({ task: this.name, backend: this.keyed ? this.stateSettings.type : undefined, checkpointId: this.deploy.restore_checkpoint_id, from: this.deploy.restore_dir, files: handles.length, localFiles: local?.read ?? 0, localRejected: local?.rejected ?? 0, ms: Date.now() - started }, 'restored state');
   }
 
   /** In-flight data of an unaligned checkpoint: outputs go out first, inputs are replayed before new input. */
