@@ -3,7 +3,7 @@
  * by its checksum, so that a task it runs again restores from its own disk. A copy is
  * used only when its checksum matches the handle; otherwise the storage copy is read.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { StateHandle } from '@weir/core';
 import { sha256 } from './storage';
@@ -20,11 +20,11 @@ export class LocalStateCopies {
     return path.join(this.dir, `${checksum}.state`);
   }
 
-  /** Best effort: a failed local copy only means the next restore reads the storage. */
-  async keep(handle: StateHandle, data: Uint8Array): Promise<void> {
+  /** Copies a state file just written (off the task's thread). Best effort: a failed local copy only means the next restore reads the storage. */
+  async keep(handle: StateHandle, written: string): Promise<void> {
     try {
       await mkdir(this.dir, { recursive: true });
-      await writeFile(this.file(handle.checksum), data);
+      await copyFile(written, this.file(handle.checksum));
       this.mine.add(handle.checksum);
     } catch {
       // not kept

@@ -1,5 +1,5 @@
 import { createHash, webcrypto } from 'node:crypto';
-import { mkdir, readFile, rename, open, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readFile, rename, open, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { CheckpointError, ContractViolation, isWithinDirectory, RecordSerializer, WeirError, type StateHandle } from '@weir/core';
 import type { KeyedSnapshot } from '../state/keyed-backend';
@@ -97,12 +97,89 @@ async function readVerifiedStateBytes(handle: StateHandle, jobDir: string, local
 export async function readTaskState(handle: StateHandle, jobDir: string, serializer = new RecordSerializer(), local?: LocalStateCopies): Promise<TaskStateSnapshot> {
   const data = await readVerifiedStateBytes(handle, jobDir, local);
   try {
-    return serializer.decodeState<TaskStateSnapshot>(data);
+    return decodeTaskState(data, serializer);
   } catch (err) {
     // A registered class the job no longer registers: the job error says which.
     if (err instanceof WeirError) throw err;
     throw new CheckpointError(`checkpoint state file ${handle.path} cannot be decoded`, { cause: err });
   }
+}
+
+/**
+ * One state file written message by message (a head, then keyed-state fragments), so that
+ * no single encoding holds the task's thread for long: each message is encoded, added to
+ * a streaming SHA-256 and written through the asynchronous file API (libuv's thread pool)
+ * before the next. Temp file, fsync, rename as writeFileDurably; abort() leaves nothing.
+ */
+export class StateFileWriter {
+  private readonly hash = createHash('sha256');
+  private size = 0;
+
+  private constructor(readonly file: string, private readonly tmp: string, private readonly fh: FileHandle, private readonly serializer: RecordSerializer, private readonly owner: string) {}
+
+  static async create(file: string, serializer: RecordSerializer, owner: string): Promise<StateFileWriter> {
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+    return new StateFileWriter(file, tmp, await open(tmp, 'w'), serializer, owner);
+  }
+
+  /** Appends one message; returns its size in bytes. */
+  async append(value: unknown): Promise<number> {
+    let data: Buffer;
+    try {
+      data = this.serializer.encodeState(value);
+    } catch (err) {
+      if (err instanceof ContractViolation) throw err.toJobError(`the state of ${this.owner} cannot be serialized`, 'state');
+      throw err;
+    }
+    this.hash.update(data);
+    await this.fh.write(data);
+    this.size += data.length;
+    return data.length;
+  }
+
+  async close(): Promise<{ size: number; checksum: string }> {
+    try {
+      await this.fh.sync();
+    } finally {
+      await this.fh.close();
+    }
+    await rename(this.tmp, this.file);
+    return { size: this.size, checksum: this.hash.digest('hex') };
+  }
+
+  async abort(): Promise<void> {
+    await this.fh.close().catch(() => {});
+    await rm(this.tmp, { force: true }).catch(() => {});
+  }
+}
+
+/** A fragment of a state file: more keyed state of the operator `uid`, appended to its head. */
+interface KeyedFragment {
+  uid: string;
+  states: KeyedSnapshot['states'];
+}
+
+/**
+ * A state file's snapshot: its head, with the keyed-state fragments after it merged in. A
+ * key group split across fragments becomes one again (a full snapshot replaces whole groups).
+ */
+export function decodeTaskState(data: Uint8Array, serializer = new RecordSerializer()): TaskStateSnapshot {
+  const [head, ...fragments] = serializer.decodeStateMessages(data) as [TaskStateSnapshot, ...KeyedFragment[]];
+  for (const { uid, states } of fragments) {
+    const keyed = head.operators[uid]?.keyed;
+    if (!keyed) throw new Error(`a fragment of keyed state for operator ${uid}, which the file's head does not name`);
+    for (const [name, s] of Object.entries(states)) {
+      const into = (keyed.states[name] ??= keyed.delta ? { kind: s.kind, groups: [], removed: [] } : { kind: s.kind, groups: [] });
+      for (const group of s.groups) {
+        const last = into.groups[into.groups.length - 1];
+        if (last && last[0] === group[0]) for (const e of group[1]) last[1].push(e);
+        else into.groups.push(group);
+      }
+      if (s.removed?.length) (into.removed ??= []).push(...s.removed);
+    }
+  }
+  return head;
 }
 
 /**

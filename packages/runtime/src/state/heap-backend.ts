@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { keyGroupFor, keyToString, NO_TYPES, RecordSerializer, StateError, type KeyGroupRange, type TypeRegistry } from '@weir/core';
 import type { StateDescriptor } from '@weir/api';
 import { ChangeSet } from './change-set';
@@ -21,8 +22,10 @@ interface OpenCapture {
   before: Map<string, Map<number, Map<TableKey, unknown>>>;
 }
 
-/** Entries read per event-loop turn while a capture is turned into its snapshot. */
-const READ_SLICE = 50_000;
+/** Reading a capture gives the event loop a turn after this long, so that records keep flowing. */
+const SLICE_MS = 3;
+/** A key group of at most this many entries is read in one go. */
+const SMALL_GROUP = 4096;
 
 /**
  * Heap keyed state with copy-on-write per entry (as Flink's CopyOnWriteStateMap): a
@@ -147,7 +150,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     async function* chunks(maxEntries = Infinity): AsyncGenerator<KeyedSnapshot> {
       try {
         const parts = new ChunkBuilder(range, mode, maxEntries);
-        let sinceYield = 0;
+        let turn = performance.now();
         for (const { name, table } of states) {
           const kind = table.kind;
           const kept = capture.before.get(name);
@@ -160,18 +163,36 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
             return table.groups.get(kg)?.get(k);
           };
           if (mode === 'full') {
-            // Each group in one go (no yield inside): keys changed meanwhile are in `kept`.
             for (const [kg, group] of table.groups) {
-              const before = kept?.get(kg);
               const entries: [TableKey, unknown][] = [];
-              for (const [k, v] of group) if (!before?.has(k)) entries.push([k, toCanonical(kind, v)]);
-              for (const [k, v] of before ?? []) if (v !== ABSENT) entries.push([k, toCanonical(kind, v)]);
+              if (group.size <= SMALL_GROUP) {
+                // In one go: keys changed since the capture are in `kept`.
+                const before = kept?.get(kg);
+                for (const [k, v] of group) if (!before?.has(k)) entries.push([k, toCanonical(kind, v)]);
+                for (const [k, v] of before ?? []) if (v !== ABSENT) entries.push([k, toCanonical(kind, v)]);
+              } else {
+                // A large group is read across turns of the event loop: a key may change (and
+                // move in the map's order) meanwhile, so each is taken once, at its capture value.
+                const taken = new Set<TableKey>();
+                let n = 0;
+                for (const k of group.keys()) {
+                  if (taken.has(k)) continue;
+                  taken.add(k);
+                  const v = atCapture(kg, k);
+                  if (v !== undefined) entries.push([k, toCanonical(kind, v)]);
+                  if (++n % 1024 === 0 && performance.now() - turn >= SLICE_MS) {
+                    await yieldToEventLoop();
+                    turn = performance.now();
+                  }
+                }
+                // Keys removed after the capture and before they were reached.
+                for (const [k, v] of kept?.get(kg) ?? []) if (v !== ABSENT && !taken.has(k)) entries.push([k, toCanonical(kind, v)]);
+              }
               const part = parts.add(name, kind, kg, entries, []);
               if (part) yield part;
-              sinceYield += entries.length;
-              if (sinceYield >= READ_SLICE) {
-                sinceYield = 0;
+              if (performance.now() - turn >= SLICE_MS) {
                 await yieldToEventLoop();
+                turn = performance.now();
               }
             }
           } else {
@@ -183,7 +204,12 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
                 if (v === undefined) removed.push(k);
                 else entries.push([k, toCanonical(kind, v)]);
               }
-              parts.add(name, kind, kg, entries, removed);
+              const part = parts.add(name, kind, kg, entries, removed);
+              if (part) yield part;
+              if (performance.now() - turn >= SLICE_MS) {
+                await yieldToEventLoop();
+                turn = performance.now();
+              }
             }
           }
         }

@@ -28,8 +28,8 @@ export interface KeyedCapture {
   readonly changes?: ChangeSet;
   /**
    * The canonical snapshot in parts of whole key groups, each closed once it holds
-   * `maxEntries` entries (a delta is one part): state larger than memory is written part
-   * by part. Yields to the event loop while it reads.
+   * `maxEntries` entries: state larger than memory is written part by part. Gives the
+   * event loop a turn every few milliseconds while it reads.
    */
   chunks(maxEntries?: number): AsyncGenerator<KeyedSnapshot>;
   /** All parts as one snapshot. */

@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { keyGroupFor, keyToString, NO_TYPES, StateError, type KeyGroupRange, type TypeRegistry } from '@weir/core';
 import type { StateDescriptor } from '@weir/api';
@@ -17,7 +18,8 @@ export interface StateValueCodec {
 const DELETED = Symbol('deleted');
 /** Writes held in memory before they go to the store in one transaction. */
 const WRITE_BUFFER = 20_000;
-const READ_SLICE = 20_000;
+/** Reading a capture gives the event loop a turn after this long. */
+const SLICE_MS = 3;
 
 /** state -> key group -> key -> encoded canonical value | DELETED. Encoded at write, as RocksDB does: a value the job changes afterwards in place is not written. */
 type Pending = Map<string, Map<number, Map<TableKey, Buffer | typeof DELETED>>>;
@@ -124,6 +126,22 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     this.frozen = [];
     this.pending = new Map();
     this.pendingCount = 0;
+    this.write(layers);
+  }
+
+  /**
+   * The buffers set aside by captures go to the store: every read would otherwise look
+   * through one more of them per checkpoint. A capture keeps its own reference to them
+   * (and its transaction predates this write), so it reads what it captured.
+   */
+  private flushFrozen(): void {
+    if (this.frozen.length === 0 || this.closed) return;
+    const layers = this.frozen;
+    this.frozen = [];
+    this.write(layers);
+  }
+
+  private write(layers: Pending[]): void {
     this.db.transactionSync(() => {
       for (const [name, groups] of layers.flatMap((l) => [...l])) {
         const kind = this.kinds.get(name) ?? 'value';
@@ -179,10 +197,20 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
       txn.done();
       this.openReads--;
     };
+    const flushFrozen = () => this.flushFrozen();
     async function* chunks(maxEntries = Infinity): AsyncGenerator<KeyedSnapshot> {
       try {
+        // After the barrier, not in the synchronous phase.
+        flushFrozen();
         const parts = new ChunkBuilder(range, mode, maxEntries);
-        let sinceYield = 0;
+        let n = 0;
+        let turn = performance.now();
+        // The event loop gets a turn every few milliseconds, so that records keep flowing.
+        const turnDue = () => ++n % 256 === 0 && performance.now() - turn >= SLICE_MS;
+        const giveTurn = async () => {
+          await yieldToEventLoop();
+          turn = performance.now();
+        };
         for (const [name, kind] of kinds) {
           if (mode === 'full') {
             const buffered = overlayOf(overlay, name, range);
@@ -206,10 +234,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
               }
               const k = key[2] as TableKey;
               if (!buffered.get(kg)?.has(k)) entries.push([k, codec.decode(value)]);
-              if (++sinceYield >= READ_SLICE) {
-                sinceYield = 0;
-                await yieldToEventLoop();
-              }
+              if (turnDue()) await giveTurn();
             }
             const last = close();
             if (last) yield last;
@@ -237,12 +262,10 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
                   else entries.push([k, codec.decode(bytes)]);
                 }
               }
-              parts.add(name, kind, kg, entries, removed);
-              sinceYield += keys.size;
-              if (sinceYield >= READ_SLICE) {
-                sinceYield = 0;
-                await yieldToEventLoop();
-              }
+              const part = parts.add(name, kind, kg, entries, removed);
+              if (part) yield part;
+              n += keys.size;
+              if (performance.now() - turn >= SLICE_MS) await giveTurn();
             }
           }
         }

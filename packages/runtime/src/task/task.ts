@@ -9,12 +9,12 @@ import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
 import { ChangelogChain } from '../checkpoint/changelog-chain';
 import { LocalStateCopies } from '../checkpoint/local-recovery';
 import { isSharedHandle, sharedDirectory, sharedFileName } from '../checkpoint/shared-state';
-import { checkpointDirectory, discardStateFile, readTaskState, writeStateFile, type TaskStateSnapshot } from '../checkpoint/storage';
+import { checkpointDirectory, discardStateFile, readTaskState, type TaskStateSnapshot } from '../checkpoint/storage';
 import { createKeyedBackend, stateBackendSettings, type StateBackendSettings } from '../state/backend-factory';
 import type { KeyedCapture, KeyedSnapshot, KeyedStateBackend } from '../state/keyed-backend';
 import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
 import { channelStateBytes, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
-import { describeStates } from '../checkpoint/snapshot-format';
+import { writeTaskSnapshot } from '../checkpoint/task-state-writer';
 import { InputGate } from '../network/input-gate';
 import { networkSettings, type NetworkSettings } from '../network/network-settings';
 import { TaskOutput, type OutputChannelState } from '../network/record-writer';
@@ -29,8 +29,6 @@ import type { TaskEvents } from './task-events';
 import { taskFailure } from './task-failure';
 
 const SOURCE_BATCH = 512;
-/** Entries of keyed state per state file: a full snapshot of more is written in several. */
-const KEYED_PART_ENTRIES = 250_000;
 
 interface SnapshotTiming {
   startDelayMs: number;
@@ -437,37 +435,20 @@ export class Task {
       const root = this.deploy.checkpoint_dir;
       const jobId = this.ref.job_id;
       const headUid = this.plan.operatorUids[0];
-      let keyedHandles: StateHandle[] = [];
       const chkDir = checkpointDirectory(root, jobId, checkpointId);
-      if (capture) {
-        // Part by part, so that state larger than memory never is in memory at once.
-        const own: StateHandle[] = [];
-        let part = 0;
-        for await (const keyed of capture.chunks(KEYED_PART_ENTRIES)) {
-          if (!this.changelog && part === 0) {
-            snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed };
-          } else {
-            const file = this.changelog
-              ? path.join(sharedDirectory(root, jobId), sharedFileName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt, checkpointId, capture.mode, part))
-              : path.join(chkDir, `${snapshot.vertexId}-${snapshot.subtask}-keyed-${part}.state`);
-            const keyedOnly: TaskStateSnapshot = { ...snapshot, operators: { [headUid]: { keyed } } };
-            const wrote = await writeStateFile(file, keyedOnly, this.serializer);
-            const handle = { ...wrote.handle, states: describeStates(keyedOnly) };
-            const data = wrote.data;
-            written.push(handle);
-            own.push(handle);
-            void this.localCopies?.keep(handle, data);
-          }
-          part++;
-        }
-        keyedHandles = this.changelog ? this.changelog.written(checkpointId, own) : own;
-      }
-      const file = path.join(chkDir, `${snapshot.vertexId}-${snapshot.subtask}.state`);
-      const wrote = await writeStateFile(file, snapshot, this.serializer);
-      const handle = { ...wrote.handle, states: describeStates(snapshot) };
-      const data = wrote.data;
-      written.push(handle);
-      void this.localCopies?.keep(handle, data);
+      const keep = (handle: StateHandle, file: string) => {
+        written.push(handle);
+        void this.localCopies?.keep(handle, file);
+      };
+      const { task: handle, keyed: own } = await writeTaskSnapshot(snapshot, headUid, capture, {
+        taskFile: path.join(chkDir, `${snapshot.vertexId}-${snapshot.subtask}.state`),
+        keyedFile: (part) => this.changelog && capture
+          ? path.join(sharedDirectory(root, jobId), sharedFileName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt, checkpointId, capture.mode, part))
+          : path.join(chkDir, `${snapshot.vertexId}-${snapshot.subtask}-keyed-${part}.state`),
+        keyedApart: !!this.changelog,
+        written: keep,
+      }, this.serializer);
+      const keyedHandles = this.changelog && capture ? this.changelog.written(checkpointId, own) : own;
       await faultPoint('tm.state.written');
       if (this.cancelled) {
         // Nobody will acknowledge these files: leave no garbage behind.
