@@ -6,10 +6,12 @@
  * transaction), and the work comes in small fragments (read, encode, hash, write) with the
  * event loop getting a turn whenever a few milliseconds have passed.
  */
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RecordSerializer, StateHandle, StateInfo } from '@weir/core';
 import type { KeyedCapture, KeyedSnapshot } from '../state/keyed-backend';
 import { yieldToEventLoop } from '../signal';
+import { chainFilePosition } from './shared-state';
 import { describeStates } from './snapshot-format';
 import { StateFileWriter, type TaskStateSnapshot } from './storage';
 
@@ -19,6 +21,19 @@ export const KEYED_FILE_ENTRIES = 250_000;
 const FRAGMENT_ENTRIES = 4096;
 /** Work between two turns of the event loop, so that records keep flowing. */
 const SLICE_MS = 3;
+
+/** A task's keyed file beside its own in a checkpoint (a full snapshot larger than one file). */
+export function keyedFileName(vertexId: string, subtask: number, part: number): string {
+  return `${vertexId}-${subtask}-keyed-${part}.state`;
+}
+
+/**
+ * A file holding keyed state only (a keyed file or a changelog chain's): a restore reads it
+ * only for the key groups it owns. A task's own file holds operator and channel state too.
+ */
+export function isKeyedOnlyFile(file: string): boolean {
+  return /-keyed-\d+\.state$/.test(path.basename(file)) || chainFilePosition(file) !== undefined;
+}
 
 export interface TaskStateTarget {
   /** The task's own file. */

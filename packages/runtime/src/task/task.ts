@@ -14,7 +14,7 @@ import { createKeyedBackend, stateBackendSettings, type StateBackendSettings } f
 import type { KeyedCapture, KeyedSnapshot, KeyedStateBackend } from '../state/keyed-backend';
 import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
 import { channelStateBytes, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
-import { writeTaskSnapshot } from '../checkpoint/task-state-writer';
+import { isKeyedOnlyFile, keyedFileName, writeTaskSnapshot } from '../checkpoint/task-state-writer';
 import { InputGate } from '../network/input-gate';
 import { networkSettings, type NetworkSettings } from '../network/network-settings';
 import { TaskOutput, type OutputChannelState } from '../network/record-writer';
@@ -444,7 +444,7 @@ export class Task {
         taskFile: path.join(chkDir, `${snapshot.vertexId}-${snapshot.subtask}.state`),
         keyedFile: (part) => this.changelog && capture
           ? path.join(sharedDirectory(root, jobId), sharedFileName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt, checkpointId, capture.mode, part))
-          : path.join(chkDir, `${snapshot.vertexId}-${snapshot.subtask}-keyed-${part}.state`),
+          : path.join(chkDir, keyedFileName(snapshot.vertexId, snapshot.subtask, part)),
         keyedApart: !!this.changelog,
         written: keep,
       }, this.serializer);
@@ -522,7 +522,13 @@ export class Task {
     // One at a time, each applied before the next is read: state larger than memory
     // never is in memory at once.
     let first = true;
+    let skipped = 0;
     for (const handle of handles) {
+      // A file of keyed state only, of key groups this task does not own, is not read at all.
+      if (isKeyedOnlyFile(handle.path) && !(mine && rangesOverlap({ start: handle.key_group_start, end: handle.key_group_end }, mine))) {
+        skipped++;
+        continue;
+      }
       // An incremental checkpoint's chain lies in its job's shared/ directory, beside chk-<n>.
       const jobOfRestored = path.dirname(allowed);
       const dir = isSharedHandle(handle) && path.dirname(path.dirname(handle.path)) === jobOfRestored ? jobOfRestored : allowed;
@@ -541,7 +547,7 @@ export class Task {
     for (const [uid, list] of splits) this.operatorStore(uid).restoreSplit(list, this.ref.subtask, this.deploy.parallelism);
     this.restoreChannelState(withChannels);
     const local = this.localCopies?.stats;
-    this.log.info({ task: this.name, backend: this.keyed ? this.stateSettings.type : undefined, checkpointId: this.deploy.restore_checkpoint_id, from: this.deploy.restore_dir, files: handles.length, localFiles: local?.read ?? 0, localRejected: local?.rejected ?? 0, ms: Date.now() - started }, 'restored state');
+    this.log.info({ task: this.name, backend: this.keyed ? this.stateSettings.type : undefined, checkpointId: this.deploy.restore_checkpoint_id, from: this.deploy.restore_dir, files: handles.length - skipped, skipped, localFiles: local?.read ?? 0, localRejected: local?.rejected ?? 0, ms: Date.now() - started }, 'restored state');
   }
 
   /** In-flight data of an unaligned checkpoint: outputs go out first, inputs are replayed before new input. */
