@@ -38,7 +38,8 @@ function markingSink(statsDir: string): Sink<KeyedSum> {
           mkdirSync(statsDir, { recursive: true });
         },
         processElement(r: KeyedSum) {
-          if (first && ctx.isRestored) writeFileSync(path.join(statsDir, `first-${ctx.subtask}-${ctx.attempt}`), String(Date.now()));
+          // A later attempt is a restart (isRestored is for operators that had state of their own).
+          if (first && ctx.attempt > 0) writeFileSync(path.join(statsDir, `first-${ctx.subtask}-${ctx.attempt}`), String(Date.now()));
           first = false;
           if (!loaded && r.steady) {
             loaded = true;
