@@ -11,6 +11,7 @@ export { startExchangeServer } from './network/exchange-server';
 export { connectRemoteChannel, setExchangeCredentials } from './network/exchange-client';
 export * from './checkpoint/storage';
 export * from './checkpoint/snapshot-format';
+export { CHANNEL_STATE_KIND } from './checkpoint/channel-state';
 export { BarrierAligner } from './barrier/aligner';
 export { HeapKeyedStateBackend } from './state/heap-backend';
 export { LmdbKeyedStateBackend } from './state/lmdb-backend';

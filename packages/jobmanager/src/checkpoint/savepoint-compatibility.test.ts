@@ -56,6 +56,37 @@ describe('compatibility of saved state with a job', () => {
     ].join('\n'));
   });
 
+  it('in-flight data of an unaligned checkpoint: restored at another parallelism, refused into a changed graph', () => {
+    const withChannels = () => {
+      const s = saved();
+      s.kind = 'CHECKPOINT';
+      s.handles.v2[0].states = [...(s.handles.v2[0].states ?? []), { operator_uid: 'sum', name: 'in-flight data', kind: 'channel', keyed: false }];
+      return s;
+    };
+    const rescaled = checkCompatibility(withChannels(), job(3), { allowNonRestoredState: false });
+    expect(rescaled.refused).toBe(false);
+    expect(rescaled.restored.find((x) => x.saved.uid === 'sum')?.saved.states).toEqual(['reduce (value)', 'in-flight data (channel)']);
+    // A stateless filter chained after the source: the recorded output edge of v1 would no longer line up.
+    const changed = checkCompatibility(withChannels(), job(2, (vs) => vs[0].operators.push(op('filter-3', 'filter', 'Filter', { uid_set: false }))), { allowNonRestoredState: true });
+    expect(changed.refused).toBe(true);
+    expect(changed.problems).toEqual([
+      'checkpoint 7 holds records that were in flight when it was taken (an unaligned checkpoint), which replay only into the same job graph ' +
+        '(same operators, chaining and keyBy; the parallelism may change), but task v1: numbers -> map-2 is v1: numbers -> map-2 -> filter-3 now: ' +
+        'resume it unchanged with execution.checkpointing.unaligned.enabled=false, take a savepoint (aligned then), and start the changed job from that savepoint',
+    ]);
+    // A broadcast edge: every consumer has its own copy in flight; only the old parallelism fits.
+    const broadcast = (p: number) => ({ ...job(p), edges: [{ source: 'v1', target: 'v2', partitioning: 'BROADCAST' as const, input_index: 0 }] });
+    expect(checkCompatibility(withChannels(), broadcast(2), { allowNonRestoredState: false }).refused).toBe(false);
+    expect(checkCompatibility(withChannels(), broadcast(3), { allowNonRestoredState: false }).problems).toEqual([
+      'checkpoint 7 holds records that were in flight when it was taken (an unaligned checkpoint), and those on the broadcast edge "numbers -> Map" -> ' +
+        '"Sum -> Map -> Sink" (a copy per consumer) cannot be redistributed to another parallelism: resume with "numbers -> Map" at 2 and "Sum -> Map -> Sink" at 2 subtasks as before, ' +
+        'or resume it unchanged with execution.checkpointing.unaligned.enabled=false, take a savepoint (aligned then), and start the job at the new parallelism from that savepoint',
+    ]);
+    expect(checkCompatibility(saved(), broadcast(3), { allowNonRestoredState: false }).refused).toBe(false);
+    // The same change without in-flight data is fine.
+    expect(checkCompatibility(saved(), job(2, (vs) => vs[0].operators.push(op('filter-3', 'filter', 'Filter', { uid_set: false }))), { allowNonRestoredState: true }).refused).toBe(false);
+  });
+
   it('a stateful operator that lost its uid: its state would be dropped, refused, and the report names it and the operator without uid', () => {
     const graph = job(2, (vs) => Object.assign(vs[1].operators[0], { uid: 'reduce-4', uid_set: false }));
     const r = checkCompatibility(saved(), graph, { allowNonRestoredState: false });

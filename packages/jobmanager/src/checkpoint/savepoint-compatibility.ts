@@ -5,7 +5,7 @@
  * because the operator or the max parallelism changed in a way the state can't follow.
  */
 import type { JobGraph, JobVertex, OperatorSpec } from '@weir/core';
-import type { SnapshotMetadata } from '@weir/runtime';
+import { CHANNEL_STATE_KIND, type SnapshotMetadata } from '@weir/runtime';
 
 export interface SavedOperator {
   uid: string;
@@ -39,7 +39,7 @@ function savedOperators(snapshot: SnapshotMetadata): SavedOperator[] {
     if (handle.states) described = true;
     for (const s of handle.states ?? []) {
       const entry = states.get(s.operator_uid) ?? { keyed: [], operator: [] };
-      const label = s.keyed ? `${s.name} (${s.kind})` : `${s.name} (${s.kind} list)`;
+      const label = s.keyed || s.kind === CHANNEL_STATE_KIND ? `${s.name} (${s.kind})` : `${s.name} (${s.kind} list)`;
       const list = s.keyed ? entry.keyed : entry.operator;
       if (!list.includes(label)) list.push(label);
       states.set(s.operator_uid, entry);
@@ -85,6 +85,8 @@ export function checkCompatibility(snapshot: SnapshotMetadata, graph: JobGraph, 
       );
     }
   }
+  const graphChange = inFlightDataProblem(snapshot, graph);
+  if (graphChange) report.problems.push(graphChange);
   // Operators that may hold state (sources, keyed ones, sinks); stateless maps need no uid.
   for (const vertex of graph.vertices) {
     vertex.operators.forEach((op, i) => {
@@ -107,6 +109,41 @@ export function checkCompatibility(snapshot: SnapshotMetadata, graph: JobGraph, 
   report.refused = report.problems.length > 0;
   report.text = formatReport(snapshot, report, options);
   return report;
+}
+
+/**
+ * In-flight data of an unaligned checkpoint is stored per vertex and per output edge, so it
+ * replays only into the same graph: the same vertices, each with the same chained operators
+ * and the same keyBy in front. Only the parallelism may change (the records are handed to
+ * the new subtasks, by key group behind a keyBy).
+ */
+function inFlightDataProblem(snapshot: SnapshotMetadata, graph: JobGraph): string | undefined {
+  const holds = Object.values(snapshot.handles).flat().some((h) => h.states?.some((s) => s.kind === CHANNEL_STATE_KIND));
+  if (!holds || !snapshot.vertices) return undefined;
+  const shape = (v: { id: string; operators: { uid: string; keyed?: boolean }[] }) => `${v.id}: ${v.operators.map((o) => `${o.keyed ? 'keyBy -> ' : ''}${o.uid}`).join(' -> ')}`;
+  const before = snapshot.vertices.map(shape);
+  const now = graph.vertices.map(shape);
+  const changed = before.findIndex((b, i) => b !== now[i]);
+  const advice = 'resume it unchanged with execution.checkpointing.unaligned.enabled=false, take a savepoint (aligned then), and start the changed job from that savepoint';
+  if (changed >= 0 || before.length !== now.length) {
+    const what = changed < 0
+      ? `the job had ${before.length} tasks and has ${now.length} now`
+      : `task ${before[changed]} is ${now[changed] ?? 'gone'} now`;
+    return `checkpoint ${snapshot.id} holds records that were in flight when it was taken (an unaligned checkpoint), which replay only into the same job graph (same operators, chaining and keyBy; the parallelism may change), but ${what}: ${advice}`;
+  }
+  // Every consumer of a broadcast edge holds its own copy of the records in flight to it,
+  // each at its own position: no split of those copies is right for another parallelism.
+  const old = new Map(snapshot.vertices.map((v) => [v.id, v]));
+  const names = new Map(graph.vertices.map((v) => [v.id, v]));
+  for (const e of graph.edges.filter((x) => x.partitioning === 'BROADCAST')) {
+    const [from, to] = [names.get(e.source), names.get(e.target)];
+    if (!from || !to) continue;
+    if (old.get(from.id)?.parallelism === from.parallelism && old.get(to.id)?.parallelism === to.parallelism) continue;
+    return `checkpoint ${snapshot.id} holds records that were in flight when it was taken (an unaligned checkpoint), and those on the broadcast edge "${from.name}" -> "${to.name}" ` +
+      `(a copy per consumer) cannot be redistributed to another parallelism: resume with "${from.name}" at ${old.get(from.id)?.parallelism} and "${to.name}" at ${old.get(to.id)?.parallelism} subtasks as before, ` +
+      `or ${advice.replace('the changed job', 'the job at the new parallelism')}`;
+  }
+  return undefined;
 }
 
 function pad(rows: string[][]): string[] {

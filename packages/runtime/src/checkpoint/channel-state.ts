@@ -1,4 +1,4 @@
-import { keyGroupFor, keyToString, RecordSerializer } from '@weir/core';
+import { keyGroupFor, keyToString, RecordSerializer, type StateInfo } from '@weir/core';
 import type { InputChannelState } from '../barrier/unaligned';
 import type { OutputChannelState, RecordWriter } from '../network/record-writer';
 
@@ -13,6 +13,18 @@ export function channelStateBytes(state: ChannelStateSnapshot): number {
   for (const input of state.inputs) for (const b of input.batches) bytes += b.length;
   for (const output of state.outputs) for (const sub of output.batches) for (const b of sub) bytes += b.length;
   return bytes;
+}
+
+/** Kind of the StateInfo that marks a state file holding in-flight data. */
+export const CHANNEL_STATE_KIND = 'channel';
+
+/**
+ * Marks in-flight data in the handle's description, under the vertex's head operator, so
+ * that a restore into a changed job graph can be refused before anything is deployed.
+ */
+export function describeChannelState(state: ChannelStateSnapshot | undefined, headUid: string): StateInfo[] {
+  if (!state || channelStateBytes(state) === 0) return [];
+  return [{ operator_uid: headUid, name: 'in-flight data', kind: CHANNEL_STATE_KIND, keyed: false }];
 }
 
 /** One old subtask's channel state, as found in its state file. */

@@ -13,7 +13,7 @@ import { checkpointDirectory, discardStateFile, readTaskState, type TaskStateSna
 import { createKeyedBackend, stateBackendSettings, type StateBackendSettings } from '../state/backend-factory';
 import type { KeyedCapture, KeyedSnapshot, KeyedStateBackend } from '../state/keyed-backend';
 import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
-import { channelStateBytes, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
+import { channelStateBytes, describeChannelState, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
 import { isKeyedOnlyFile, keyedFileName, writeTaskSnapshot } from '../checkpoint/task-state-writer';
 import { InputGate } from '../network/input-gate';
 import { networkSettings, type NetworkSettings } from '../network/network-settings';
@@ -440,7 +440,7 @@ export class Task {
         written.push(handle);
         void this.localCopies?.keep(handle, file);
       };
-      const { task: handle, keyed: own } = await writeTaskSnapshot(snapshot, headUid, capture, {
+      const { task, keyed: own } = await writeTaskSnapshot(snapshot, headUid, capture, {
         taskFile: path.join(chkDir, `${snapshot.vertexId}-${snapshot.subtask}.state`),
         keyedFile: (part) => this.changelog && capture
           ? path.join(sharedDirectory(root, jobId), sharedFileName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt, checkpointId, capture.mode, part))
@@ -449,6 +449,7 @@ export class Task {
         written: keep,
       }, this.serializer);
       const keyedHandles = this.changelog && capture ? this.changelog.written(checkpointId, own) : own;
+      const handle = { ...task, states: [...(task.states ?? []), ...describeChannelState(snapshot.channels, this.plan.vertex.operators[0].uid)] };
       await faultPoint('tm.state.written');
       if (this.cancelled) {
         // Nobody will acknowledge these files: leave no garbage behind.
