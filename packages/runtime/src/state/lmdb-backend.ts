@@ -18,6 +18,8 @@ export interface StateValueCodec {
 const DELETED = Symbol('deleted');
 /** Writes held in memory before they go to the store in one transaction. */
 const WRITE_BUFFER = 20_000;
+/** Buffers set aside by captures before they go to the store, however few writes they hold: a read looks through each. */
+const MAX_FROZEN = 8;
 /** Reading a capture gives the event loop a turn after this long. */
 const SLICE_MS = 3;
 
@@ -54,6 +56,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   private pendingCount = 0;
   /** Buffers set aside by captures, oldest first: not in the store yet, read before it. */
   private frozen: Pending[] = [];
+  private frozenCount = 0;
   private currentTableKey: TableKey = '';
   private currentKeyGroup = 0;
   private currentKeyValue: unknown;
@@ -124,20 +127,25 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     if (this.pendingCount === 0 && this.frozen.length === 0) return;
     const layers = [...this.frozen, this.pending];
     this.frozen = [];
+    this.frozenCount = 0;
     this.pending = new Map();
     this.pendingCount = 0;
     this.write(layers);
   }
 
   /**
-   * The buffers set aside by captures go to the store: every read would otherwise look
-   * through one more of them per checkpoint. A capture keeps its own reference to them
-   * (and its transaction predates this write), so it reads what it captured.
+   * The buffers set aside by captures go to the store once they hold a write buffer's worth
+   * (or there are MAX_FROZEN of them): before, they went only when the live buffer filled
+   * within one interval, so a job changing fewer keys per interval kept one more per
+   * checkpoint for ever. A capture keeps its own reference to them (and its transaction
+   * predates this write), so it reads what it captured.
    */
   private flushFrozen(): void {
-    if (this.frozen.length === 0 || this.closed) return;
+    // As many writes at once as the write buffer holds: one transaction's cost, not one per checkpoint.
+    if (this.closed || (this.frozenCount < WRITE_BUFFER && this.frozen.length < MAX_FROZEN)) return;
     const layers = this.frozen;
     this.frozen = [];
+    this.frozenCount = 0;
     this.write(layers);
   }
 
@@ -177,6 +185,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     // What the store's view lacks: every buffer not flushed yet, newest last.
     if (this.pendingCount > 0) {
       this.frozen.push(this.pending);
+      this.frozenCount += this.pendingCount;
       this.pending = new Map();
       this.pendingCount = 0;
     }
