@@ -2,7 +2,10 @@
  * Incremental checkpoints of the lmdb backend on a real S3 server: the changelog chain
  * (a full materialisation, then deltas) lies under `<job>/shared/` in the bucket, a new
  * TaskManager restores the chain from s3:// after the old one is killed with SIGKILL,
- * and the committed output is exactly what one uninterrupted run computes.
+ * and the committed output is exactly what one uninterrupted run computes. Once with
+ * small task files inline in `_metadata`; once with every task file an object of its own
+ * under an entropy-injected prefix (the chain stays at the plain prefix, where the sweep
+ * lists it).
  */
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import os from 'node:os';
@@ -49,10 +52,16 @@ describe('incremental checkpoints in a real S3 server', () => {
     cluster = undefined;
   });
 
-  it('lmdb with a changelog chain in s3://…/shared/: a new TaskManager restores it after kill -9, exact output; a finished job leaves no object', async () => {
+  const cases: { name: string; prefix: string; settings: Record<string, string | number>; inline: number }[] = [
+    { name: 'small task files inline', prefix: 'inline', settings: { 'state.storage.fs.memory-threshold': '20kb' }, inline: 4 },
+    { name: 'every task file an object, entropy injection', prefix: 'entropy', settings: { 's3.entropy.key': '_entropy_', 'state.storage.fs.memory-threshold': 0 }, inline: 0 },
+  ];
+  it.each(cases)('lmdb with a changelog chain in s3://…/shared/ ($name): a new TaskManager restores it after kill -9, exact output; a finished job leaves no object', async ({ prefix, settings, inline }) => {
+    const root = `incremental-${prefix}`;
     cluster = new TestCluster({
       ...server.config,
-      'state.checkpoints.dir': 's3://weir/incremental',
+      ...settings,
+      'state.checkpoints.dir': 's3.entropy.key' in settings ? `s3://weir/_entropy_/${root}` : `s3://weir/${root}`,
       'state.backend.type': 'lmdb',
       'state.backend.lmdb.localdir': path.join(os.tmpdir(), `weir-test-s3-lmdb-${process.pid}`),
       'execution.checkpointing.incremental': 'true',
@@ -71,17 +80,21 @@ describe('incremental checkpoints in a real S3 server', () => {
     const chain = await waitFor('a completed checkpoint with a delta in its chain', async () => {
       const latest = (await cluster!.checkpoints(id)).latest_completed?.id;
       if (!latest) return undefined;
-      const meta = JSON.parse(await readObject(`incremental/${id}/chk-${latest}/_metadata`).catch(() => '{"handles":{}}')) as { handles: Record<string, { path: string }[]> };
+      const meta = JSON.parse(await readObject(`${root}/${id}/chk-${latest}/_metadata`).catch(() => '{"handles":{}}')) as { handles: Record<string, { path: string }[]> };
       const paths = Object.values(meta.handles).flat().map((h) => h.path);
       return paths.some((p) => /-delta\.state$/.test(p)) ? paths : undefined;
     }, 60_000, 200);
-    // The chain's files are objects under the job's shared/ prefix, not in a chk- directory.
-    // Each task's own file (operator and sink state, keyed state apart) is small: inline in _metadata.
-    expect(chain.filter((p) => p === '')).toHaveLength(4);
+    // Each task's own file (operator and sink state, keyed state apart) is small: inline in _metadata unless the threshold is 0.
+    expect(chain.filter((p) => p === '')).toHaveLength(inline);
+    // The chain's files are objects under the job's shared/ prefix (never entropy-injected), not in a chk- directory.
     const chainFiles = chain.filter((p) => /-(full|delta)(-\d+)?\.state$/.test(p));
     expect(chainFiles.length).toBeGreaterThan(0);
-    for (const p of chainFiles) expect(p).toMatch(new RegExp(`^s3://weir/incremental/${id}/shared/chk\\d+-`));
-    const shared = await keysUnder(`incremental/${id}/shared/`);
+    for (const p of chainFiles) expect(p).toMatch(new RegExp(`^s3://weir/${root}/${id}/shared/chk\\d+-`));
+    const taskFiles = chain.filter((p) => p !== '' && !chainFiles.includes(p));
+    expect(taskFiles).toHaveLength(4 - inline);
+    const taskPrefix = 's3.entropy.key' in settings ? `[a-z0-9]{4}/${root}` : root;
+    for (const p of taskFiles) expect(p).toMatch(new RegExp(`^s3://weir/${taskPrefix}/${id}/chk-\\d+/`));
+    const shared = await keysUnder(`${root}/${id}/shared/`);
     for (const p of chainFiles) expect(shared).toContain(p.replace('s3://weir/', ''));
 
     cluster.kill(first.pid);
@@ -94,6 +107,6 @@ describe('incremental checkpoints in a real S3 server', () => {
     const diff = diffLines(committedLines(out), expectedKeyedSum(n, keys));
     expect({ missing: diff.missing.length, extra: diff.extra.length, firstMissing: diff.missing.slice(0, 3), firstExtra: diff.extra.slice(0, 3) }).toEqual({ missing: 0, extra: 0, firstMissing: [], firstExtra: [] });
     // A finished job's checkpoints go, shared/ with them: nothing of the job is left in the bucket.
-    await waitFor('the finished job\'s objects to be removed', async () => (await keysUnder(`incremental/${id}/`)).length === 0 || undefined, 30_000, 300);
+    await waitFor('the finished job\'s objects to be removed', async () => (await keysUnder('')).every((k) => !k.includes(`${root}/${id}/`)) || undefined, 30_000, 300);
   }, 240_000);
 });

@@ -6,12 +6,20 @@
  * checkpoint that never completed is known by its id and removed.
  */
 import type { StateHandle } from '@weir/core';
-import { baseName, joinLocation, normalizeLocation, parentLocation, storageFor } from './storage/index';
+import { baseName, isObjectStoreLocation, joinLocation, normalizeLocation, parentLocation, storageFor, storageSettings } from './storage/index';
+import { parseS3Location, withoutEntropy } from './storage/s3-location';
 
 export const SHARED_DIR = 'shared';
 
+/**
+ * On an object store, without the entropy marker (`s3.entropy.key`): the sweep finds these
+ * files again by listing this prefix, which it could not do under random prefixes.
+ */
 export function sharedDirectory(root: string, jobId: string): string {
-  return joinLocation(root, jobId, SHARED_DIR);
+  const dir = joinLocation(root, jobId, SHARED_DIR);
+  if (!isObjectStoreLocation(dir)) return dir;
+  const { bucket, key } = parseS3Location(dir);
+  return `s3://${bucket}/${withoutEntropy(key, storageSettings().s3.entropyKey)}`;
 }
 
 export function sharedFileName(vertexId: string, subtask: number, attempt: number, checkpointId: number, mode: 'full' | 'delta', part = 0): string {

@@ -8,8 +8,8 @@ import type { VertexPlan } from '@weir/api/src/internal';
 import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
 import { ChangelogChain } from '../checkpoint/changelog-chain';
 import { LocalStateCopies } from '../checkpoint/local-recovery';
-import { isSharedHandle, sharedDirectory, sharedFileName } from '../checkpoint/shared-state';
-import { checkpointDirectory, discardStateFile, joinLocation, parentLocation, readTaskState, storeStateBytes, type StateFileMerger, type TaskStateSnapshot } from '../checkpoint/storage';
+import { isSharedHandle, SHARED_DIR, sharedDirectory, sharedFileName } from '../checkpoint/shared-state';
+import { checkpointDirectory, discardStateFile, isWithinJobDirectory, joinLocation, parentLocation, readTaskState, storeStateBytes, type StateFileMerger, type TaskStateSnapshot } from '../checkpoint/storage';
 import { createKeyedBackend, stateBackendSettings, type StateBackendSettings } from '../state/backend-factory';
 import type { KeyedCapture, KeyedSnapshot, KeyedStateBackend } from '../state/keyed-backend';
 import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
@@ -545,7 +545,7 @@ export class Task {
       }
       // An incremental checkpoint's chain lies in its job's shared/ directory, beside chk-<n>.
       const jobOfRestored = parentLocation(allowed);
-      const dir = isSharedHandle(handle) && parentLocation(parentLocation(handle.path)) === jobOfRestored ? jobOfRestored : allowed;
+      const dir = isSharedHandle(handle) && isWithinJobDirectory(joinLocation(jobOfRestored, SHARED_DIR), handle.path) ? jobOfRestored : allowed;
       const snap = await readTaskState(handle, dir, this.serializer, this.localCopies);
       if (first) await faultPoint('tm.restore.read');
       first = false;
