@@ -20,8 +20,9 @@ await build({
   format: 'cjs',
   target: 'node20',
   sourcemap: 'linked',
-  // esbuild bundles jobs at `weir run` time; msgpackr loads an optional native addon.
-  external: ['esbuild', 'msgpackr-extract'],
+  // esbuild bundles jobs at `weir run` time; msgpackr and lmdb load native addons (lmdb's
+  // prebuilt binary comes in its @lmdb/lmdb-<platform> package; the Docker image copies it).
+  external: ['esbuild', 'msgpackr-extract', 'lmdb'],
   banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning',
   plugins: [dashboardAssets],

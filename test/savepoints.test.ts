@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decode } from '@weir/core';
+import { decodeTaskState } from '@weir/runtime';
 import { committedLines, diffLines, expectedKeyedSum, TestCluster, waitFor } from './harness';
 
 /**
@@ -46,7 +46,7 @@ async function savepoint(cluster: TestCluster, jobId: string, dir: string): Prom
 function emittedBefore(snapshotDir: string): number[] {
   const records: number[] = [];
   for (const name of readdirSync(snapshotDir).filter((n) => n.endsWith('.state'))) {
-    const state = decode<{ operators: Record<string, { operator?: Record<string, { index: number; next: number; step?: number }[]> }> }>(readFileSync(path.join(snapshotDir, name)));
+    const state = decodeTaskState(readFileSync(path.join(snapshotDir, name))) as unknown as { operators: Record<string, { operator?: Record<string, { index: number; next: number; step?: number }[]> }> };
     const splits = state.operators.numbers?.operator?.['generator-splits'] ?? [];
     // Each subtask keeps the splits it owns: every split is in exactly one file.
     for (const s of splits) for (let i = s.index; i < s.next; i += s.step ?? 1) records.push(i + 1); // record i is i + 1

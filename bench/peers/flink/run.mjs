@@ -41,7 +41,12 @@ const USAGE = `usage: node run.mjs [options]
   --tm-process-mb N       taskmanager.memory.process.size (default 1536)
   --jm-process-mb N       jobmanager.memory.process.size (default 1024)
   --restart-delay-ms N    fixed-delay restart delay (default 500)
-  --only LIST             comma list of phases: throughput,checkpoint,recovery
+  --only LIST             comma list of phases: throughput,checkpoint,recovery,state
+                          (state: StateJob on RocksDB with incremental checkpoints; not in the default list)
+  --state-keys LIST       key counts of the state phase (default 1000000,10000000)
+  --state-rate N          steady records/s over both source subtasks in the state phase (default 20000)
+  --state-checkpoints N   completed checkpoints in each state window (default 10)
+  --state-managed-mb N    taskmanager.memory.managed.size for RocksDB (default 512)
   --no-build              do not run Maven
   --keep-tmp              keep the temp dir (configs, logs, sink output)
   --out FILE              also write the JSON to FILE`;
@@ -64,6 +69,10 @@ function parseArgs(argv) {
     jmMb: num('jm-process-mb', 1024),
     restartDelayMs: num('restart-delay-ms', 500),
     only: new Set((o.only ?? 'throughput,checkpoint,recovery').split(',')),
+    stateKeys: String(o['state-keys'] ?? '1000000,10000000').split(',').map(Number),
+    stateRate: num('state-rate', 20000),
+    stateCheckpoints: num('state-checkpoints', 10),
+    stateManagedMb: num('state-managed-mb', 512),
     build: !o['no-build'],
     keepTmp: !!o['keep-tmp'],
     out: o.out,
@@ -176,7 +185,9 @@ logger.netty.level = ERROR
 
 // ---------------------------------------------------------------- cluster
 class Cluster {
-  constructor(name, numTms) {
+  /** extraConf: keys that override the defaults below (the state phase's RocksDB settings). */
+  constructor(name, numTms, extraConf = {}) {
+    this.extraConf = extraConf;
     this.name = name;
     this.numTms = numTms;
     this.dir = path.join(tmpRoot, name);
@@ -222,6 +233,7 @@ class Cluster {
       // (default 3000 ms); the recovery poller needs them fresh.
       'web.refresh-interval': 50,
       'cluster.evenly-spread-out-slots': true,
+      ...this.extraConf,
     };
     fs.writeFileSync(path.join(this.dir, 'conf', 'config.yaml'),
       Object.entries(conf).map(([k, v]) => `${k}: ${typeof v === 'string' && /[:#]/.test(v) ? JSON.stringify(v) : v}`).join('\n') + '\n');
@@ -586,6 +598,10 @@ async function main() {
   };
   if (opts.only.has('throughput') || opts.only.has('checkpoint')) await throughputPhase(result);
   if (opts.only.has('recovery')) await recoveryPhase(result);
+  if (opts.only.has('state')) {
+    const { statePhase } = await import('./state-phase.mjs');
+    result.state = await statePhase({ Cluster, opts, log, sleep, tmpRoot });
+  }
   const shares = sampler.cpuShares();
   result.machine.loadavg_1m_start = round(load0[0], 2);
   result.machine.loadavg_1m_end = round(os.loadavg()[0], 2);

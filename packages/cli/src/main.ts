@@ -253,8 +253,11 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(new Option('--checkpoint <ms>', 'checkpoint interval').default(300).argParser(positiveInt('--checkpoint')))
     .addOption(new Option('--timeout <ms>', 'longest wait for the job to end after the last kill').default(120_000).argParser(positiveInt('--timeout')))
     .addOption(new Option('--seed <n>', 'random seed').default(Date.now() % 100000).argParser(positiveInt('--seed')))
+    .option('-D, --define <key=value>', 'configuration for the cluster, e.g. -D state.backend.type=lmdb (repeatable)', collectDefine, {})
+    .addOption(new Option('--taskmanager-heap-mb <n>', 'heap limit of each TaskManager (state larger than memory)').argParser(positiveInt('--taskmanager-heap-mb')))
     .action(
-      action(async (opts: { job: string; taskmanagers: number; parallelism: number; kills: number; jobmanagerKills: number; interval: number; records: number; keys: number; rate: number; checkpoint: number; timeout: number; seed: number }) => {
+      action(async (opts: { job: string; taskmanagers: number; parallelism: number; kills: number; jobmanagerKills: number; interval: number; records: number; keys: number; rate: number; checkpoint: number; timeout: number; seed: number; define: Record<string, string>; taskmanagerHeapMb?: number }) => {
+        loadConfiguration({ overrides: opts.define }); // a bad key or value is said before any process starts
         const { runChaos } = await import('./commands/chaos');
         process.stdout.write(`chaos seed ${opts.seed}\n`);
         return runChaos({ ...opts, intervalMs: opts.interval, checkpointMs: opts.checkpoint, timeoutMs: opts.timeout });

@@ -35,6 +35,12 @@ describe('Configuration validation', () => {
     expect(errorOf(() => new Configuration().get('no.such.key')).message).toMatch(/^unknown configuration key "no.such.key"/);
   });
 
+  it('rejects a state backend it does not have, and a non-boolean incremental flag, in one sentence each', () => {
+    expect(errorOf(() => new Configuration({ 'state.backend.type': 'rocksdb' })).message).toBe('state.backend.type: "rocksdb" is not one of hashmap, lmdb');
+    expect(errorOf(() => new Configuration({ 'execution.checkpointing.incremental': 'yes' })).message).toBe('execution.checkpointing.incremental: expected true or false, got "yes"');
+    expect(new Configuration({ 'state.backend.type': 'LMDB' }).get('state.backend.type')).toBe('lmdb');
+  });
+
   it('rejects bad integers with the key and the value', () => {
     expect(errorOf(() => new Configuration({ 'parallelism.default': '2.5' })).message).toBe('parallelism.default: expected an integer, got "2.5"');
     expect(errorOf(() => new Configuration({ 'parallelism.default': 'four' })).message).toBe('parallelism.default: expected an integer, got "four"');

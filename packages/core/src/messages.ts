@@ -16,7 +16,7 @@ export interface StateHandle {
 }
 export interface StateInfo { operator_uid: string; name: string; kind: string; keyed: boolean }
 export interface AcknowledgeCheckpoint {
-  task: TaskRef; checkpoint_id: number; handles: StateHandle[]; state_size: number;
+  task: TaskRef; checkpoint_id: number; handles: StateHandle[]; state_size: number; checkpointed_size?: number;
   sync_duration_ms: number; async_duration_ms: number; alignment_duration_ms: number; acknowledged_at: number;
   start_delay_ms?: number; persisted_data_bytes?: number; unaligned?: boolean;
   put_count?: number; bytes_written?: number;

@@ -70,6 +70,21 @@ export class RecordSerializer {
     return (value instanceof Map ? legacyStatePackr.unpack(data) : value) as T;
   }
 
+  /**
+   * A state file written as several messages (a head, then fragments appended one by one):
+   * every message, decoded. A file of one message (every file before fragments) gives one.
+   */
+  decodeStateMessages(data: Uint8Array): unknown[] {
+    const previous = decodingTypes;
+    decodingTypes = this.types;
+    try {
+      const values = statePackr.unpackMultiple(data) as unknown[];
+      return values.length === 1 && values[0] instanceof Map ? [legacyStatePackr.unpack(data)] : values;
+    } finally {
+      decodingTypes = previous;
+    }
+  }
+
   private decodeWith(packr: Packr, data: Uint8Array): unknown {
     const previous = decodingTypes;
     decodingTypes = this.types;

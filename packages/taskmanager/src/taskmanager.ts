@@ -83,8 +83,9 @@ export async function startTaskManager(options: TaskManagerOptions): Promise<Run
         task_state?: { task: TaskRef; state: string }; metrics?: { tasks: TaskMetrics[] };
         ack?: { task: TaskRef; checkpoint_id: number; handles: { path: string }[] }; decline?: { task: TaskRef; checkpoint_id: number };
       };
-      // A task done with a checkpoint without a state file: its merge batch need not wait for it.
-      const done = m.ack && m.ack.handles.every((h) => !h.path) ? m.ack : m.decline;
+      // A task done with a checkpoint without a state file of its own (the first handle; keyed
+      // files after it are never merged): its merge batch need not wait for it.
+      const done = m.ack && !m.ack.handles[0]?.path ? m.ack : m.decline;
       if (done) merger.reportedWithoutFile(done.task.job_id, done.task.attempt, done.checkpoint_id);
       if (m.metrics) metrics.report(i, m.metrics.tasks);
       if (m.task_state && ['FINISHED', 'CANCELED', 'FAILED'].includes(m.task_state.state)) taskSlots.delete(taskRefKey(m.task_state.task));

@@ -19,6 +19,10 @@ export interface ChaosOptions {
   checkpointMs: number;
   timeoutMs: number;
   seed: number;
+  /** Configuration for every process of the cluster (state backend, incremental checkpoints). */
+  define?: Record<string, string>;
+  /** A heap limit for the TaskManagers (node --max-old-space-size): state larger than memory. */
+  taskmanagerHeapMb?: number;
 }
 
 /** A small deterministic random source, so a failing run can be repeated with --seed. */
@@ -69,11 +73,12 @@ export async function runChaos(o: ChaosOptions): Promise<number> {
   const defines = [
     'heartbeat.interval=1000', 'heartbeat.timeout=5000', `state.checkpoints.dir=${path.join(dir, 'checkpoints')}`,
     `jobmanager.store.dir=${path.join(dir, 'jobmanager')}`, 'rest.port=0',
+    ...Object.entries(o.define ?? {}).map(([k, v]) => `${k}=${v}`),
   ].flatMap((d) => ['-D', d]);
   const children: ChildProcess[] = [];
-  const start = (name: string, args: string[]) => {
+  const start = (name: string, args: string[], nodeArgs: string[] = []) => {
     const log = openSync(path.join(dir, 'logs', `${name}.log`), 'a');
-    const child = spawn(process.execPath, [__filename, ...args, ...defines], { stdio: ['ignore', 'ignore', log] });
+    const child = spawn(process.execPath, [...nodeArgs, __filename, ...args, ...defines], { stdio: ['ignore', 'ignore', log] });
     children.push(child);
     return child;
   };
@@ -81,7 +86,8 @@ export async function runChaos(o: ChaosOptions): Promise<number> {
   const began = Date.now();
   const client = new WeirClient(address);
   let taskmanagerCount = 0;
-  const startTaskManager = () => start(`taskmanager-${++taskmanagerCount}`, ['taskmanager', '--jobmanager', address]);
+  const heap = o.taskmanagerHeapMb ? [`--max-old-space-size=${o.taskmanagerHeapMb}`] : [];
+  const startTaskManager = () => start(`taskmanager-${++taskmanagerCount}`, ['taskmanager', '--jobmanager', address], heap);
   let jobmanager: ChildProcess | undefined;
   let jobmanagerStarts = 0;
   const startJobManager = () => (jobmanager = start(`jobmanager-${++jobmanagerStarts}`, ['jobmanager', '-D', `jobmanager.rpc.port=${port}`]));
@@ -164,14 +170,20 @@ export async function runChaos(o: ChaosOptions): Promise<number> {
     const missing = [...expected.keys()].filter((l) => !seen.has(l));
     const duplicated = [...seen].filter(([, n]) => n > 1).map(([l, n]) => `${l} (x${n})`);
     const unexpected = [...seen.keys()].filter((l) => !expected.has(l));
-    const pass = final.summary.state === 'FINISHED' && missing.length === 0 && duplicated.length === 0 && unexpected.length === 0;
+    const shared = sharedFilesReport(path.join(dir, 'checkpoints', jobId));
+    if (shared.total > 0) log(`shared state files: ${shared.total}, of which not referenced by a retained checkpoint: ${shared.unreferenced.length}`);
+    type History = { history: { status: string; state_size: number; checkpointed_size?: number }[] };
+    const history = (await client.call<History>('GetCheckpoints', { job_id: jobId }).catch(() => ({ history: [] }))).history.filter((h) => h.status === 'COMPLETED');
+    const incremental = history.filter((h) => Number(h.checkpointed_size ?? h.state_size) < Number(h.state_size)).length;
+    if (incremental > 0) log(`incremental checkpoints: ${incremental} of ${history.length} completed wrote less than the whole state`);
+    const pass = final.summary.state === 'FINISHED' && missing.length === 0 && duplicated.length === 0 && unexpected.length === 0 && shared.unreferenced.length === 0;
     const total = [...seen.values()].reduce((a, b) => a + b, 0);
     process.stdout.write(
       `${pass ? 'PASS' : 'FAIL'}: ${kills} kills, ${o.jobmanagerKills > 0 ? `${jobmanagerKills} JobManager kills, ` : ''}${final.summary.restarts} restarts, job ${final.summary.state}, ${total} committed lines, expected ${expected.size}; ` +
         `missing ${missing.length}, duplicated ${duplicated.length}, unexpected ${unexpected.length}\n`,
     );
     if (!pass) {
-      for (const [label, list] of [['missing', missing], ['duplicated', duplicated], ['unexpected', unexpected]] as const) {
+      for (const [label, list] of [['missing', missing], ['duplicated', duplicated], ['unexpected', unexpected], ['unreferenced shared files', shared.unreferenced]] as const) {
         if (list.length) process.stdout.write(`  ${label} (first 10): ${list.slice(0, 10).join(', ')}\n`);
       }
       process.stdout.write(`  logs: ${path.join(dir, 'logs')}\n`);
@@ -181,6 +193,21 @@ export async function runChaos(o: ChaosOptions): Promise<number> {
     client.close();
     for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid) c.kill('SIGKILL');
   }
+}
+
+/** Incremental checkpoints: every file left in shared/ must be named by a retained checkpoint. */
+function sharedFilesReport(jobDir: string): { total: number; unreferenced: string[] } {
+  const sharedDir = path.join(jobDir, 'shared');
+  if (!existsSync(sharedDir)) return { total: 0, unreferenced: [] };
+  const referenced = new Set<string>();
+  for (const name of readdirSync(jobDir).filter((n) => /^chk-\d+$/.test(n))) {
+    const meta = path.join(jobDir, name, '_metadata');
+    if (!existsSync(meta)) continue;
+    const handles = (JSON.parse(readFileSync(meta, 'utf8')) as { handles: Record<string, { path: string }[]> }).handles;
+    for (const list of Object.values(handles)) for (const h of list) referenced.add(path.basename(h.path));
+  }
+  const files = readdirSync(sharedDir);
+  return { total: files.length, unreferenced: files.filter((f) => !referenced.has(f)) };
 }
 
 async function until(fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {

@@ -68,7 +68,7 @@ export async function cancelJob(address: string, jobId: string, json: boolean): 
 
 interface Stats {
   id: number; status: string; acknowledged: number; total: number; trigger_timestamp: number; end_to_end_duration_ms: number;
-  state_size: number; max_alignment_ms: number; failure_reason: string; failed_task: string; path: string; final: boolean; is_savepoint: boolean;
+  state_size: number; checkpointed_size?: number; max_alignment_ms: number; failure_reason: string; failed_task: string; path: string; final: boolean; is_savepoint: boolean;
   tasks?: CheckpointTaskStats[];
   put_count: number; bytes_written: number;
 }
@@ -88,10 +88,11 @@ export async function checkpoints(address: string, jobId: string, json: boolean)
       `Latest savepoint: ${c.latest_savepoint ? `${c.latest_savepoint.id} at ${c.latest_savepoint.path}` : 'none'}`,
       '',
       table(
-        ['ID', 'STATUS', 'ACKED', 'TRIGGERED', 'DURATION', 'STATE SIZE', 'PUTS', 'WRITTEN', 'MAX ALIGNMENT', 'FAILURE / PATH'],
+        ['ID', 'STATUS', 'ACKED', 'TRIGGERED', 'DURATION', 'CHECKPOINTED', 'STATE SIZE', 'PUTS', 'WRITTEN', 'MAX ALIGNMENT', 'FAILURE / PATH'],
         c.history.map((h) => [
           `${h.id}${h.final ? ' (final)' : ''}${h.is_savepoint ? ' (savepoint)' : ''}`, h.status, `${h.acknowledged}/${h.total}`, time(h.trigger_timestamp),
-          h.status === 'IN_PROGRESS' ? '-' : `${h.end_to_end_duration_ms} ms`, bytes(h.state_size), String(h.put_count ?? 0), bytes(h.bytes_written ?? 0), `${h.max_alignment_ms} ms`,
+          h.status === 'IN_PROGRESS' ? '-' : `${h.end_to_end_duration_ms} ms`, bytes(Number(h.checkpointed_size ?? h.state_size)), bytes(h.state_size),
+          String(h.put_count ?? 0), bytes(h.bytes_written ?? 0), `${h.max_alignment_ms} ms`,
           h.status === 'FAILED' ? `${h.failure_reason}${h.failed_task ? ` [task: ${h.failed_task}]` : ''}` : h.is_savepoint ? h.path : '',
         ]),
       ),

@@ -3,7 +3,7 @@
  * deployed to it, and the state files it names must lie in that checkpoint's directory.
  */
 import type { AcknowledgeCheckpoint, StateHandle, TaskRef } from '@weir/core';
-import { checkpointDirectory, isWithinJobDirectory } from '@weir/runtime';
+import { checkpointDirectory, isWithinJobDirectory, sharedDirectory } from '@weir/runtime';
 import type { Dispatcher } from '../dispatcher';
 import type { JobMaster } from '../scheduler/job-master';
 
@@ -24,8 +24,9 @@ export function jobRunningOn(dispatcher: Dispatcher, taskmanagerId: string, jobI
 /**
  * Who may acknowledge: the owner of a current task; for an older attempt any registered
  * TaskManager, since the coordinator only drops such an acknowledgement (and its files).
- * Either way every handle must lie under `<checkpoints>/<job>/chk-<id>/` (a path or an
- * s3:// key), or carry its state inline with no path at all.
+ * Either way every handle must lie under `<checkpoints>/<job>/chk-<id>/` or under
+ * `<checkpoints>/<job>/shared/` (incremental checkpoints name files of earlier ones there),
+ * as a path or an s3:// key, or carry its state inline with no path at all.
  */
 export function acceptAcknowledgement(dispatcher: Dispatcher, taskmanagerId: string, ack: AcknowledgeCheckpoint): JobMaster | undefined {
   const job = dispatcher.jobs.get(ack.task?.job_id);
@@ -33,7 +34,8 @@ export function acceptAcknowledgement(dispatcher: Dispatcher, taskmanagerId: str
   const stale = ack.task.attempt < job.graph.attempt;
   if (!stale && !jobOfOwnTask(dispatcher, taskmanagerId, ack.task)) return undefined;
   const dir = checkpointDirectory(job.checkpointDir, job.jobId, ack.checkpoint_id);
-  return (ack.handles ?? []).every((h) => isInline(h) || isWithinJobDirectory(dir, h.path)) ? job : undefined;
+  const shared = sharedDirectory(job.checkpointDir, job.jobId);
+  return (ack.handles ?? []).every((h) => isInline(h) || isWithinJobDirectory(dir, h.path) || isWithinJobDirectory(shared, h.path)) ? job : undefined;
 }
 
 function isInline(handle: StateHandle): boolean {

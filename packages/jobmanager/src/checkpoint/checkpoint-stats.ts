@@ -5,7 +5,10 @@ export interface CheckpointTaskStats {
   sync_duration_ms: number;
   async_duration_ms: number;
   alignment_duration_ms: number;
+  /** What a restore reads: the whole state, as in Flink. */
   state_size: number;
+  /** What this checkpoint wrote: less than state_size when it is incremental. */
+  checkpointed_size?: number;
   // Absent in statistics persisted before these were measured.
   /** Trigger to the first barrier reaching the task. */
   start_delay_ms?: number;
@@ -27,6 +30,7 @@ export interface CheckpointStats {
   trigger_timestamp: number;
   end_to_end_duration_ms: number;
   state_size: number;
+  checkpointed_size: number;
   max_alignment_ms: number;
   persisted_data_bytes?: number;
   /** Some task took this checkpoint unaligned. */
@@ -79,7 +83,7 @@ export function replayStats(records: Iterable<CheckpointStatsRecord>): Checkpoin
       restored = { id: r.snapshot.latest_restored_id, timestamp: r.snapshot.latest_restored_timestamp };
     } else if (r.type === 'triggered') {
       history.set(r.id, {
-        id: r.id, status: 'IN_PROGRESS', acknowledged: 0, total: r.total, trigger_timestamp: r.trigger_timestamp, end_to_end_duration_ms: 0, state_size: 0,
+        id: r.id, status: 'IN_PROGRESS', acknowledged: 0, total: r.total, trigger_timestamp: r.trigger_timestamp, end_to_end_duration_ms: 0, state_size: 0, checkpointed_size: 0,
         max_alignment_ms: 0, failure_reason: '', failed_task: '', path: '', final: r.final, tasks: [], is_savepoint: !!r.savepoint, put_count: 0, bytes_written: 0,
       });
       counts = r.counts;
@@ -122,7 +126,7 @@ export class CheckpointStatsTracker {
 
   triggered(id: number, timestamp: number, total: number, final: boolean, savepoint = false): void {
     this.history.set(id, {
-      id, status: 'IN_PROGRESS', acknowledged: 0, total, trigger_timestamp: timestamp, end_to_end_duration_ms: 0, state_size: 0,
+      id, status: 'IN_PROGRESS', acknowledged: 0, total, trigger_timestamp: timestamp, end_to_end_duration_ms: 0, state_size: 0, checkpointed_size: 0,
       max_alignment_ms: 0, persisted_data_bytes: 0, unaligned: false, failure_reason: '', failed_task: '', path: '', final, tasks: [], is_savepoint: savepoint, put_count: 0, bytes_written: 0,
     });
     this.counts.in_progress++;
@@ -136,6 +140,7 @@ export class CheckpointStatsTracker {
     s.acknowledged++;
     s.tasks.push(task);
     s.state_size += task.state_size;
+    s.checkpointed_size += task.checkpointed_size ?? task.state_size;
     s.max_alignment_ms = Math.max(s.max_alignment_ms, task.alignment_duration_ms);
     s.persisted_data_bytes = (s.persisted_data_bytes ?? 0) + (task.persisted_data_bytes ?? 0);
     s.unaligned = !!(s.unaligned || task.unaligned);
@@ -192,7 +197,7 @@ export class CheckpointStatsTracker {
       if (s?.status === 'IN_PROGRESS') this.counts.in_progress--;
       const entry: CheckpointStats = {
         id: c.id, status: 'COMPLETED', acknowledged: s?.total ?? 0, total: s?.total ?? 0, trigger_timestamp: c.triggeredAt, end_to_end_duration_ms: c.completedAt - c.triggeredAt,
-        state_size: s?.state_size ?? 0, max_alignment_ms: s?.max_alignment_ms ?? 0, failure_reason: '', failed_task: '', path: c.path, final: c.final, tasks: s?.tasks ?? [],
+        state_size: s?.state_size ?? 0, checkpointed_size: s?.checkpointed_size ?? 0, max_alignment_ms: s?.max_alignment_ms ?? 0, failure_reason: '', failed_task: '', path: c.path, final: c.final, tasks: s?.tasks ?? [],
         persisted_data_bytes: s?.persisted_data_bytes ?? 0, unaligned: !!s?.unaligned,
         is_savepoint: false, // the store holds checkpoints only
         put_count: s?.put_count ?? 0, bytes_written: s?.bytes_written ?? 0,

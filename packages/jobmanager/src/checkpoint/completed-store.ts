@@ -1,7 +1,8 @@
 import { CheckpointError, faultPoint, jobCheckpointDirectory, type StateHandle } from '@weir/core';
 import {
-  checkpointDirectory, checkStateFile, decodeMetadata, discardStateFile, encodeMetadata, joinLocation, METADATA_FILE, removeCheckpointDirectory,
-  storageFor, type CheckpointStorage, type SnapshotMetadata, type SnapshotVertex,
+  checkpointDirectory, checkStateFile, decodeMetadata, discardStateFile, encodeMetadata, joinLocation, METADATA_FILE, normalizeLocation,
+  removeCheckpointDirectory, sharedDirectory, sharedFileCheckpoint, storageFor, sweepSharedFiles, type CheckpointStorage, type SnapshotMetadata,
+  type SnapshotVertex,
 } from '@weir/runtime';
 
 /** What `_metadata` holds: enough to redeploy every task with its state (snapshot-format.ts). */
@@ -74,8 +75,20 @@ export class CompletedCheckpointStore {
       const oldest = this.completed[0] === full ? this.completed.splice(1, 1)[0] : this.completed.shift();
       if (oldest) await removeCheckpointDirectory(this.root, this.jobId, oldest.id);
     }
+    await this.releaseSharedFiles(full.id);
     await faultPoint('jm.store.updated');
     return full;
+  }
+
+  /**
+   * Shared files of incremental checkpoints are counted by reference from the retained
+   * checkpoints' metadata: a file none of them names is removed, whether a dropped
+   * checkpoint used it or a checkpoint that never completed wrote it.
+   */
+  private async releaseSharedFiles(upTo: number): Promise<void> {
+    const referenced = new Set<string>();
+    for (const c of this.completed) for (const list of Object.values(c.handles)) for (const h of list) if (h.path) referenced.add(normalizeLocation(h.path));
+    await sweepSharedFiles(this.root, this.jobId, referenced, upTo).catch(() => {});
   }
 
   latest(): CompletedCheckpoint | undefined {
@@ -114,6 +127,11 @@ export class CompletedCheckpointStore {
     while (this.completed.length > this.retained) incomplete.push((this.completed.shift() as CompletedCheckpoint).id);
     for (const id of incomplete) await removeCheckpointDirectory(this.root, this.jobId, id);
     for (const c of this.completed) await this.removeTempFiles(c.path);
+    // Shared files of incremental checkpoints that no retained checkpoint names (written by
+    // checkpoints that never completed, or by dropped ones) go too; not while a damaged
+    // checkpoint's metadata cannot say which files it needs.
+    const newest = Math.max(this.highestIdOnDisk, ...this.completed.map((c) => c.id));
+    if (this.damaged.length === 0 && newest > 0) await this.releaseSharedFiles(newest);
   }
 
   /** An aborted checkpoint's directory: whatever tasks wrote for it is garbage. */
@@ -122,14 +140,21 @@ export class CompletedCheckpointStore {
     await removeCheckpointDirectory(this.root, this.jobId, checkpointId).catch(() => {});
   }
 
-  /** State a task wrote for a checkpoint that no longer exists (a late acknowledgement). */
-  async discardHandles(handles: StateHandle[]): Promise<void> {
-    for (const h of handles) await discardStateFile(h, this.jobDirectory);
+  /**
+   * State a task wrote for a checkpoint that no longer exists (a late acknowledgement):
+   * its own files only, not the shared files of earlier checkpoints its chain names.
+   */
+  async discardHandles(handles: StateHandle[], checkpointId: number): Promise<void> {
+    for (const h of handles) {
+      const writer = sharedFileCheckpoint(h.path);
+      if (writer === undefined || writer === checkpointId) await discardStateFile(h, this.jobDirectory);
+    }
   }
 
   /** Every retained checkpoint and the job's checkpoint directory when nothing else is in it. */
   async discardAll(): Promise<void> {
     for (const c of this.completed.splice(0)) await removeCheckpointDirectory(this.root, this.jobId, c.id);
+    await this.storage.deleteDirectory(sharedDirectory(this.root, this.jobId)).catch(() => {});
     await this.storage.deleteIfEmpty(this.jobDirectory).catch(() => {});
   }
 

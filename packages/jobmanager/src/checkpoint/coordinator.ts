@@ -146,12 +146,13 @@ export class CheckpointCoordinator {
     if (!checkpoint || checkpoint.attempt !== ack.task.attempt || !checkpoint.acknowledge(name, ack)) {
       this.log.debug({ checkpointId: ack.checkpoint_id, task: name }, 'ignoring stale acknowledgement');
       const known = this.completing.has(ack.checkpoint_id) || this.store.all().some((c) => c.id === ack.checkpoint_id);
-      if (!checkpoint && !known) void this.store.discardHandles(ack.handles);
+      if (!checkpoint && !known) void this.store.discardHandles(ack.handles, ack.checkpoint_id);
       return;
     }
     this.stats.acknowledged(ack.checkpoint_id, {
       task: name, acknowledged_at: ack.acknowledged_at, sync_duration_ms: ack.sync_duration_ms, async_duration_ms: ack.async_duration_ms,
       alignment_duration_ms: ack.alignment_duration_ms, state_size: ack.state_size,
+      checkpointed_size: ack.checkpointed_size || ack.state_size,
       start_delay_ms: ack.start_delay_ms ?? 0, persisted_data_bytes: ack.persisted_data_bytes ?? 0, unaligned: !!ack.unaligned,
       put_count: ack.put_count ?? 0, bytes_written: ack.bytes_written ?? 0,
     });

@@ -144,6 +144,19 @@ describe('restore plan: which state files a vertex reads', () => {
     expect(restoreHandlesFor(snapshot, { id: 'v9', name: 'new', parallelism: 1, max_parallelism: 128, is_source: false, operators: [op('fresh', 'map', 'Map')] })).toEqual([]);
   });
 
+  it("keeps each subtask's changelog chain in the order it was written (chk10's delta after chk9's materialisation)", () => {
+    const chain = (kg: number, name: string): StateHandle => ({ operator_uid: '*', path: `/sp/${name}`, size: 1, checksum: 'x', key_group_start: kg, key_group_end: kg + 63 });
+    const snapshot = saved();
+    snapshot.handles.v2 = [
+      chain(64, 'v2-1.state'), chain(64, 'chk8-v2-1-0-full.state'), chain(64, 'chk9-v2-1-0-delta.state'),
+      chain(0, 'v2-0.state'), chain(0, 'chk9-v2-0-0-full.state'), chain(0, 'chk9-v2-0-0-full-1.state'), chain(0, 'chk10-v2-0-0-delta.state'), chain(0, 'chk11-v2-0-0-delta.state'),
+    ];
+    expect(restoreHandlesFor(snapshot, job(2).vertices[1]).map((h) => h.path.slice(4))).toEqual([
+      'v2-0.state', 'chk9-v2-0-0-full.state', 'chk9-v2-0-0-full-1.state', 'chk10-v2-0-0-delta.state', 'chk11-v2-0-0-delta.state',
+      'v2-1.state', 'chk8-v2-1-0-full.state', 'chk9-v2-1-0-delta.state',
+    ]);
+  });
+
   it('metadata written before uids were recorded restores by vertex id', () => {
     const { vertices: _v, ...legacy } = saved();
     expect(restoreHandlesFor(legacy, job(2).vertices[1]).map((h) => h.path)).toEqual(['/sp/v2-1.state', '/sp/v2-0.state']);

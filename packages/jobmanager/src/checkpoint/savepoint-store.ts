@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { CheckpointError, type StateHandle } from '@weir/core';
 import {
-  baseName, encodeMetadata, isWithinJobDirectory, joinLocation, METADATA_FILE, normalizeLocation, parentLocation, readSnapshot, storageFor,
+  baseName, encodeMetadata, isSharedHandle, isWithinJobDirectory, joinLocation, METADATA_FILE, normalizeLocation, parentLocation, readSnapshot, storageFor,
   type SnapshotMetadata,
 } from '@weir/runtime';
 
@@ -47,9 +47,14 @@ export async function writeSavepoint(
         let to = moved.get(h.path);
         if (!to) {
           to = joinLocation(dir, baseName(h.path));
-          cost.puts += await storageFor(h.path).move(h.path, to);
+          // A file of an incremental checkpoint's chain is still needed by the checkpoints after it: copied, not moved.
+          if (isSharedHandle(h)) {
+            cost.puts += await storageFor(h.path).copy(h.path, to);
+          } else {
+            cost.puts += await storageFor(h.path).move(h.path, to);
+            sources.add(parentLocation(h.path));
+          }
           moved.set(h.path, to);
-          sources.add(parentLocation(h.path));
         }
         handles[vertex].push({ ...h, path: to });
       }

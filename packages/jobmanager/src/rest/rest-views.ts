@@ -55,6 +55,7 @@ export function checkpointsRestView(job: JobMaster, limit?: number) {
     summary: {
       end_to_end_duration_ms: minAvgMax(completed.map((h) => h.end_to_end_duration_ms)),
       state_size: minAvgMax(completed.map((h) => h.state_size)),
+      checkpointed_size: minAvgMax(completed.map((h) => h.checkpointed_size ?? h.state_size)),
       alignment_ms: minAvgMax(completed.map((h) => h.max_alignment_ms)),
     },
     latest: {

@@ -2,8 +2,9 @@ import { createHash, webcrypto } from 'node:crypto';
 import { CheckpointError, ContractViolation, RecordSerializer, WeirError, type StateHandle } from '@weir/core';
 import { isWithinJobDirectory } from './storage/confinement';
 import type { KeyedSnapshot } from '../state/keyed-backend';
+import type { LocalStateCopies } from './local-recovery';
 import type { ChannelStateSnapshot } from './channel-state';
-import { joinLocation, parentLocation, storageFor, storageSettings, type StorageCounters } from './storage/index';
+import { baseName, joinLocation, parentLocation, storageFor, storageSettings, type StorageCounters } from './storage/index';
 
 export * from './storage/index';
 
@@ -83,19 +84,10 @@ export async function writeTaskState(
   const base = {
     operator_uid: '*', size: data.length, key_group_start: snapshot.keyGroupStart, key_group_end: snapshot.keyGroupEnd,
   };
-  if (data.length <= storageSettings().memoryThreshold) {
-    return { handle: { ...base, checksum: sha256(data), path: '', inline_data: Buffer.from(data) }, cost: { puts: 0, bytes: 0 } };
-  }
-  const directory = checkpointDirectory(root, jobId, checkpointId);
-  const name = `${snapshot.vertexId}-${snapshot.subtask}.state`;
-  if (merger) {
-    const [checksum, placed] = await Promise.all([sha256OffThread(data), merger({ directory, name, checkpointId, data })]);
-    const where = placed.shared ? { shared: true, offset: placed.offset } : {};
-    return { handle: { ...base, checksum, path: placed.location, ...where }, cost: { puts: placed.puts, bytes: data.length } };
-  }
+  const location = joinLocation(checkpointDirectory(root, jobId, checkpointId), `${snapshot.vertexId}-${snapshot.subtask}.state`);
   // The digest is computed on the thread pool while the file is written.
-  const [checksum, written] = await Promise.all([sha256OffThread(data), storageFor(root).write(joinLocation(directory, name), data)]);
-  return { handle: { ...base, checksum, path: written.location }, cost: { puts: written.puts, bytes: data.length } };
+  const [checksum, stored] = await Promise.all([sha256OffThread(data), storeStateBytes(location, checkpointId, data, { inline: true, merger })]);
+  return { handle: { ...base, checksum, ...stored.place }, cost: stored.cost };
 }
 
 /** Where a handle's state is, for messages. */
@@ -105,7 +97,9 @@ export function describeHandle(handle: StateHandle): string {
 }
 
 /** The bytes of a state handle (inline or stored), checked against it: place, size and checksum. Throws a CheckpointError naming what is wrong. */
-async function readVerifiedStateBytes(handle: StateHandle, jobDir: string): Promise<Buffer> {
+async function readVerifiedStateBytes(handle: StateHandle, jobDir: string, local?: LocalStateCopies): Promise<Buffer> {
+  const nearby = handle.path && isWithinJobDirectory(jobDir, handle.path) ? await local?.read(handle) : undefined;
+  if (nearby) return nearby;
   let data: Buffer;
   if (handle.inline_data && handle.inline_data.length > 0) {
     data = Buffer.from(handle.inline_data);
@@ -128,16 +122,106 @@ async function readVerifiedStateBytes(handle: StateHandle, jobDir: string): Prom
   return data;
 }
 
-/** Reads a state file and checks it against its handle: a damaged file, or one outside the job's directory, is never restored. */
-export async function readTaskState(handle: StateHandle, jobDir: string, serializer = new RecordSerializer()): Promise<TaskStateSnapshot> {
-  const data = await readVerifiedStateBytes(handle, jobDir);
+/**
+ * Reads a state file and checks it against its handle: a damaged file, or one outside the
+ * job's directory, is never restored. With local recovery, a verified local copy is read first.
+ */
+export async function readTaskState(handle: StateHandle, jobDir: string, serializer = new RecordSerializer(), local?: LocalStateCopies): Promise<TaskStateSnapshot> {
+  const data = await readVerifiedStateBytes(handle, jobDir, local);
   try {
-    return serializer.decodeState<TaskStateSnapshot>(data);
+    return decodeTaskState(data, serializer);
   } catch (err) {
     // A registered class the job no longer registers: the job error says which.
     if (err instanceof WeirError) throw err;
     throw new CheckpointError(`checkpoint state file ${describeHandle(handle)} cannot be decoded`, { cause: err });
   }
+}
+
+/**
+ * One state file encoded message by message (a head, then keyed-state fragments), so that
+ * no single encoding holds the task's thread for long: each message is encoded and added
+ * to a streaming SHA-256 before the next, and the caller yields to the event loop between
+ * them. The finished bytes go through the storage seam in one write (storeStateBytes), so
+ * the same file lands on a filesystem or an object store.
+ */
+export class StateFileEncoder {
+  private readonly hash = createHash('sha256');
+  private readonly parts: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly serializer: RecordSerializer, private readonly owner: string) {}
+
+  /** Appends one message; returns its size in bytes. */
+  append(value: unknown): number {
+    let data: Buffer;
+    try {
+      data = this.serializer.encodeState(value);
+    } catch (err) {
+      if (err instanceof ContractViolation) throw err.toJobError(`the state of ${this.owner} cannot be serialized`, 'state');
+      throw err;
+    }
+    this.hash.update(data);
+    this.parts.push(data);
+    this.size += data.length;
+    return data.length;
+  }
+
+  finish(): { data: Buffer; size: number; checksum: string } {
+    return { data: Buffer.concat(this.parts, this.size), size: this.size, checksum: this.hash.digest('hex') };
+  }
+}
+
+/** Where stored state bytes went, as the handle's fields say it, and what storing them cost. */
+export interface StoredStateBytes {
+  place: Pick<StateHandle, 'path' | 'shared' | 'offset' | 'inline_data'>;
+  cost: StorageCounters;
+}
+
+/**
+ * Stores the encoded bytes of one state file at `location`: inline in the handle when
+ * `inline` allows it and they fit `state.storage.fs.memory-threshold`, else through a
+ * file `merger` when given, else as a file (or object) of their own.
+ */
+export async function storeStateBytes(
+  location: string, checkpointId: number, data: Buffer, options: { inline?: boolean; merger?: StateFileMerger } = {},
+): Promise<StoredStateBytes> {
+  if (options.inline && data.length <= storageSettings().memoryThreshold) {
+    return { place: { path: '', inline_data: data }, cost: { puts: 0, bytes: 0 } };
+  }
+  if (options.merger) {
+    const placed = await options.merger({ directory: parentLocation(location), name: baseName(location), checkpointId, data });
+    return { place: { path: placed.location, ...(placed.shared ? { shared: true, offset: placed.offset } : {}) }, cost: { puts: placed.puts, bytes: data.length } };
+  }
+  const written = await storageFor(location).write(location, data);
+  return { place: { path: written.location }, cost: { puts: written.puts, bytes: data.length } };
+}
+
+/** A fragment of a state file: more keyed state of the operator `uid`, appended to its head. */
+interface KeyedFragment {
+  uid: string;
+  states: KeyedSnapshot['states'];
+}
+
+/**
+ * A state file's snapshot: its head, with the keyed-state fragments after it merged in. A
+ * key group split across fragments becomes one again (a full snapshot replaces whole groups).
+ */
+export function decodeTaskState(data: Uint8Array, serializer = new RecordSerializer()): TaskStateSnapshot {
+  const [head, ...fragments] = serializer.decodeStateMessages(data) as [TaskStateSnapshot, ...KeyedFragment[]];
+  for (const { uid, states } of fragments) {
+    const keyed = head.operators[uid]?.keyed;
+    if (!keyed) throw new Error(`a fragment of keyed state for operator ${uid}, which the file's head does not name`);
+    for (const [name, s] of Object.entries(states)) {
+      const into = (keyed.states[name] ??= keyed.delta ? { kind: s.kind, groups: [], removed: [] } : { kind: s.kind, groups: [] });
+      for (const group of s.groups) {
+        const last = into.groups[into.groups.length - 1];
+        if (last && last[0] === group[0]) for (const e of group[1]) last[1].push(e);
+        else into.groups.push(group);
+      }
+      if (s.removed?.length) (into.removed ??= []).push(...s.removed);
+    }
+  }
+  return head;
 }
 
 /**

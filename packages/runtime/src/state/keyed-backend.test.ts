@@ -1,15 +1,31 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor, type ListState, type MapState, type ReducingState, type ValueState } from '@weir/api';
-import { ContractViolation, JobError, keyGroupFor, keyGroupRangeFor, keyToString, RecordSerializer, StateError, TypeRegistry } from '@weir/core';
-import { HeapKeyedStateBackend } from './keyed-backend';
+import { ContractViolation, JobError, keyGroupFor, keyGroupRangeFor, keyToString, RecordSerializer, StateError, TypeRegistry, type KeyGroupRange } from '@weir/core';
+import { stateCodec } from './backend-factory';
+import { HeapKeyedStateBackend } from './heap-backend';
+import type { KeyedSnapshot, KeyedStateBackend, StateBackendType } from './keyed-backend';
+import { LmdbKeyedStateBackend } from './lmdb-backend';
 
 const MAX = 128;
+const ALL = { start: 0, end: MAX - 1 };
 const count = new ValueStateDescriptor<number>('count', 0);
 const seen = new ListStateDescriptor<string>('seen');
 const attrs = new MapStateDescriptor<string, number>('attrs');
 const total = new ReducingStateDescriptor<number>('total', (a, b) => a + b);
 
-function states(backend: HeapKeyedStateBackend, ns = 'op') {
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'weir-backend-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let dirs = 0;
+
+function make(type: StateBackendType, range: KeyGroupRange = ALL, trackChanges = false, types = new TypeRegistry()): KeyedStateBackend {
+  if (type === 'lmdb') return new LmdbKeyedStateBackend(range, MAX, path.join(scratch, `db-${dirs++}`), stateCodec(types), types, { trackChanges });
+  return new HeapKeyedStateBackend(range, MAX, types, { trackChanges });
+}
+
+function states(backend: KeyedStateBackend, ns = 'op') {
   return {
     count: backend.getState(count, ns) as ValueState<number>,
     seen: backend.getState(seen, ns) as ListState<string>,
@@ -18,9 +34,44 @@ function states(backend: HeapKeyedStateBackend, ns = 'op') {
   };
 }
 
-describe('HeapKeyedStateBackend', () => {
-  it('scopes value, list, map and reducing state to the current key', () => {
-    const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX);
+const full = (b: KeyedStateBackend) => b.capture('full').read();
+const byKey = (a: [unknown, unknown], b: [unknown, unknown]) => String(a[0]).localeCompare(String(b[0]));
+/** Heap snapshots list keys in insertion order, lmdb's in key order: compare them as sets. */
+function sorted(s: KeyedSnapshot) {
+  return Object.fromEntries(Object.entries(s.states).map(([name, st]) => [name, [...st.groups].sort((a, b) => a[0] - b[0]).map(([kg, e]) => [kg, [...e].sort(byKey)])]));
+}
+
+/** Every key's four states, as a plain object: what two backends must agree on. */
+function contents(b: KeyedStateBackend, keys: unknown[]) {
+  const s = states(b);
+  return keys.map((k) => {
+    b.setCurrentKey(k);
+    return [k, s.count.value(), s.seen.get(), s.attrs.entries(), s.total.get()];
+  });
+}
+
+/** Deterministic pseudo-random updates over `keys`. */
+function churn(b: KeyedStateBackend, keys: string[], rounds: number, seed: number) {
+  const s = states(b);
+  let x = seed;
+  const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
+  for (let i = 0; i < rounds; i++) {
+    const k = keys[next() % keys.length] as string;
+    b.setCurrentKey(k);
+    switch (next() % 6) {
+      case 0: s.count.update((s.count.value() ?? 0) + 1); break;
+      case 1: s.seen.add(`v${i}`); break;
+      case 2: s.attrs.put(`a${next() % 3}`, i); break;
+      case 3: s.total.add(i); break;
+      case 4: s.attrs.remove(`a${next() % 3}`); break;
+      default: (next() % 2 ? s.count : s.seen).clear();
+    }
+  }
+}
+
+describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => {
+  it('scopes value, list, map and reducing state to the current key', async () => {
+    const b = make(type);
     const s = states(b);
     b.setCurrentKey('alice');
     s.count.update(3);
@@ -31,28 +82,20 @@ describe('HeapKeyedStateBackend', () => {
     s.total.add(7);
     b.setCurrentKey('bob');
     expect(b.currentKey()).toBe('bob');
-    expect(s.count.value()).toBe(0); // default value
-    expect(s.seen.get()).toEqual([]);
-    expect(s.attrs.isEmpty()).toBe(true);
-    expect(s.total.get()).toBeUndefined();
+    expect([s.count.value(), s.seen.get(), s.attrs.isEmpty(), s.total.get()]).toEqual([0, [], true, undefined]);
     s.count.update(1);
     s.attrs.put('age', 40);
     b.setCurrentKey('alice');
-    expect(s.count.value()).toBe(3);
-    expect(s.seen.get()).toEqual(['x', 'y']);
-    expect(s.attrs.get('age')).toBe(30);
-    expect(s.attrs.contains('age')).toBe(true);
-    expect(s.attrs.entries()).toEqual([['age', 30]]);
-    expect(s.total.get()).toBe(12);
+    expect([s.count.value(), s.seen.get(), s.attrs.get('age'), s.attrs.contains('age'), s.attrs.entries(), s.total.get()]).toEqual([3, ['x', 'y'], 30, true, [['age', 30]], 12]);
     s.count.clear();
     expect(s.count.value()).toBe(0);
     b.setCurrentKey('bob');
-    expect(s.count.value()).toBe(1);
-    expect(s.attrs.get('age')).toBe(40);
+    expect([s.count.value(), s.attrs.get('age')]).toEqual([1, 40]);
+    await b.dispose();
   });
 
-  it('keeps numeric and string keys apart, and namespaces apart', () => {
-    const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX);
+  it('keeps numeric and string keys apart, and namespaces apart', async () => {
+    const b = make(type);
     const a = states(b, 'a');
     const other = states(b, 'b');
     b.setCurrentKey(1);
@@ -62,10 +105,11 @@ describe('HeapKeyedStateBackend', () => {
     b.setCurrentKey(1);
     expect(other.count.value()).toBe(0);
     expect(a.count.value()).toBe(10);
+    await b.dispose();
   });
 
-  it('a list returned by get() is a copy; map remove of the last entry empties it', () => {
-    const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX);
+  it('a list returned by get() is a copy; map remove of the last entry empties it', async () => {
+    const b = make(type);
     const s = states(b);
     b.setCurrentKey('k');
     s.seen.update(['a']);
@@ -75,45 +119,37 @@ describe('HeapKeyedStateBackend', () => {
     s.attrs.remove('x');
     expect(s.attrs.isEmpty()).toBe(true);
     expect(b.keyCount()).toBe(1); // only the list entry is left
+    await b.dispose();
   });
 
-  it('rejects the same state name with another kind', () => {
-    const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX);
+  it('rejects the same state name with another kind, in one sentence', async () => {
+    const b = make(type);
     b.getState(count, 'op');
     expect(() => b.getState(new ListStateDescriptor<number>('count'), 'op')).toThrow(StateError);
     expect(() => b.getState(new ListStateDescriptor<number>('count'), 'op')).toThrow('state "op/count" is a value state, not a list state');
+    await b.dispose();
   });
 
-  it('a snapshot is a copy: later updates do not change it', () => {
-    const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX);
+  it('a capture is fixed at capture time: updates made while it is read do not reach it', async () => {
+    const b = make(type);
     const s = states(b);
-    b.setCurrentKey('k');
-    s.count.update(1);
-    s.seen.add('a');
-    s.attrs.put('m', 1);
-    s.total.add(1);
-    const snap = b.snapshot();
-    const before = JSON.stringify(snap);
-    s.count.update(2);
-    s.seen.add('b');
-    s.attrs.put('m', 2);
-    s.attrs.put('n', 3);
-    s.total.add(1);
-    b.setCurrentKey('other');
-    s.count.update(99);
-    expect(JSON.stringify(snap)).toBe(before);
-
-    const restored = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX);
-    restored.restore([snap]);
-    const r = states(restored);
-    restored.setCurrentKey('k');
-    expect([r.count.value(), r.seen.get(), r.attrs.entries(), r.total.get()]).toEqual([1, ['a'], [['m', 1]], 1]);
-    restored.setCurrentKey('other');
-    expect(r.count.value()).toBe(0);
+    const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
+    churn(b, keys, 3000, 1);
+    const expected = contents(b, keys);
+    const capture = b.capture('full');
+    // the live table moves on before the capture is read (past lmdb's write buffer: a flush happens meanwhile)
+    churn(b, keys, 30_000, 2);
+    b.setCurrentKey('k1');
+    s.count.update(12345);
+    const snap = await capture.read();
+    const restored = make(type);
+    await restored.restore([snap]);
+    expect(contents(restored, keys)).toEqual(expected);
+    await Promise.all([b.dispose(), restored.dispose()]);
   });
 
-  it('restoring into two backends with half the key groups each gives every key to exactly one, with its value', () => {
-    const whole = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX);
+  it('restoring into two backends with half the key groups each gives every key to exactly one; merging them gives back the whole', async () => {
+    const whole = make(type);
     const s = states(whole);
     const keys = Array.from({ length: 200 }, (_, i) => `key-${i}`);
     keys.forEach((k, i) => {
@@ -123,13 +159,12 @@ describe('HeapKeyedStateBackend', () => {
       s.attrs.put('i', i);
       s.total.add(i);
     });
-    const snap = whole.snapshot();
-    const halves = [0, 1].map((subtask) => {
-      const b = new HeapKeyedStateBackend(keyGroupRangeFor(subtask, 2, MAX), MAX);
-      b.restore([snap]);
+    const snap = await full(whole);
+    const halves = await Promise.all([0, 1].map(async (subtask) => {
+      const b = make(type, keyGroupRangeFor(subtask, 2, MAX));
+      await b.restore([snap]);
       return b;
-    });
-    expect(halves.map((h) => h.range)).toEqual([{ start: 0, end: 63 }, { start: 64, end: 127 }]);
+    }));
     let inFirst = 0;
     keys.forEach((k, i) => {
       const owner = keyGroupFor(keyToString(k), MAX) <= 63 ? 0 : 1;
@@ -137,78 +172,131 @@ describe('HeapKeyedStateBackend', () => {
       halves.forEach((h, subtask) => {
         const hs = states(h);
         h.setCurrentKey(k);
-        if (subtask === owner) {
-          expect([hs.count.value(), hs.seen.get(), hs.attrs.get('i'), hs.total.get()]).toEqual([i + 1, [k], i, i]);
-        } else {
-          expect([hs.count.value(), hs.seen.get(), hs.attrs.get('i'), hs.total.get()]).toEqual([0, [], undefined, undefined]);
-        }
+        expect([hs.count.value(), hs.seen.get(), hs.attrs.get('i'), hs.total.get()]).toEqual(subtask === owner ? [i + 1, [k], i, i] : [0, [], undefined, undefined]);
       });
     });
-    // both halves hold some keys, and between them every key's four states exactly once
     expect(inFirst).toBeGreaterThan(50);
     expect(inFirst).toBeLessThan(150);
     expect(halves[0].keyCount()).toBe(inFirst * 4);
     expect(halves[1].keyCount()).toBe((keys.length - inFirst) * 4);
-
-    // and scaling back in from both halves' snapshots gives back the whole
-    const merged = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX);
-    merged.restore(halves.map((h) => h.snapshot()));
+    const merged = make(type);
+    await merged.restore(await Promise.all(halves.map(full)));
     expect(merged.keyCount()).toBe(keys.length * 4);
-    const m = states(merged);
-    merged.setCurrentKey('key-17');
-    expect(m.count.value()).toBe(18);
+    expect(contents(merged, keys)).toEqual(contents(whole, keys));
+    await Promise.all([whole, merged, ...halves].map((b) => b.dispose()));
   });
 
-  it('state restored from a snapshot does not write through to that snapshot', () => {
-    const whole = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX);
-    const s = states(whole);
-    whole.setCurrentKey('k');
-    s.seen.add('a');
-    s.attrs.put('x', 1);
-    const snap = whole.snapshot();
-    const before = JSON.stringify(snap);
-    const restored = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX);
-    restored.restore([snap]);
-    const r = states(restored);
-    restored.setCurrentKey('k');
-    r.seen.add('b');
-    r.attrs.put('y', 2);
-    expect(JSON.stringify(snap)).toBe(before);
+  it('a full capture and its deltas restore to the same state as a full capture of the end, at any parallelism', async () => {
+    const b = make(type, ALL, true);
+    const keys = Array.from({ length: 500 }, (_, i) => `user-${i}`);
+    churn(b, keys, 5000, 7);
+    expect(b.needsFullCapture()).toBe(true);
+    const chain: KeyedSnapshot[] = [await full(b)];
+    for (let round = 0; round < 4; round++) {
+      churn(b, keys, 200, 100 + round); // a few keys change, some are cleared
+      expect(b.needsFullCapture()).toBe(false);
+      const delta = await b.capture('delta').read();
+      expect(delta.delta).toBe(true);
+      chain.push(delta);
+    }
+    // a delta holds only what changed: far fewer entries than the whole state
+    const entries = (s: KeyedSnapshot) => Object.values(s.states).reduce((n, st) => n + st.groups.reduce((m, [, e]) => m + e.length, 0), 0);
+    expect(entries(chain[1])).toBeLessThan(entries(chain[0]) / 3);
+    const expected = contents(b, keys);
+    for (const parallelism of [1, 3]) {
+      const parts = await Promise.all(Array.from({ length: parallelism }, async (_, i) => {
+        const r = make(type, keyGroupRangeFor(i, parallelism, MAX));
+        await r.restore(chain);
+        return r;
+      }));
+      const got = keys.map((k) => {
+        const owner = parts.find((p) => { const kg = keyGroupFor(keyToString(k), MAX); return kg >= p.range.start && kg <= p.range.end; }) as KeyedStateBackend;
+        return contents(owner, [k])[0];
+      });
+      expect(got).toEqual(expected);
+      await Promise.all(parts.map((p) => p.dispose()));
+    }
+    await b.dispose();
   });
 
-  it('registered class values, -0, Sets and BigInt keys come back from a snapshot written to bytes', () => {
-    class Tally {
-      constructor(readonly n: number) {}
-      plus(k: number): Tally {
-        return new Tally(this.n + k);
+  it('a full capture comes in parts of whole key groups, which restore to the same state (state larger than memory is written part by part)', async () => {
+    const b = make(type);
+    const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`);
+    churn(b, keys, 6000, 21);
+    const parts: KeyedSnapshot[] = [];
+    for await (const part of b.capture('full').chunks(200)) parts.push(part);
+    expect(parts.length).toBeGreaterThan(5);
+    const seen = new Set<string>();
+    for (const part of parts) {
+      for (const [name, st] of Object.entries(part.states)) {
+        for (const [kg] of st.groups) {
+          expect(seen.has(`${name}/${kg}`)).toBe(false); // a key group is never split between parts
+          seen.add(`${name}/${kg}`);
+        }
       }
     }
+    const restored = make(type === 'lmdb' ? 'hashmap' : 'lmdb');
+    for (const part of parts) await restored.restore([part]);
+    expect(contents(restored, keys)).toEqual(contents(b, keys));
+    await Promise.all([b.dispose(), restored.dispose()]);
+  });
+
+  it('the changes of a capture whose checkpoint was aborted go into the next delta', async () => {
+    const b = make(type, ALL, true);
+    const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+    churn(b, keys, 1000, 3);
+    const base = await full(b);
+    churn(b, keys, 50, 4);
+    const aborted = b.capture('delta');
+    await aborted.read();
+    b.requeue(aborted.changes as NonNullable<typeof aborted.changes>);
+    churn(b, keys, 50, 5);
+    const delta = await b.capture('delta').read();
+    const restored = make(type);
+    await restored.restore([base, delta]);
+    expect(contents(restored, keys)).toEqual(contents(b, keys));
+    await Promise.all([b.dispose(), restored.dispose()]);
+  });
+});
+
+describe.each(['hashmap', 'lmdb'] as const)('%s backend and the serializer contract', (type) => {
+  class Tally {
+    constructor(readonly n: number) {}
+    plus(k: number): Tally {
+      return new Tally(this.n + k);
+    }
+  }
+
+  it('registered class values, -0, Sets and BigInt keys come back from a snapshot written to bytes, on either backend', async () => {
     const types = new TypeRegistry();
     types.register(Tally);
     const serializer = new RecordSerializer(types);
     const tally = new ValueStateDescriptor<Tally>('tally');
     const tags = new ListStateDescriptor<Set<string>>('tags');
-    const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX, types);
+    const b = make(type, ALL, false, types);
     b.setCurrentKey(10n ** 20n);
     (b.getState(tally, 'op') as ValueState<Tally>).update(new Tally(-0).plus(2));
     (b.getState(tags, 'op') as ListState<Set<string>>).add(new Set(['x']));
     b.setCurrentKey({ b: 1, a: 2 });
     (b.getState(tally, 'op') as ValueState<Tally>).update(new Tally(-0));
-    const bytes = serializer.encodeState(b.snapshot());
-
-    const restored = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX, types);
-    restored.restore([serializer.decodeState(bytes)]);
-    restored.setCurrentKey(10n ** 20n);
-    const value = (restored.getState(tally, 'op') as ValueState<Tally>).value() as Tally;
-    expect(value).toBeInstanceOf(Tally);
-    expect(value.plus(1).n).toBe(3);
-    expect((restored.getState(tags, 'op') as ListState<Set<string>>).get()).toEqual([new Set(['x'])]);
-    restored.setCurrentKey({ a: 2, b: 1 }); // the same key, fields in another order
-    expect(Object.is(((restored.getState(tally, 'op') as ValueState<Tally>).value() as Tally).n, -0)).toBe(true);
+    const bytes = serializer.encodeState(await full(b));
+    for (const to of ['hashmap', 'lmdb'] as const) {
+      const restored = make(to, ALL, false, types);
+      await restored.restore([serializer.decodeState(bytes)]);
+      restored.setCurrentKey(10n ** 20n);
+      const value = (restored.getState(tally, 'op') as ValueState<Tally>).value() as Tally;
+      expect(value).toBeInstanceOf(Tally);
+      expect(value.plus(1).n).toBe(3);
+      expect((restored.getState(tags, 'op') as ListState<Set<string>>).get()).toEqual([new Set(['x'])]);
+      restored.setCurrentKey({ a: 2, b: 1 }); // the same key, fields in another order
+      expect(Object.is(((restored.getState(tally, 'op') as ValueState<Tally>).value() as Tally).n, -0)).toBe(true);
+      await restored.dispose();
+    }
+    await b.dispose();
   });
 
-  it('a state write the contract refuses fails at once, naming the state, the operator and the field', () => {
-    const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 }, MAX);
+  it('a state write the contract refuses fails at once, naming the state, the operator and the field', async () => {
+    const b = make(type);
     const s = states(b);
     const anyValue = b.getState(new ValueStateDescriptor<unknown>('any'), 'sum') as ValueState<unknown>;
     b.setCurrentKey('k');
@@ -220,5 +308,61 @@ describe('HeapKeyedStateBackend', () => {
     expect(() => s.attrs.put(undefined as unknown as string, 1)).toThrow('map state "attrs" of operator uid op: key is undefined');
     expect(() => b.setCurrentKey(null)).toThrow(ContractViolation);
     expect(b.currentKey()).toBe('k'); // a refused key leaves the current key as it was
+    await b.dispose();
+  });
+
+  it('an object value changed in place by the job after a capture does not reach that capture', async () => {
+    const types = new TypeRegistry();
+    types.register(Tally);
+    const b = make(type, ALL, false, types);
+    const box = b.getState(new ValueStateDescriptor<{ n: number; tags: string[] }>('box'), 'op') as ValueState<{ n: number; tags: string[] }>;
+    b.setCurrentKey('k');
+    box.update({ n: 1, tags: ['a'] });
+    const capture = b.capture('full');
+    const live = box.value() as { n: number; tags: string[] };
+    live.n = 99; // Flink's heap backend copies on access for the same reason
+    live.tags.push('changed');
+    box.update(live);
+    const snap = await capture.read();
+    expect(snap.states['op/box'].groups.flatMap(([, e]) => e)).toEqual([['s:k', { n: 1, tags: ['a'] }]]);
+    expect(box.value()).toEqual({ n: 99, tags: ['a', 'changed'] });
+    await b.dispose();
+  });
+});
+
+describe('snapshots move between backends', () => {
+  it.each([['hashmap', 'lmdb'], ['lmdb', 'hashmap']] as const)('%s -> %s, full and delta', async (from, to) => {
+    const src = make(from, ALL, true);
+    const keys = [...Array.from({ length: 300 }, (_, i) => `k${i}`), ...Array.from({ length: 50 }, (_, i) => i)] as string[];
+    churn(src, keys, 4000, 11);
+    const chain = [await full(src)];
+    churn(src, keys, 300, 12);
+    chain.push(await src.capture('delta').read());
+    const dst = make(to);
+    await dst.restore(chain);
+    expect(contents(dst, keys)).toEqual(contents(src, keys));
+    // and the canonical full snapshots are equal too
+    expect(sorted(await full(dst))).toEqual(sorted(await full(src)));
+    await Promise.all([src.dispose(), dst.dispose()]);
+  });
+});
+
+describe('heap copy-on-write capture', () => {
+  it('takes no copy of the table at capture time: it shares the group maps until they are written', async () => {
+    const b = new HeapKeyedStateBackend(ALL, MAX);
+    const s = states(b);
+    for (let i = 0; i < 10_000; i++) {
+      b.setCurrentKey(i);
+      s.count.update(i);
+    }
+    const capture = b.capture('full');
+    // one write copies one key group only; the capture still reads the old value
+    b.setCurrentKey(5);
+    s.count.update(-1);
+    const snap = await capture.read();
+    const kg = keyGroupFor(keyToString(5), MAX);
+    const group = snap.states['op/count'].groups.find(([g]) => g === kg)?.[1] ?? [];
+    expect(group.find(([k]) => k === 5)?.[1]).toBe(5);
+    expect(s.count.value()).toBe(-1);
   });
 });

@@ -6,17 +6,22 @@ import {
 import type { OperatorContext, StateDescriptor } from '@weir/api';
 import type { VertexPlan } from '@weir/api/src/internal';
 import { BarrierAligner, type CheckpointingMode } from '../barrier/aligner';
+import { ChangelogChain } from '../checkpoint/changelog-chain';
+import { LocalStateCopies } from '../checkpoint/local-recovery';
+import { isSharedHandle, SHARED_DIR, sharedDirectory, sharedFileName } from '../checkpoint/shared-state';
+import { checkpointDirectory, discardStateFile, isWithinJobDirectory, joinLocation, parentLocation, readTaskState, storeStateBytes, type StateFileMerger, type TaskStateSnapshot } from '../checkpoint/storage';
+import { createKeyedBackend, stateBackendSettings, type StateBackendSettings } from '../state/backend-factory';
+import type { KeyedCapture, KeyedSnapshot, KeyedStateBackend } from '../state/keyed-backend';
 import { UnalignedBarrierHandler, type InputChannelState } from '../barrier/unaligned';
 import { channelStateBytes, describeChannelState, inputRecordsToReplay, replayOutputs, type StoredChannelState } from '../checkpoint/channel-state';
-import { discardStateFile, readTaskState, writeTaskState, type StateFileMerger, type TaskStateSnapshot } from '../checkpoint/storage';
-import { describeStates } from '../checkpoint/snapshot-format';
+import { isKeyedOnlyFile, keyedFileName, writeTaskSnapshot } from '../checkpoint/task-state-writer';
 import { InputGate } from '../network/input-gate';
 import { networkSettings, type NetworkSettings } from '../network/network-settings';
 import { TaskOutput, type OutputChannelState } from '../network/record-writer';
 import { BufferDebloater } from '../network/buffer-debloater';
-import { HeapKeyedStateBackend } from '../state/keyed-backend';
 import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
+import path from 'node:path';
 import type { JobSourceMap } from '../job-source-map';
 import { describeOperator, OperatorChain } from './operator-chain';
 import { RecordFeeder } from './record-feeder';
@@ -51,7 +56,13 @@ export class Task {
   readonly serializer: RecordSerializer;
   private readonly mailbox: Command[] = [];
   private readonly wakeup = new Signal();
-  private readonly keyed?: HeapKeyedStateBackend;
+  private readonly keyed?: KeyedStateBackend;
+  private readonly stateSettings: StateBackendSettings;
+  /** Incremental checkpoints only: the files each checkpoint's keyed state is restored from. */
+  private readonly changelog?: ChangelogChain;
+  private readonly localCopies?: LocalStateCopies;
+  /** Snapshots are written one after the other, in checkpoint order (a delta builds on the one before). */
+  private persisting: Promise<void> = Promise.resolve();
   private readonly operatorStates = new Map<string, OperatorStateStore>();
   private readonly chain: OperatorChain;
   private aligner?: BarrierAligner;
@@ -95,8 +106,14 @@ export class Task {
     this.serializer = new RecordSerializer(plan.types);
     const lastUid = plan.operatorUids[plan.operatorUids.length - 1] ?? plan.vertex.operators[0]?.uid ?? '';
     this.output = new TaskOutput(this.serializer, describeOperator(plan, lastUid));
+    this.stateSettings = stateBackendSettings(this.config);
     if (plan.keySelector) {
-      this.keyed = new HeapKeyedStateBackend(keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism), deploy.max_parallelism, plan.types);
+      const range = keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism);
+      this.keyed = createKeyedBackend(this.stateSettings, range, deploy.max_parallelism, { jobId: this.ref.job_id, task: this.name }, plan.types);
+      if (this.stateSettings.incremental) this.changelog = new ChangelogChain(this.stateSettings.maxChainLength);
+    }
+    if (this.stateSettings.localRecovery) {
+      this.localCopies = new LocalStateCopies(path.join(this.stateSettings.localRecoveryDir, this.ref.job_id, `${this.ref.vertex_id}-${this.ref.subtask}`));
     }
     const objectReuse = String(this.config['pipeline.object-reuse']) === 'true';
     this.chain = new OperatorChain(plan, (v) => this.output.emit(v), objectReuse ? undefined : this.serializer);
@@ -187,6 +204,8 @@ export class Task {
       this.events.state(this.ref, 'FAILED', failure.message, failure.kind);
     } finally {
       for (const d of this.disconnects) d();
+      await this.persisting.catch(() => {});
+      await this.keyed?.dispose().catch((err: unknown) => this.log.warn({ task: this.name, err }, 'closing the keyed state backend failed'));
     }
   }
 
@@ -305,7 +324,7 @@ export class Task {
     }
   }
 
-  private setCurrentKey(keyed: HeapKeyedStateBackend, key: unknown): void {
+  private setCurrentKey(keyed: KeyedStateBackend, key: unknown): void {
     try {
       keyed.setCurrentKey(key);
     } catch (err) {
@@ -331,6 +350,7 @@ export class Task {
         if (command.stop) this.stopAt = command.checkpointId;
       } else if (command.completed) {
         this.completedUpTo = Math.max(this.completedUpTo, command.checkpointId);
+        this.onCheckpointCompleted(command.checkpointId);
         // An intermediate savepoint commits nothing: the next checkpoint does (as Flink since 1.15).
         if (!command.savepoint) await this.chain.notifyComplete(command.checkpointId);
         if (this.finalCheckpointId && command.checkpointId >= this.finalCheckpointId) this.finalCheckpointDone = true;
@@ -339,6 +359,7 @@ export class Task {
         if (command.checkpointId === this.stopAt) this.stopAt = 0; // the stop failed: the job goes on
         this.lastAbortedId = Math.max(this.lastAbortedId, command.checkpointId);
         this.aligner?.onAborted(command.checkpointId);
+        this.onCheckpointAborted(command.checkpointId);
         this.unaligned?.onAborted(command.checkpointId);
         await this.chain.notifyAborted(command.checkpointId);
       }
@@ -346,9 +367,10 @@ export class Task {
   }
 
   /**
-   * Synchronous part: operators move their state into state objects, the backends are
-   * copied, and the barrier goes downstream. Writing the file happens afterwards, off the
-   * record path; the acknowledgement carries the handle and the timings.
+   * Synchronous part: operators move their state into state objects, the keyed backend
+   * captures its table (copy-on-write or a store read transaction: no copy of the state),
+   * and the barrier goes downstream. Reading the capture, encoding and writing happen
+   * afterwards, off the record path; the acknowledgement carries the handles and timings.
    */
   private snapshot(checkpointId: number, timestamp: number, alignmentMs: number, final: boolean, inputs?: Promise<InputChannelState[] | undefined>): void {
     const started = Date.now();
@@ -363,9 +385,11 @@ export class Task {
         const { union, split } = store.snapshot();
         snapshot.operators[uid] = split ? { operator: union, split } : { operator: union };
       }
+      let capture: KeyedCapture | undefined;
       if (this.keyed) {
-        const headUid = this.plan.operatorUids[0];
-        snapshot.operators[headUid] = { ...snapshot.operators[headUid], keyed: this.keyed.snapshot() };
+        const mode = this.changelog ? this.changelog.nextMode(this.keyed.needsFullCapture()) : 'full';
+        capture = this.keyed.capture(mode);
+        this.changelog?.captured(checkpointId, mode, capture.changes);
       }
       snapshot.parallelism = this.deploy.parallelism;
       if (this.isSource) faultPoint('tm.source.snapshot');
@@ -374,12 +398,12 @@ export class Task {
         const outputs = this.output.broadcastPriorityBarrier(checkpointId, timestamp);
         if (!this.isSource) faultPoint('tm.barrier.forwarded');
         timing.syncMs = Date.now() - started;
-        void this.persist(checkpointId, snapshot, timing, inputs ?? Promise.resolve([]), outputs);
+        this.persisting = this.persisting.then(() => this.persist(checkpointId, snapshot, timing, capture, inputs ?? Promise.resolve([]), outputs));
       } else {
         this.output.broadcastBarrier(checkpointId, timestamp, final);
         if (!this.isSource) faultPoint('tm.barrier.forwarded');
         timing.syncMs = Date.now() - started;
-        void this.persist(checkpointId, snapshot, timing);
+        this.persisting = this.persisting.then(() => this.persist(checkpointId, snapshot, timing, capture));
       }
     } catch (err) {
       // A configuration error fails the task by itself; a decline would get the job restarted.
@@ -394,10 +418,11 @@ export class Task {
   }
 
   private async persist(
-    checkpointId: number, snapshot: TaskStateSnapshot, timing: SnapshotTiming,
+    checkpointId: number, snapshot: TaskStateSnapshot, timing: SnapshotTiming, capture: KeyedCapture | undefined,
     inputs?: Promise<InputChannelState[] | undefined>, outputs?: OutputChannelState[],
   ): Promise<void> {
     const started = Date.now();
+    const written: StateHandle[] = [];
     try {
       let persistedBytes = 0;
       if (inputs) {
@@ -409,21 +434,46 @@ export class Task {
         snapshot.channels = { inputs: recorded, outputs: outputs ?? [] };
         persistedBytes = channelStateBytes(snapshot.channels);
       }
+      const root = this.deploy.checkpoint_dir;
+      const jobId = this.ref.job_id;
+      const headUid = this.plan.operatorUids[0];
+      const chkDir = checkpointDirectory(root, jobId, checkpointId);
       const merger = this.config['execution.checkpointing.file-merging.enabled'] === 'true' ? this.stateFileMerger : undefined;
-      const written = await writeTaskState(this.deploy.checkpoint_dir, this.ref.job_id, checkpointId, snapshot, this.serializer, merger);
-      const handle = { ...written.handle, states: [...describeStates(snapshot), ...describeChannelState(snapshot.channels, this.plan.vertex.operators[0].uid)] };
-      const cost = written.cost;
+      const cost = { puts: 0, bytes: 0 };
+      const { task, keyed: own } = await writeTaskSnapshot(snapshot, headUid, capture, {
+        taskFile: joinLocation(chkDir, `${snapshot.vertexId}-${snapshot.subtask}.state`),
+        keyedFile: (part) => this.changelog && capture
+          ? joinLocation(sharedDirectory(root, jobId), sharedFileName(this.ref.vertex_id, this.ref.subtask, this.ref.attempt, checkpointId, capture.mode, part))
+          : joinLocation(chkDir, keyedFileName(snapshot.vertexId, snapshot.subtask, part)),
+        keyedApart: !!this.changelog,
+        // The task's own file may go inline into _metadata or into a merged file; keyed files
+        // (large, and in shared/ reused by later checkpoints) are always files of their own.
+        store: async (file, data, taskFile) => {
+          const stored = await storeStateBytes(file, checkpointId, data, taskFile ? { inline: true, merger } : {});
+          cost.puts += stored.cost.puts;
+          cost.bytes += stored.cost.bytes;
+          return stored;
+        },
+        written: (handle, data) => {
+          written.push(handle);
+          void this.localCopies?.keep(handle, data);
+        },
+      }, this.serializer);
+      const keyedHandles = this.changelog && capture ? this.changelog.written(checkpointId, own) : own;
+      const handle = { ...task, states: [...(task.states ?? []), ...describeChannelState(snapshot.channels, this.plan.vertex.operators[0].uid)] };
       await faultPoint('tm.state.written');
       if (this.cancelled) {
-        // Nobody will acknowledge this file: leave no garbage behind.
-        await discardStateFile(handle, jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id));
+        // Nobody will acknowledge these files: leave no garbage behind.
+        for (const h of written) await discardStateFile(h, this.jobDir);
         return;
       }
+      const handles = [handle, ...keyedHandles];
       this.events.ack({
         task: this.ref,
         checkpoint_id: checkpointId,
-        handles: [handle],
-        state_size: handle.size,
+        handles,
+        state_size: handles.reduce((n, h) => n + h.size, 0),
+        checkpointed_size: written.reduce((n, h) => n + h.size, 0),
         sync_duration_ms: timing.syncMs,
         async_duration_ms: Date.now() - started,
         alignment_duration_ms: timing.alignmentMs,
@@ -435,6 +485,9 @@ export class Task {
         bytes_written: cost.bytes,
       });
     } catch (err) {
+      const changes = this.changelog?.failed(checkpointId);
+      if (changes) this.keyed?.requeue(changes);
+      for (const h of written) await discardStateFile(h, this.jobDir);
       const failure = taskFailure(err);
       // A refused state file would refuse every checkpoint after it: the job fails, once.
       if (failure.kind === 'config' && !this.cancelled) this.events.state(this.ref, 'FAILED', `writing state failed: ${failure.message}`, 'config');
@@ -442,9 +495,33 @@ export class Task {
     }
   }
 
+  /** Every state file of the job lies under it (handles naming anything else are refused). */
+  private get jobDir(): string {
+    return jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id);
+  }
+
+  private onCheckpointCompleted(checkpointId: number): void {
+    if (!this.changelog) return;
+    this.changelog.onCompleted(checkpointId);
+    void this.localCopies?.retainOnly(this.changelog.latest());
+  }
+
+  /** An aborted incremental checkpoint leaves nothing: its delta file goes, its changes go into the next one. */
+  private onCheckpointAborted(checkpointId: number): void {
+    if (!this.changelog) return;
+    const chain = this.changelog;
+    // After the write, if one is still running: the file exists only then.
+    this.persisting = this.persisting.then(async () => {
+      const { changes, discard } = chain.onAborted(checkpointId);
+      if (changes) this.keyed?.requeue(changes);
+      for (const f of discard ?? []) await discardStateFile(f, this.jobDir);
+    }).catch((err: unknown) => this.log.warn({ task: this.name, checkpointId, err }, 'cleaning up an aborted checkpoint failed'));
+  }
+
   private async restore(): Promise<void> {
     const handles: StateHandle[] = this.deploy.restore_handles ?? [];
     if (!this.deploy.restore_checkpoint_id || handles.length === 0) return;
+    const started = Date.now();
     const mine = this.keyed?.range;
     // The handles may come from several old vertices (the job's chaining changed): take
     // only the state of this task's own operators, matched by uid.
@@ -453,25 +530,38 @@ export class Task {
     // Only files inside the checkpoint or savepoint restored from are read (its own
     // checkpoints, a savepoint anywhere the user keeps it, another job's retained checkpoint).
     const allowed = this.deploy.restore_dir || jobCheckpointDirectory(this.deploy.checkpoint_dir, this.ref.job_id);
-    const snapshots = await Promise.all(handles.map((h) => readTaskState(h, allowed, this.serializer)));
-    await faultPoint('tm.restore.read');
-    const keyedSnaps = new Map<string, NonNullable<TaskStateSnapshot['operators'][string]['keyed']>[]>();
     const splits = new Map<string, Record<string, unknown[]>[]>();
-    for (const snap of snapshots) {
+    const withChannels: TaskStateSnapshot[] = [];
+    // Handles in order: each old subtask's file, then its chain (full parts, then deltas).
+    // One at a time, each applied before the next is read: state larger than memory
+    // never is in memory at once.
+    let first = true;
+    let skipped = 0;
+    for (const handle of handles) {
+      // A file of keyed state only, of key groups this task does not own, is not read at all.
+      if (isKeyedOnlyFile(handle.path) && !(mine && rangesOverlap({ start: handle.key_group_start, end: handle.key_group_end }, mine))) {
+        skipped++;
+        continue;
+      }
+      // An incremental checkpoint's chain lies in its job's shared/ directory, beside chk-<n>.
+      const jobOfRestored = parentLocation(allowed);
+      const dir = isSharedHandle(handle) && isWithinJobDirectory(joinLocation(jobOfRestored, SHARED_DIR), handle.path) ? jobOfRestored : allowed;
+      const snap = await readTaskState(handle, dir, this.serializer, this.localCopies);
+      if (first) await faultPoint('tm.restore.read');
+      first = false;
+      if (snap.channels) withChannels.push(snap);
       for (const [uid, op] of Object.entries(snap.operators)) {
         if (!ownUids.has(uid)) continue;
         this.restoredUids.add(uid);
         if (op.operator) this.operatorStore(uid).restore([op.operator]);
         if (op.split) splits.set(uid, [...(splits.get(uid) ?? []), op.split]);
-        if (op.keyed && uid === headUid && mine && rangesOverlap(op.keyed.range, mine)) {
-          keyedSnaps.set(uid, [...(keyedSnaps.get(uid) ?? []), op.keyed]);
-        }
+        if (op.keyed && uid === headUid && mine && this.keyed && rangesOverlap(op.keyed.range, mine)) await this.keyed.restore([op.keyed]);
       }
     }
     for (const [uid, list] of splits) this.operatorStore(uid).restoreSplit(list, this.ref.subtask, this.deploy.parallelism);
-    if (this.keyed) for (const list of keyedSnaps.values()) this.keyed.restore(list.filter((s) => s !== undefined));
-    this.restoreChannelState(snapshots);
-    this.log.info({ task: this.name, checkpointId: this.deploy.restore_checkpoint_id, from: this.deploy.restore_dir }, 'restored state');
+    this.restoreChannelState(withChannels);
+    const local = this.localCopies?.stats;
+    this.log.info({ task: this.name, backend: this.keyed ? this.stateSettings.type : undefined, checkpointId: this.deploy.restore_checkpoint_id, from: this.deploy.restore_dir, files: handles.length - skipped, skipped, localFiles: local?.read ?? 0, localRejected: local?.rejected ?? 0, ms: Date.now() - started }, 'restored state');
   }
 
   /** In-flight data of an unaligned checkpoint: outputs go out first, inputs are replayed before new input. */

@@ -45,6 +45,12 @@ export interface CheckpointStorage {
    * Returns the write requests it took (a server-side COPY is billed as a PUT; a rename is none).
    */
   move(from: string, to: string): Promise<number>;
+  /**
+   * Copies a file to another location of the same storage, keeping the original (a file of
+   * an incremental checkpoint's chain that a savepoint takes, which later checkpoints still
+   * read). Returns the write requests it took.
+   */
+  copy(from: string, to: string): Promise<number>;
   /** Removes one file; a missing one is no error. */
   delete(location: string): Promise<void>;
   /** Removes a directory and everything under it; a missing one is no error. */

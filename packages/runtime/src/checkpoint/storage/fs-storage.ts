@@ -69,6 +69,12 @@ export class FsCheckpointStorage implements CheckpointStorage {
     }
   }
 
+  async copy(from: string, to: string): Promise<number> {
+    await mkdir(path.dirname(to), { recursive: true });
+    await copyFile(from, to);
+    return 1;
+  }
+
   async delete(location: string): Promise<void> {
     await rm(location, { force: true });
   }

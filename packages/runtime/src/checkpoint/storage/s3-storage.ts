@@ -117,14 +117,20 @@ export class S3CheckpointStorage implements CheckpointStorage {
   }
 
   async move(from: string, to: string): Promise<number> {
+    // S3 has no rename: a server-side copy, then the original goes.
+    const puts = await this.copy(from, to);
+    await this.delete(from);
+    return puts;
+  }
+
+  /** A server-side copy: no bytes through us, billed as one PUT. */
+  async copy(from: string, to: string): Promise<number> {
     const source = parseS3Location(from);
     const target = this.address(to);
-    // S3 has no rename: a server-side copy (no bytes through us), then the original goes.
     await this.request('COPY', `${from} to ${to}`, target.bucket, () =>
       this.client.send(new CopyObjectCommand({ Bucket: target.bucket, Key: target.key, CopySource: `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}` })),
     );
     this.counters.puts++;
-    await this.delete(from);
     return 1;
   }
 

@@ -1,0 +1,267 @@
+import { performance } from 'node:perf_hooks';
+import { keyGroupFor, keyToString, NO_TYPES, RecordSerializer, StateError, type KeyGroupRange, type TypeRegistry } from '@weir/core';
+import type { StateDescriptor } from '@weir/api';
+import { ChangeSet } from './change-set';
+import { ChunkBuilder, entriesToMap, mapToEntries, mergeChunks, type KeyedCapture, type KeyedSnapshot, type KeyedStateBackend, type TableKey } from './keyed-backend';
+import { stateFacade, type StateCell } from './state-kinds';
+import { yieldToEventLoop } from '../signal';
+
+type Group = Map<TableKey, unknown>;
+
+/** One state's table: key group -> key -> value. */
+interface Table {
+  kind: string;
+  groups: Map<number, Group>;
+}
+
+/** A key that had no value when the capture was taken. */
+const ABSENT = Symbol('absent');
+
+/** A capture still being read: the value at capture time of every key changed since (state -> key group -> key). */
+interface OpenCapture {
+  before: Map<string, Map<number, Map<TableKey, unknown>>>;
+}
+
+/** Reading a capture gives the event loop a turn after this long, so that records keep flowing. */
+const SLICE_MS = 3;
+/** A key group of at most this many entries is read in one go. */
+const SMALL_GROUP = 4096;
+
+/**
+ * Heap keyed state with copy-on-write per entry (as Flink's CopyOnWriteStateMap): a
+ * capture copies nothing; while it is being read, the first change to a key keeps that
+ * key's value at capture time aside, so the capture reads the live table for untouched
+ * keys and the kept values for the rest. The synchronous phase is O(number of states),
+ * and the work after it is O(keys changed meanwhile), not O(state). The state kinds never
+ * change a value in place (see state-kinds.ts); an object value a job reads while a
+ * capture is open is kept aside and the job gets a copy (it may change what it read).
+ */
+export class HeapKeyedStateBackend implements KeyedStateBackend {
+  private readonly tables = new Map<string, Table>();
+  private currentTableKey: TableKey = '';
+  private currentKeyGroup = 0;
+  private currentKeyValue: unknown;
+  private changes?: ChangeSet;
+  private sinceFull = false;
+  private readonly open = new Set<OpenCapture>();
+  private readonly copier: RecordSerializer;
+
+  constructor(
+    readonly range: KeyGroupRange,
+    private readonly maxParallelism: number,
+    private readonly types: TypeRegistry = NO_TYPES,
+    options: { trackChanges?: boolean } = {},
+  ) {
+    if (options.trackChanges) this.changes = new ChangeSet();
+    this.copier = new RecordSerializer(types);
+  }
+
+  /** Throws a ContractViolation for a key that cannot be a key (null, undefined, a function...). */
+  setCurrentKey(key: unknown): void {
+    const text = keyToString(key, this.types);
+    this.currentKeyValue = key;
+    this.currentKeyGroup = keyGroupFor(text, this.maxParallelism);
+    // A number looks up faster than a string built for every record.
+    this.currentTableKey = typeof key === 'number' ? key : text;
+  }
+
+  currentKey(): unknown {
+    return this.currentKeyValue;
+  }
+
+  private table(name: string, kind: string): Table {
+    let table = this.tables.get(name);
+    if (!table) {
+      table = { kind, groups: new Map() };
+      this.tables.set(name, table);
+    } else if (table.kind !== kind) {
+      throw new StateError(`state "${name}" is a ${table.kind} state, not a ${kind} state`);
+    }
+    return table;
+  }
+
+  /** Before the current key of `name` changes: open captures keep its value at capture time. Returns whether any had not yet. */
+  private keep(name: string, table: Table): boolean {
+    let kept = false;
+    for (const capture of this.open) {
+      let groups = capture.before.get(name);
+      if (!groups) capture.before.set(name, (groups = new Map()));
+      let keys = groups.get(this.currentKeyGroup);
+      if (!keys) groups.set(this.currentKeyGroup, (keys = new Map()));
+      if (keys.has(this.currentTableKey)) continue;
+      const value = table.groups.get(this.currentKeyGroup)?.get(this.currentTableKey);
+      keys.set(this.currentTableKey, value === undefined ? ABSENT : value);
+      kept = true;
+    }
+    return kept;
+  }
+
+  private group(table: Table): Group {
+    let group = table.groups.get(this.currentKeyGroup);
+    if (!group) table.groups.set(this.currentKeyGroup, (group = new Map()));
+    return group;
+  }
+
+  private cell(name: string, table: Table): StateCell {
+    return {
+      read: () => {
+        const value = table.groups.get(this.currentKeyGroup)?.get(this.currentTableKey);
+        if (this.open.size === 0 || value === null || typeof value !== 'object') return value;
+        // The capture keeps the value it saw; the job gets its own copy to change.
+        if (!this.keep(name, table)) return value;
+        // Through the serializer: registered classes keep their prototype, as after a restore.
+        const copy = fromCanonical(table.kind, this.copier.decodeState(this.copier.encodeState(toCanonical(table.kind, value))));
+        this.group(table).set(this.currentTableKey, copy);
+        return copy;
+      },
+      write: (value) => {
+        if (this.open.size) this.keep(name, table);
+        this.group(table).set(this.currentTableKey, value);
+        this.changes?.mark(name, this.currentKeyGroup, this.currentTableKey);
+      },
+      remove: () => {
+        const group = table.groups.get(this.currentKeyGroup);
+        if (!group?.has(this.currentTableKey)) return;
+        if (this.open.size) this.keep(name, table);
+        group.delete(this.currentTableKey);
+        this.changes?.mark(name, this.currentKeyGroup, this.currentTableKey);
+      },
+    };
+  }
+
+  getState<S>(descriptor: StateDescriptor<S>, namespace: string): S {
+    const name = `${namespace}/${descriptor.name}`;
+    return stateFacade(descriptor, this.cell(name, this.table(name, descriptor.kind)), { types: this.types, stateName: descriptor.name, namespace });
+  }
+
+  needsFullCapture(): boolean {
+    return !this.changes || this.changes.overflowed || !this.sinceFull;
+  }
+
+  capture(mode: 'full' | 'delta'): KeyedCapture {
+    const states = [...this.tables].map(([name, table]) => ({ name, table }));
+    const changes = this.changes;
+    if (this.changes) this.changes = new ChangeSet();
+    if (mode === 'full') this.sinceFull = true;
+    const range = this.range;
+    const capture: OpenCapture = { before: new Map() };
+    this.open.add(capture);
+    const open = this.open;
+    async function* chunks(maxEntries = Infinity): AsyncGenerator<KeyedSnapshot> {
+      try {
+        const parts = new ChunkBuilder(range, mode, maxEntries);
+        let turn = performance.now();
+        for (const { name, table } of states) {
+          const kind = table.kind;
+          const kept = capture.before.get(name);
+          const atCapture = (kg: number, k: TableKey): unknown => {
+            const before = kept?.get(kg);
+            if (before?.has(k)) {
+              const v = before.get(k);
+              return v === ABSENT ? undefined : v;
+            }
+            return table.groups.get(kg)?.get(k);
+          };
+          if (mode === 'full') {
+            for (const [kg, group] of table.groups) {
+              const entries: [TableKey, unknown][] = [];
+              if (group.size <= SMALL_GROUP) {
+                // In one go: keys changed since the capture are in `kept`.
+                const before = kept?.get(kg);
+                for (const [k, v] of group) if (!before?.has(k)) entries.push([k, toCanonical(kind, v)]);
+                for (const [k, v] of before ?? []) if (v !== ABSENT) entries.push([k, toCanonical(kind, v)]);
+              } else {
+                // A large group is read across turns of the event loop: a key may change (and
+                // move in the map's order) meanwhile, so each is taken once, at its capture value.
+                const taken = new Set<TableKey>();
+                let n = 0;
+                for (const k of group.keys()) {
+                  if (taken.has(k)) continue;
+                  taken.add(k);
+                  const v = atCapture(kg, k);
+                  if (v !== undefined) entries.push([k, toCanonical(kind, v)]);
+                  if (++n % 1024 === 0 && performance.now() - turn >= SLICE_MS) {
+                    await yieldToEventLoop();
+                    turn = performance.now();
+                  }
+                }
+                // Keys removed after the capture and before they were reached.
+                for (const [k, v] of kept?.get(kg) ?? []) if (v !== ABSENT && !taken.has(k)) entries.push([k, toCanonical(kind, v)]);
+              }
+              const part = parts.add(name, kind, kg, entries, []);
+              if (part) yield part;
+              if (performance.now() - turn >= SLICE_MS) {
+                await yieldToEventLoop();
+                turn = performance.now();
+              }
+            }
+          } else {
+            for (const [kg, keys] of changes?.states.get(name) ?? []) {
+              const entries: [TableKey, unknown][] = [];
+              const removed: TableKey[] = [];
+              for (const k of keys) {
+                const v = atCapture(kg, k);
+                if (v === undefined) removed.push(k);
+                else entries.push([k, toCanonical(kind, v)]);
+              }
+              const part = parts.add(name, kind, kg, entries, removed);
+              if (part) yield part;
+              if (performance.now() - turn >= SLICE_MS) {
+                await yieldToEventLoop();
+                turn = performance.now();
+              }
+            }
+          }
+        }
+        yield* parts.rest();
+      } finally {
+        open.delete(capture);
+      }
+    }
+    return { mode, changes, chunks, read: () => mergeChunks(range, mode, chunks()) };
+  }
+
+  requeue(changes: ChangeSet): void {
+    this.changes?.addAll(changes);
+  }
+
+  async restore(snapshots: KeyedSnapshot[]): Promise<void> {
+    for (const snap of snapshots) {
+      for (const [name, { kind, groups, removed }] of Object.entries(snap.states)) {
+        const table = this.table(name, kind);
+        for (const [kg, entries] of groups) {
+          if (kg < this.range.start || kg > this.range.end) continue;
+          // A full snapshot replaces its key groups; a delta patches them.
+          let group = snap.delta ? table.groups.get(kg) : undefined;
+          if (!group) table.groups.set(kg, (group = new Map()));
+          for (const [k, v] of entries) group.set(k, fromCanonical(kind, v));
+        }
+        for (const [kg, keys] of removed ?? []) {
+          if (kg < this.range.start || kg > this.range.end) continue;
+          const group = table.groups.get(kg);
+          for (const k of keys) group?.delete(k);
+        }
+      }
+      await yieldToEventLoop();
+    }
+  }
+
+  keyCount(): number {
+    let n = 0;
+    for (const { groups } of this.tables.values()) for (const g of groups.values()) n += g.size;
+    return n;
+  }
+
+  async dispose(): Promise<void> {
+    this.tables.clear();
+    this.open.clear();
+  }
+}
+
+export function toCanonical(kind: string, value: unknown): unknown {
+  return kind === 'map' ? mapToEntries(value as Map<string, [unknown, unknown]>) : value;
+}
+
+export function fromCanonical(kind: string, value: unknown): unknown {
+  return kind === 'map' ? entriesToMap(value as [string, [unknown, unknown]][]) : value;
+}
