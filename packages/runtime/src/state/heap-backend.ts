@@ -144,7 +144,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     if (this.changes) this.changes = new ChangeSet();
     if (mode === 'full') this.sinceFull = true;
     const range = this.range;
-    const capture: OpenCapture = { before: new Map() };
+    // Every state's map of kept values exists from the start: the reader looks each up once,
+    // and a state first changed while the capture is half read must still be seen there.
+    const capture: OpenCapture = { before: new Map(states.map(({ name }) => [name, new Map()])) };
     this.open.add(capture);
     const open = this.open;
     async function* chunks(maxEntries = Infinity): AsyncGenerator<KeyedSnapshot> {
