@@ -21,6 +21,7 @@ import {
   EXAMPLES, WeirCluster, checkpointStats, cleanupTmp, ensureBuilt, installExitHandlers, killAllSync, machineReport, makeLogger, makeTmpRoot,
   measureThroughput, median, max, parseArgv, round, rss, sleep, startSampling, waitCheckpoints, weirVersion,
 } from './lib/common.mjs';
+import { orUsageExit } from './lib/args.mjs';
 import { firstSinkLineAfter, killAndMeasure } from './lib/recovery.mjs';
 import { SCALING_USAGE, intervalMs, scalingOptions, scalingPhase, scalingSummary, waitFirstPass } from './lib/scaling.mjs';
 
@@ -42,7 +43,7 @@ ${SCALING_USAGE}
   --keep-tmp              keep the temp dir (logs, checkpoints, sink output)
   --out FILE              also write the JSON to FILE`;
 
-const o = parseArgv(process.argv.slice(2), ['quick', 'no-build', 'keep-tmp', 'no-fast-recovery'], USAGE);
+const o = orUsageExit(() => parseArgv(process.argv.slice(2), ['quick', 'no-build', 'keep-tmp', 'no-fast-recovery'], USAGE), 'weir.mjs');
 const quick = !!o.quick;
 const num = (k, d) => (o[k] === undefined ? d : Number(o[k]));
 const opts = {
@@ -58,7 +59,7 @@ const opts = {
   restartDelayMs: num('restart-delay-ms', 500),
   fastRecovery: !o['no-fast-recovery'],
   only: new Set((o.only ?? 'throughput,checkpoint,recovery,scaling').split(',')),
-  scaling: scalingOptions(o),
+  scaling: orUsageExit(() => scalingOptions(o), 'weir.mjs'),
   build: !o['no-build'],
   keepTmp: !!o['keep-tmp'],
   out: o.out,

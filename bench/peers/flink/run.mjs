@@ -21,7 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgv } from '../../../scripts/bench/lib/args.mjs';
+import { orUsageExit, parseArgv } from '../../../scripts/bench/lib/args.mjs';
 import { createClusterSampler } from '../../../scripts/bench/lib/proc.mjs';
 import { countAt, firstSinkLineAfter, readCounts } from '../../../scripts/bench/lib/sink-files.mjs';
 import { SCALING_USAGE, intervalMs, scalingOptions, scalingPhase, scalingSummary, waitFirstPass } from '../../../scripts/bench/lib/scaling.mjs';
@@ -87,7 +87,7 @@ function parseArgs(argv) {
   };
 }
 
-const opts = parseArgs(process.argv.slice(2));
+const opts = orUsageExit(() => parseArgs(process.argv.slice(2)), 'run.mjs');
 const log = (...a) => console.error(`[flink-bench ${new Date().toISOString().slice(11, 23)}]`, ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {

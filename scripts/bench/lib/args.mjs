@@ -13,3 +13,13 @@ export function parseArgv(argv, flags, usage) {
   }
   return o;
 }
+
+/** Runs fn (option parsing); a bad option prints its one message and exits 2, without a stack. */
+export function orUsageExit(fn, tag) {
+  try {
+    return fn();
+  } catch (e) {
+    console.error(`${tag}: ${e.message}`);
+    process.exit(2);
+  }
+}
