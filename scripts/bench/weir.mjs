@@ -21,7 +21,7 @@ import {
   EXAMPLES, WeirCluster, checkpointStats, cleanupTmp, ensureBuilt, installExitHandlers, killAllSync, machineReport, makeLogger, makeTmpRoot,
   measureThroughput, median, max, parseArgv, round, rss, sleep, startSampling, waitCheckpoints, weirVersion,
 } from './lib/common.mjs';
-import { orUsageExit } from './lib/args.mjs';
+import { orUsageExit, phaseSet } from './lib/args.mjs';
 import { firstSinkLineAfter, killAndMeasure } from './lib/recovery.mjs';
 import { SCALING_USAGE, intervalMs, scalingOptions, scalingPhase, scalingSummary, waitFirstPass } from './lib/scaling.mjs';
 
@@ -58,7 +58,7 @@ const opts = {
   parallelism: num('parallelism', 2),
   restartDelayMs: num('restart-delay-ms', 500),
   fastRecovery: !o['no-fast-recovery'],
-  only: new Set((o.only ?? 'throughput,checkpoint,recovery,scaling').split(',')),
+  only: orUsageExit(() => phaseSet(o.only ?? 'throughput,checkpoint,recovery,scaling', ['throughput', 'checkpoint', 'recovery', 'scaling']), 'weir.mjs'),
   scaling: orUsageExit(() => scalingOptions(o), 'weir.mjs'),
   build: !o['no-build'],
   keepTmp: !!o['keep-tmp'],

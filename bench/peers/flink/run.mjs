@@ -21,7 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { orUsageExit, parseArgv } from '../../../scripts/bench/lib/args.mjs';
+import { orUsageExit, parseArgv, phaseSet } from '../../../scripts/bench/lib/args.mjs';
 import { createClusterSampler } from '../../../scripts/bench/lib/proc.mjs';
 import { countAt, firstSinkLineAfter, readCounts } from '../../../scripts/bench/lib/sink-files.mjs';
 import { SCALING_USAGE, intervalMs, scalingOptions, scalingPhase, scalingSummary, waitFirstPass } from '../../../scripts/bench/lib/scaling.mjs';
@@ -74,7 +74,7 @@ function parseArgs(argv) {
     tmMb: num('tm-process-mb', 1536),
     jmMb: num('jm-process-mb', 1024),
     restartDelayMs: num('restart-delay-ms', 500),
-    only: new Set((o.only ?? 'throughput,checkpoint,recovery,scaling').split(',')),
+    only: phaseSet(o.only ?? 'throughput,checkpoint,recovery,scaling', ['throughput', 'checkpoint', 'recovery', 'scaling', 'state']),
     scaling: scalingOptions(o),
     scalingTmMb: num('scaling-tm-process-mb', 3072),
     stateKeys: String(o['state-keys'] ?? '1000000,10000000').split(',').map(Number),

@@ -23,3 +23,10 @@ export function orUsageExit(fn, tag) {
     process.exit(2);
   }
 }
+
+/** --only LIST as a Set; an unknown phase is an error rather than a phase silently skipped. */
+export function phaseSet(value, known) {
+  const s = new Set(String(value).split(',').filter(Boolean));
+  for (const p of s) if (!known.includes(p)) throw new Error(`--only: unknown phase ${p} (known: ${known.join(', ')})`);
+  return s;
+}
