@@ -11,6 +11,7 @@
 //   - recovery after kill -9 of the TaskManager running sink subtask 0, with a spare TM,
 //     restart delay 500 ms (as Flink's harness), and again with 0 ms (`recovery_fast`)
 //   - peak RSS (sum of VmRSS over the JM + TM pids, every 100 ms)
+//   - scaling curves (lib/scaling.mjs): throughput against the key count and the parallelism
 // Progress goes to stderr; the last line on stdout is one JSON object.
 // Node.js >= 20, built-ins only (plus @grpc/* from the repository's node_modules).
 
@@ -20,7 +21,9 @@ import {
   EXAMPLES, WeirCluster, checkpointStats, cleanupTmp, ensureBuilt, installExitHandlers, killAllSync, machineReport, makeLogger, makeTmpRoot,
   measureThroughput, median, max, parseArgv, round, rss, sleep, startSampling, waitCheckpoints, weirVersion,
 } from './lib/common.mjs';
+import { orUsageExit, phaseSet } from './lib/args.mjs';
 import { firstSinkLineAfter, killAndMeasure } from './lib/recovery.mjs';
+import { SCALING_USAGE, intervalMs, scalingOptions, scalingPhase, scalingSummary, waitFirstPass } from './lib/scaling.mjs';
 
 const USAGE = `usage: node scripts/bench/weir.mjs [options]
   --quick                 short run (warm-up 5 s, windows 10 s, 1 recovery per delay)
@@ -34,12 +37,13 @@ const USAGE = `usage: node scripts/bench/weir.mjs [options]
   --parallelism N         job parallelism (default 2)
   --restart-delay-ms N    fixed-delay restart delay (default 500, as Flink's harness)
   --no-fast-recovery      skip the extra recovery run with restart delay 0 ms
-  --only LIST             comma list of phases: throughput,checkpoint,recovery
+  --only LIST             comma list of phases: throughput,checkpoint,recovery,scaling
+${SCALING_USAGE}
   --no-build              do not run npm run build
   --keep-tmp              keep the temp dir (logs, checkpoints, sink output)
   --out FILE              also write the JSON to FILE`;
 
-const o = parseArgv(process.argv.slice(2), ['quick', 'no-build', 'keep-tmp', 'no-fast-recovery'], USAGE);
+const o = orUsageExit(() => parseArgv(process.argv.slice(2), ['quick', 'no-build', 'keep-tmp', 'no-fast-recovery'], USAGE), 'weir.mjs');
 const quick = !!o.quick;
 const num = (k, d) => (o[k] === undefined ? d : Number(o[k]));
 const opts = {
@@ -54,7 +58,8 @@ const opts = {
   parallelism: num('parallelism', 2),
   restartDelayMs: num('restart-delay-ms', 500),
   fastRecovery: !o['no-fast-recovery'],
-  only: new Set((o.only ?? 'throughput,checkpoint,recovery').split(',')),
+  only: orUsageExit(() => phaseSet(o.only ?? 'throughput,checkpoint,recovery,scaling', ['throughput', 'checkpoint', 'recovery', 'scaling']), 'weir.mjs'),
+  scaling: orUsageExit(() => scalingOptions(o), 'weir.mjs'),
   build: !o['no-build'],
   keepTmp: !!o['keep-tmp'],
   out: o.out,
@@ -156,6 +161,40 @@ async function recoveryPhase(restartDelayMs, runsN, phase) {
   }
 }
 
+/** One point of a scaling curve: the throughput job at `keys` and `parallelism`. */
+async function scalingPoint(cl, { keys, parallelism, checkpointing, name }) {
+  const statsDir = path.join(cl.dir, `stats-${name}`);
+  const ckptMs = intervalMs(checkpointing);
+  const jobId = await cl.submit(THROUGHPUT_JOB, [statsDir, String(keys), String(ckptMs)], parallelism);
+  try {
+    await cl.waitRunning(jobId, 120000);
+    const firstPass = await waitFirstPass(statsDir, keys, opts.scaling.fillTimeoutS, sleep);
+    const t = await measureThroughput(cl, jobId, { warmupS: opts.warmupS, windowS: opts.windowS, statsDir, log });
+    const entry = { records_per_s: round(t.rps), window_s: round(t.windowS, 1), first_pass_s: round(firstPass, 1),
+      interval_rps_min: round(t.minIntervalRps), interval_rps_max: round(t.maxIntervalRps) };
+    if (ckptMs) {
+      const s = await checkpointStats(cl, jobId, t.t0);
+      entry.checkpoints = { count: s.count, duration_ms_median: s.duration_ms_median, duration_ms_max: s.duration_ms_max, state_size_bytes_last: s.state_size_bytes_last };
+    }
+    return entry;
+  } finally {
+    await cl.cancel(jobId);
+  }
+}
+
+async function scaling() {
+  return scalingPhase(opts.scaling, {
+    startCluster: async (name, numTms) => {
+      const cl = new WeirCluster(tmpRoot, name, numTms, clusterConfig(opts.restartDelayMs), { log });
+      await cl.start();
+      return cl;
+    },
+    runPoint: scalingPoint,
+    stopCluster: (cl) => cl.stop(),
+    rss, log, round,
+  });
+}
+
 async function main() {
   ensureBuilt(log, opts.build);
   startSampling();
@@ -184,6 +223,11 @@ async function main() {
       result.recovery_fast = f.section;
     }
   }
+  if (opts.only.has('scaling')) {
+    result.scaling = await scaling();
+    // The JavaScript heap limit of every TaskManager: Node's default for this machine's memory.
+    result.scaling.setup.tm_memory = `node default heap limit (${round((await import('node:v8')).getHeapStatistics().heap_size_limit / 2 ** 20)} MB)`;
+  }
   result.machine = machineReport();
   result.peak_rss_mb = round(rss.overall);
   result.peak_rss_mb_by_phase = Object.fromEntries(Object.entries(rss.byPhase).filter(([k]) => k !== 'idle').map(([k, v]) => [k, round(v)]));
@@ -198,6 +242,7 @@ async function main() {
     peak_rss_mb: result.peak_rss_mb,
     recovery_fast_kill_to_running_ms: result.recovery_fast?.kill_to_running_ms_median ?? null,
     recovery_fast_kill_to_first_output_ms: result.recovery_fast?.kill_to_first_output_ms_median ?? null,
+    ...scalingSummary(result.scaling),
   };
   result.finished_at = new Date().toISOString();
   if (opts.out) fs.writeFileSync(opts.out, JSON.stringify(result, null, 2) + '\n');

@@ -10,6 +10,8 @@
 //   - recovery after kill -9 of a TaskManager that runs tasks, with a spare TM:
 //     kill -> all tasks RUNNING again, kill -> first output of the restarted job
 //   - peak RSS (sum of VmRSS over the JM + TM pids)
+//   - scaling curves (scripts/bench/lib/scaling.mjs): throughput against the key count and
+//     the parallelism, on TaskManagers of --scaling-tm-process-mb each
 // Progress goes to stderr; the last line on stdout is one JSON object.
 // Node.js >= 20, built-ins only. Every process it starts is stopped by pid on exit.
 
@@ -19,9 +21,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgv } from '../../../scripts/bench/lib/args.mjs';
+import { orUsageExit, parseArgv, phaseSet } from '../../../scripts/bench/lib/args.mjs';
 import { createClusterSampler } from '../../../scripts/bench/lib/proc.mjs';
 import { countAt, firstSinkLineAfter, readCounts } from '../../../scripts/bench/lib/sink-files.mjs';
+import { SCALING_USAGE, intervalMs, scalingOptions, scalingPhase, scalingSummary, waitFirstPass } from '../../../scripts/bench/lib/scaling.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const LIB = path.join(HERE, 'target', 'lib');
@@ -41,12 +44,15 @@ const USAGE = `usage: node run.mjs [options]
   --tm-process-mb N       taskmanager.memory.process.size (default 1536)
   --jm-process-mb N       jobmanager.memory.process.size (default 1024)
   --restart-delay-ms N    fixed-delay restart delay (default 500)
-  --only LIST             comma list of phases: throughput,checkpoint,recovery,state
+  --only LIST             comma list of phases: throughput,checkpoint,recovery,scaling,state
                           (state: StateJob on RocksDB with incremental checkpoints; not in the default list)
   --state-keys LIST       key counts of the state phase (default 1000000,10000000)
   --state-rate N          steady records/s over both source subtasks in the state phase (default 20000)
   --state-checkpoints N   completed checkpoints in each state window (default 10)
   --state-managed-mb N    taskmanager.memory.managed.size for RocksDB (default 512)
+${SCALING_USAGE}
+  --scaling-tm-process-mb N   taskmanager.memory.process.size of the scaling clusters (default 3072:
+                          about 2 GB of task heap, room for 5M keys of heap state per TaskManager)
   --no-build              do not run Maven
   --keep-tmp              keep the temp dir (configs, logs, sink output)
   --out FILE              also write the JSON to FILE`;
@@ -68,7 +74,9 @@ function parseArgs(argv) {
     tmMb: num('tm-process-mb', 1536),
     jmMb: num('jm-process-mb', 1024),
     restartDelayMs: num('restart-delay-ms', 500),
-    only: new Set((o.only ?? 'throughput,checkpoint,recovery').split(',')),
+    only: phaseSet(o.only ?? 'throughput,checkpoint,recovery,scaling', ['throughput', 'checkpoint', 'recovery', 'scaling', 'state']),
+    scaling: scalingOptions(o),
+    scalingTmMb: num('scaling-tm-process-mb', 3072),
     stateKeys: String(o['state-keys'] ?? '1000000,10000000').split(',').map(Number),
     stateRate: num('state-rate', 20000),
     stateCheckpoints: num('state-checkpoints', 10),
@@ -79,7 +87,7 @@ function parseArgs(argv) {
   };
 }
 
-const opts = parseArgs(process.argv.slice(2));
+const opts = orUsageExit(() => parseArgs(process.argv.slice(2)), 'run.mjs');
 const log = (...a) => console.error(`[flink-bench ${new Date().toISOString().slice(11, 23)}]`, ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
@@ -186,7 +194,8 @@ logger.netty.level = ERROR
 // ---------------------------------------------------------------- cluster
 class Cluster {
   /** extraConf: keys that override the defaults below (the state phase's RocksDB settings). */
-  constructor(name, numTms, extraConf = {}) {
+  constructor(name, numTms, extraConf = {}, parallelism = opts.parallelism) {
+    this.parallelism = parallelism;
     this.extraConf = extraConf;
     this.name = name;
     this.numTms = numTms;
@@ -213,7 +222,7 @@ class Cluster {
       'taskmanager.memory.process.size': `${opts.tmMb}m`,
       'taskmanager.memory.managed.size': '0m', // heap state backend uses no managed memory
       'taskmanager.numberOfTaskSlots': 1,
-      'parallelism.default': opts.parallelism,
+      'parallelism.default': this.parallelism,
       'rest.address': '127.0.0.1',
       'rest.bind-address': '127.0.0.1',
       'rest.port': this.restPort,
@@ -335,7 +344,7 @@ class Cluster {
   async submit(entryClass, args) {
     if (!this.jarId) await this.uploadJar();
     const r = await this.req('POST', `/jars/${this.jarId}/run`, {
-      entryClass: `dev.weir.bench.${entryClass}`, programArgsList: args, parallelism: opts.parallelism,
+      entryClass: `dev.weir.bench.${entryClass}`, programArgsList: args, parallelism: this.parallelism,
     }, 60000);
     log(`${this.name}: submitted ${entryClass} ${args.join(' ')} -> job ${r.jobid}`);
     return r.jobid;
@@ -388,7 +397,7 @@ class Cluster {
  * the window's ends as a cross-check (it is served by a metric fetcher, so less precise).
  */
 async function measureThroughput(cluster, jobId, windowS, statsDir) {
-  const job = await cluster.waitRunning(jobId);
+  const job = await cluster.waitRunning(jobId, 120000);
   const sumVertex = job.vertices.find((v) => /sum/i.test(v.name));
   // The metric fetcher answers from its store and refreshes it asynchronously, so the first
   // request after a pause returns an old value: ask, wait, ask again.
@@ -475,6 +484,44 @@ async function throughputPhase(result) {
     rss.phase = 'idle';
     await cl.stop();
   }
+}
+
+/** One point of a scaling curve: ThroughputJob at `keys` and `parallelism`. */
+async function scalingPoint(cl, { keys, parallelism, checkpointing, name }) {
+  const statsDir = path.join(cl.dir, `stats-${name}`);
+  const ckptMs = intervalMs(checkpointing);
+  const jobId = await cl.submit('ThroughputJob', ['--keys', String(keys), '--checkpoint-interval-ms', String(ckptMs),
+    '--parallelism', String(parallelism), '--name', `scaling-${name}`, '--stats-dir', statsDir]);
+  try {
+    await cl.waitRunning(jobId, 120000);
+    const firstPass = await waitFirstPass(statsDir, keys, opts.scaling.fillTimeoutS, sleep);
+    const t = await measureThroughput(cl, jobId, opts.windowS, statsDir);
+    const entry = { records_per_s: round(t.rps), window_s: round(t.windowS, 1), first_pass_s: round(firstPass, 1),
+      interval_rps_min: round(t.minIntervalRps), interval_rps_max: round(t.maxIntervalRps) };
+    if (ckptMs) {
+      const s = await checkpointStats(cl, jobId, t.t0);
+      entry.checkpoints = { count: s.count, duration_ms_median: s.duration_ms_median, duration_ms_max: s.duration_ms_max, state_size_bytes_last: s.state_size_bytes_last };
+    }
+    return entry;
+  } finally {
+    await cl.cancel(jobId);
+  }
+}
+
+async function scaling(result) {
+  const out = await scalingPhase(opts.scaling, {
+    startCluster: async (name, numTms) => {
+      const cl = new Cluster(name, numTms, { 'taskmanager.memory.process.size': `${opts.scalingTmMb}m` }, numTms);
+      try { await cl.start(); } catch (e) { await cl.stop(); throw e; }
+      result.flink_version ??= (await cl.get('/config'))['flink-version'];
+      return cl;
+    },
+    runPoint: scalingPoint,
+    stopCluster: (cl) => cl.stop(),
+    rss, log, round,
+  });
+  out.setup.tm_memory = `taskmanager.memory.process.size ${opts.scalingTmMb}m, managed 0m (heap state backend)`;
+  return out;
 }
 
 /** Snapshot of every subtask: vertexId -> [{subtask, attempt, status, tm}] */
@@ -598,6 +645,9 @@ async function main() {
   };
   if (opts.only.has('throughput') || opts.only.has('checkpoint')) await throughputPhase(result);
   if (opts.only.has('recovery')) await recoveryPhase(result);
+  if (opts.only.has('scaling')) {
+    result.scaling = await scaling(result);
+  }
   if (opts.only.has('state')) {
     const { statePhase } = await import('./state-phase.mjs');
     result.state = await statePhase({ Cluster, opts, log, sleep, tmpRoot });
@@ -622,6 +672,7 @@ async function main() {
     recovery_kill_to_running_ms: result.recovery?.kill_to_running_ms_median ?? null,
     recovery_kill_to_first_output_ms: result.recovery?.kill_to_first_output_ms_median ?? null,
     peak_rss_mb: result.peak_rss_mb,
+    ...scalingSummary(result.scaling),
   };
   result.finished_at = new Date().toISOString();
   const line = JSON.stringify(result);

@@ -13,3 +13,20 @@ export function parseArgv(argv, flags, usage) {
   }
   return o;
 }
+
+/** Runs fn (option parsing); a bad option prints its one message and exits 2, without a stack. */
+export function orUsageExit(fn, tag) {
+  try {
+    return fn();
+  } catch (e) {
+    console.error(`${tag}: ${e.message}`);
+    process.exit(2);
+  }
+}
+
+/** --only LIST as a Set; an unknown phase is an error rather than a phase silently skipped. */
+export function phaseSet(value, known) {
+  const s = new Set(String(value).split(',').filter(Boolean));
+  for (const p of s) if (!known.includes(p)) throw new Error(`--only: unknown phase ${p} (known: ${known.join(', ')})`);
+  return s;
+}
