@@ -20,6 +20,7 @@ import {
   median, parseArgv, round, runBenchmark, sleep, startSampling, weirVersion,
 } from './lib/common.mjs';
 import { readIntervals, windowStats } from './lib/latency-histogram.mjs';
+import { pidJiffies } from './lib/proc.mjs';
 
 const USAGE = `usage: node scripts/bench/latency.mjs [options]
   --system weir|flink|both    which systems (default both)
@@ -74,6 +75,12 @@ const WEIR_DEFAULT_BUFFER_TIMEOUT_MS = 50;
 const FLINK_DEFAULT_BUFFER_TIMEOUT_MS = 100;
 let tmpRoot;
 let runNo = 0;
+const JIFFY_US = 10000; // USER_HZ is 100 on Linux
+
+/** CPU jiffies of the cluster's JobManager and TaskManagers. */
+function clusterJiffies(cluster) {
+  return [cluster.jmPid, ...(cluster.tmPids ?? [])].reduce((a, pid) => a + (pidJiffies(pid) ?? 0), 0);
+}
 
 /**
  * One run on a started cluster: submit (through `side`), warm up, measure the window from
@@ -87,8 +94,10 @@ async function measure(side, { rate, label, ...extra }) {
     await sleep(opts.warmupS * 1000);
     const t0 = Date.now();
     const ckpt0 = await side.completed(jobId);
+    const cpu0 = clusterJiffies(side.cluster);
     await sleep(opts.windowS * 1000);
     const t1 = Date.now();
+    const cpu1 = clusterJiffies(side.cluster);
     const ckpt1 = await side.completed(jobId);
     await sleep(1500); // every sink has written the second that ends after t1
     const s = windowStats(readIntervals(outDir), t0, t1);
@@ -96,9 +105,11 @@ async function measure(side, { rate, label, ...extra }) {
     const entry = {
       target_rps: rate || null, rps: round(s.rps), p50_ms: round(s.p50_ms, 2), p99_ms: round(s.p99_ms, 2), p999_ms: round(s.p999_ms, 2),
       max_ms: round(s.max_ms, 1), records: s.n, checkpoints: ckpt1 - ckpt0, loadavg_1m: round(os.loadavg()[0], 2),
+      // Less sensitive to other work on the machine than records/s: what batching costs.
+      cpu_us_per_record: round(((cpu1 - cpu0) * JIFFY_US) / (s.rps * ((t1 - t0) / 1000)), 2),
     };
     if (rate) entry.kept_up = s.rps >= 0.95 * rate;
-    log(`${side.name} ${label}: ${Math.round(s.rps)} records/s${rate ? ` (target ${rate})` : ''}, p50 ${entry.p50_ms} ms, p99 ${entry.p99_ms} ms, p99.9 ${entry.p999_ms} ms, max ${entry.max_ms} ms, ${entry.checkpoints} checkpoints, load ${entry.loadavg_1m}`);
+    log(`${side.name} ${label}: ${Math.round(s.rps)} records/s${rate ? ` (target ${rate})` : ''}, ${entry.cpu_us_per_record} us CPU/record, p50 ${entry.p50_ms} ms, p99 ${entry.p99_ms} ms, p99.9 ${entry.p999_ms} ms, max ${entry.max_ms} ms, ${entry.checkpoints} checkpoints, load ${entry.loadavg_1m}`);
     return entry;
   } finally {
     await side.cluster.cancel(jobId);
@@ -147,10 +158,12 @@ async function sweep(side, key, values, refMax) {
       [key]: v,
       max_rps: round(median(rs.map((x) => x.unthrottled.rps))),
       unthrottled_p99_ms: med(rs, (x) => x.unthrottled.p99_ms),
+      unthrottled_cpu_us_per_record: med(rs, (x) => x.unthrottled.cpu_us_per_record),
       loads: opts.sweepLoads.map((load, i) => ({
         load, target_rps: rs[0].loads[i].target_rps,
         rps: round(median(rs.map((x) => x.loads[i].rps))),
         p50_ms: med(rs, (x) => x.loads[i].p50_ms), p99_ms: med(rs, (x) => x.loads[i].p99_ms), p999_ms: med(rs, (x) => x.loads[i].p999_ms),
+        cpu_us_per_record: med(rs, (x) => x.loads[i].cpu_us_per_record), loadavg_1m: med(rs, (x) => x.loads[i].loadavg_1m),
         kept_up: rs.every((x) => x.loads[i].kept_up),
       })),
       rounds: rs.length,
@@ -193,9 +206,9 @@ async function runFlink() {
 }
 
 function tableRows(result) {
-  const rows = [['system', 'setting', 'load', 'target/s', 'records/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'ckpts', 'load avg']];
+  const rows = [['system', 'setting', 'load', 'target/s', 'records/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'CPU us/rec', 'ckpts', 'load avg']];
   const row = (sys, setting, load, e) => rows.push([sys, setting, load, e.target_rps ?? '-', e.rps, e.p50_ms, e.p99_ms, e.p999_ms, e.max_ms ?? '-',
-    e.checkpoints ?? '-', e.loadavg_1m ?? '-']);
+    e.cpu_us_per_record ?? '-', e.checkpoints ?? '-', e.loadavg_1m ?? '-']);
   for (const sys of ['weir', 'flink']) {
     const r = result[sys];
     if (!r) continue;
@@ -206,7 +219,7 @@ function tableRows(result) {
   for (const [key, name] of [['buffer_timeout_sweep', 'buffer_timeout_ms'], ['segment_size_sweep', 'segment_size']]) {
     for (const s of result.weir?.[key] ?? []) {
       const setting = name === 'buffer_timeout_ms' ? `buffer-timeout ${s[name]} ms` : `segment-size ${s[name]} B`;
-      row('weir', setting, 'max', { rps: s.max_rps, p50_ms: '-', p99_ms: s.unthrottled_p99_ms, p999_ms: '-' });
+      row('weir', setting, 'max', { rps: s.max_rps, p50_ms: '-', p99_ms: s.unthrottled_p99_ms, p999_ms: '-', cpu_us_per_record: s.unthrottled_cpu_us_per_record });
       for (const l of s.loads) row('weir', setting, l.load, l);
     }
   }
