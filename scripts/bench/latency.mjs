@@ -36,6 +36,7 @@ const USAGE = `usage: node scripts/bench/latency.mjs [options]
   --sweep-rounds N            repeat the sweep in alternating order, report medians (default 1)
   --segment-sizes LIST        also sweep taskmanager.memory.segment-size, bytes (default none)
   --checkpoint-ms N           checkpoint interval (default 1000)
+  --hops 1|2                  network hops: 2 rebalances the sum's output to the sink (default 1)
   --no-build                  do not build Weir nor the Flink jobs
   --keep-tmp                  keep the temp dir (logs, histograms)
   --out FILE                  also write the JSON to FILE`;
@@ -57,6 +58,7 @@ const opts = {
   sweepRounds: num('sweep-rounds', 1),
   segmentSizes: list('segment-sizes', []),
   checkpointMs: num('checkpoint-ms', 1000),
+  hops: num('hops', 1),
   build: !o['no-build'],
   keepTmp: !!o['keep-tmp'],
   out: o.out,
@@ -65,6 +67,7 @@ for (const [k, v] of Object.entries(opts)) {
   const bad = Array.isArray(v) ? v.some((x) => !Number.isFinite(x) || x < 0) : typeof v === 'number' && (!Number.isFinite(v) || v < 0);
   if (bad) { console.error(`latency.mjs: bad value for ${k}: ${o[k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] ?? v}\n${USAGE}`); process.exit(2); }
 }
+if (![1, 2].includes(opts.hops)) { console.error(`latency.mjs: --hops must be 1 or 2\n${USAGE}`); process.exit(2); }
 if (!['weir', 'flink', 'both'].includes(opts.system)) { console.error(`latency.mjs: --system must be weir, flink or both\n${USAGE}`); process.exit(2); }
 if ([...opts.loads, ...opts.sweepLoads].some((l) => l <= 0 || l > 1)) { console.error('latency.mjs: loads are fractions in (0, 1]'); process.exit(2); }
 
@@ -132,7 +135,7 @@ function weirSide(cluster) {
     name: 'weir',
     cluster,
     submit: (outDir, rate, { bufferTimeoutMs, segmentSize }) => cluster.submit(JOB, [outDir, String(opts.keys), String(opts.checkpointMs), String(rate),
-      bufferTimeoutMs == null ? '-' : String(bufferTimeoutMs), segmentSize == null ? '-' : String(segmentSize)], 2),
+      bufferTimeoutMs == null ? '-' : String(bufferTimeoutMs), segmentSize == null ? '-' : String(segmentSize), String(opts.hops)], 2),
     completed: async (jobId) => (await cluster.checkpoints(jobId)).completed ?? 0,
   };
 }
@@ -196,7 +199,7 @@ async function runFlink() {
       name: 'flink',
       cluster,
       submit: (outDir, rate) => cluster.submit('LatencyJob', ['--out-dir', outDir, '--keys', String(opts.keys),
-        '--checkpoint-interval-ms', String(opts.checkpointMs), '--rate', String(rate)]),
+        '--checkpoint-interval-ms', String(opts.checkpointMs), '--rate', String(rate), '--hops', String(opts.hops)]),
       completed: async (jobId) => (await cluster.checkpointCounts(jobId)).completed ?? 0,
     };
     return { version: (await cluster.get('/config'))['flink-version'], buffer_timeout_ms: FLINK_DEFAULT_BUFFER_TIMEOUT_MS, ...await loadCurve(side, opts.flinkMaxRps) };
@@ -234,7 +237,7 @@ async function main() {
   const result = {
     bench: 'latency',
     started_at: new Date().toISOString(),
-    setup: { parallelism: 2, taskmanagers: 2, slots_per_tm: 1, keys: opts.keys, checkpoint_interval_ms: opts.checkpointMs,
+    setup: { parallelism: 2, taskmanagers: 2, slots_per_tm: 1, keys: opts.keys, checkpoint_interval_ms: opts.checkpointMs, hops: opts.hops,
       warmup_s: opts.warmupS, window_s: opts.windowS, loads: opts.loads, node_version: process.versions.node,
       clock: 'wall clock ms with a fraction: Node performance.timeOrigin + performance.now(); JVM System.nanoTime + an epoch offset taken once per JVM' },
   };

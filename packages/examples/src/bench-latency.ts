@@ -11,6 +11,8 @@ import { ValueStateDescriptor, type ValueState, type OperatorContext, type Sink,
  * OUT_DIR/latency-<subtask>-<attempt>.jsonl (format: scripts/bench/lib/latency-histogram.mjs).
  * Args: OUT_DIR [KEYS=10000] [CHECKPOINT_MS=1000] [RATE=0 (records/s over all source
  * subtasks, 0 = unthrottled)] [BUFFER_TIMEOUT_MS=- (the configured default)] [SEGMENT_SIZE=-]
+ * [HOPS=1: with 2, the sum's output is rebalanced to the sink, a second network hop whose
+ * sender is not a source]
  */
 export interface Stamped { key: number; value: number; ts: number }
 export interface StampedSum { key: number; sum: number; ts: number }
@@ -74,15 +76,15 @@ function latencySink(outDir: string): Sink<StampedSum> {
 }
 
 export default function benchLatency(env: StreamExecutionEnvironment, args: string[]): void {
-  const [outDir, keysArg = '10000', checkpointMs = '1000', rate = '0', bufferTimeout = '-', segmentSize = '-'] = args;
-  if (!outDir) throw new Error('usage: bench-latency.ts -- OUT_DIR [KEYS] [CHECKPOINT_MS] [RATE] [BUFFER_TIMEOUT_MS|-] [SEGMENT_SIZE|-]');
+  const [outDir, keysArg = '10000', checkpointMs = '1000', rate = '0', bufferTimeout = '-', segmentSize = '-', hops = '1'] = args;
+  if (!outDir || !['1', '2'].includes(hops)) throw new Error('usage: bench-latency.ts -- OUT_DIR [KEYS] [CHECKPOINT_MS] [RATE] [BUFFER_TIMEOUT_MS|-] [SEGMENT_SIZE|-] [HOPS 1|2]');
   const keys = Number(keysArg);
   env.setJobName(`bench-latency-${rate === '0' ? 'unthrottled' : `${rate}-rps`}`);
   if (Number(checkpointMs) > 0) env.enableCheckpointing(Number(checkpointMs));
   if (bufferTimeout !== '-') env.configure('execution.buffer-timeout', Number(bufferTimeout));
   if (segmentSize !== '-') env.configure('taskmanager.memory.segment-size', Number(segmentSize));
   let state: ValueState<number>;
-  env
+  const sums = env
     .generate((i): Stamped => ({ key: i % keys, value: 1, ts: wallMs() }), Number(rate) > 0 ? { ratePerSecond: Number(rate) } : {})
     .name('generator')
     .uid('generator')
@@ -98,7 +100,6 @@ export default function benchLatency(env: StreamExecutionEnvironment, args: stri
       },
     })
     .name('sum')
-    .uid('sum')
-    .sinkTo(latencySink(outDir))
-    .uid('latency');
+    .uid('sum');
+  (hops === '2' ? sums.rebalance() : sums).sinkTo(latencySink(outDir)).uid('latency');
 }

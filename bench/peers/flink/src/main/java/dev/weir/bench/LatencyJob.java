@@ -13,6 +13,7 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.tuple.Tuple3;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.sink.RichSinkFunction;
@@ -28,7 +29,8 @@ import org.apache.flink.util.Collector;
  *
  * <p>Args: --out-dir DIR, --keys N (default 10000), --checkpoint-interval-ms MS (default 1000),
  * --rate R records/s over all source subtasks (0 = unthrottled, default), --parallelism P,
- * --buffer-timeout-ms MS (default: Flink's, 100 ms).
+ * --buffer-timeout-ms MS (default: Flink's, 100 ms), --hops 1|2 (2: the sum's output is
+ * rebalanced to the sink, a second network hop whose sender is not a source).
  */
 public class LatencyJob {
 
@@ -222,12 +224,13 @@ public class LatencyJob {
         }
         int p = env.getParallelism();
         long rate = a.getLong("rate", 0);
-        env.addSource(new StampingGenerator(a.getLong("keys", 10_000), rate > 0 ? Math.max(1, rate / p) : 0))
+        DataStream<Tuple3<Long, Long, Double>> sums = env
+                .addSource(new StampingGenerator(a.getLong("keys", 10_000), rate > 0 ? Math.max(1, rate / p) : 0))
                 .name("generator").uid("generator")
                 .keyBy(new KeyOf())
                 .process(new StampedSum())
-                .name("sum").uid("sum")
-                .addSink(new LatencySink(outDir)).name("latency").uid("latency");
+                .name("sum").uid("sum");
+        (a.getInt("hops", 1) == 2 ? sums.rebalance() : sums).addSink(new LatencySink(outDir)).name("latency").uid("latency");
         env.execute(a.get("name", "weir-bench-latency"));
     }
 }
