@@ -42,6 +42,8 @@ const USAGE = `usage: node scripts/bench/latency.mjs [options]
   --out FILE                  also write the JSON to FILE`;
 
 const o = parseArgv(process.argv.slice(2), ['quick', 'no-build', 'keep-tmp'], USAGE);
+const unknown = Object.keys(o).filter((k) => !USAGE.includes(`--${k} `) && !USAGE.includes(`--${k}\n`));
+if (unknown.length) { console.error(`latency.mjs: unknown option --${unknown[0]}\n${USAGE}`); process.exit(2); }
 const quick = !!o.quick;
 const num = (k, d) => (o[k] === undefined ? d : Number(o[k]));
 const list = (k, d) => (o[k] === undefined ? d : o[k] === 'none' ? [] : String(o[k]).split(',').map(Number));
