@@ -215,7 +215,7 @@ export class Task {
   }
 
   private bufferTimeout(): number {
-    return Number(this.config['execution.buffer-timeout'] ?? 50);
+    return Number(this.config['execution.buffer-timeout'] ?? 10);
   }
 
   // ---- sources -------------------------------------------------------------------
@@ -284,6 +284,10 @@ export class Task {
       const next = this.gate.poll();
       if (!next) {
         if (this.gate.allEnded()) break;
+        // The input ran dry: what this task emitted goes now, not after the buffer timeout
+        // (as a source does when it is idle). Under full load the input rarely runs dry,
+        // so batches stay full there.
+        this.output.flush();
         await Promise.race([this.gate.signal.wait(), this.wakeup.wait()]);
         continue;
       }
