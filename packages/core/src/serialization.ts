@@ -1,4 +1,5 @@
 import { addExtension, Packr } from 'msgpackr';
+import { decodeColumnar, encodeColumnar, isColumnar } from './columnar-batch';
 import { JobError } from './errors';
 import { NegativeZero, prepareValue, TypedInstance } from './value-contract';
 import { NO_TYPES, type TypeRegistry } from './type-registry';
@@ -50,12 +51,17 @@ export class RecordSerializer {
     return prepareValue(value, this.types);
   }
 
-  /** Records already passed through prepare(). */
+  /**
+   * Records already passed through prepare(). A batch of flat records of one shape goes
+   * as columns (columnar-batch.ts), any other as msgpack.
+   */
   encodeBatch(prepared: unknown[]): Buffer {
-    return recordPackr.pack(prepared);
+    return encodeColumnar(prepared) ?? recordPackr.pack(prepared);
   }
 
+  /** Either encoding, and batches stored before columns existed (unaligned checkpoints). */
   decodeBatch(data: Uint8Array): unknown[] {
+    if (isColumnar(data)) return decodeColumnar(data);
     return this.decodeWith(recordPackr, data) as unknown[];
   }
 
