@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { COLUMNAR_MARKER, decodeColumnar, encodeColumnar } from './columnar-batch';
+import { COLUMNAR_MARKER, decodeColumnar, decodeColumnarWithKeyGroups, encodeColumnar } from './columnar-batch';
 import { RecordSerializer } from './serialization';
 import { NO_TYPES, TypeRegistry } from './type-registry';
 import { prepareValue } from './value-contract';
@@ -108,6 +108,18 @@ describe('columnar record batches', () => {
       data.copy(outer, offset);
       expect(decodeColumnar(outer.subarray(offset, offset + data.length))).toEqual([{ a: 1.5, b: 1, c: 300, d: true }, { a: 2 ** 40, b: -1, c: 2, d: false }]);
     }
+  });
+
+  it('carry the key groups a hash edge adds, and only with the records they belong to', () => {
+    const records = Array.from({ length: 300 }, (_, i) => ({ key: i, value: 1 }));
+    const groups = records.map((_, i) => (i * 7919) % 32768);
+    const withGroups = decodeColumnarWithKeyGroups(encodeColumnar(records, { maxParallelism: 32768, groups }) as Buffer);
+    expect(withGroups.records).toEqual(records);
+    expect(withGroups.keyGroups?.maxParallelism).toBe(32768);
+    expect(Array.from(withGroups.keyGroups?.groups ?? [])).toEqual(groups);
+    expect(decodeColumnarWithKeyGroups(encodeColumnar(records) as Buffer).keyGroups).toBeUndefined();
+    expect(decodeColumnarWithKeyGroups(encodeColumnar(records, { maxParallelism: 1 << 20, groups }) as Buffer).keyGroups).toBeUndefined();
+    expect(decodeColumnarWithKeyGroups(encodeColumnar(records, { maxParallelism: 128, groups: groups.slice(1) }) as Buffer).keyGroups).toBeUndefined();
   });
 
   it('refuse a batch of an unknown version', () => {

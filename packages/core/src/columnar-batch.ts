@@ -8,7 +8,11 @@
  * as UTF-8 columns they measured slower than msgpack (scripts/bench/batch-codec.ts).
  *
  *   0xc1 version:u8 count:u32 fields:u8 { type:u8 nameBytes:u8 name }*  column*
+ *        keyGroupsOf:u32 [keyGroup:u16 * count when keyGroupsOf > 0]
  *   column: count values of the field's type, little endian
+ *
+ * A hash edge's producer adds each record's key group, computed for a max parallelism of
+ * keyGroupsOf, so that a consumer of the same max parallelism need not hash the key again.
  */
 /** A byte msgpack never uses ("never used" in its spec): no msgpack batch starts with it. */
 export const COLUMNAR_MARKER = 0xc1;
@@ -120,8 +124,9 @@ function numberColumnType(values: Float64Array, count: number): number {
  * The batch as columns, or undefined when its records are not all plain objects of one
  * shape with number or boolean fields. Records must have passed prepareValue.
  */
-export function encodeColumnar(records: unknown[]): Buffer | undefined {
+export function encodeColumnar(records: unknown[], keyGroups?: KeyGroupColumn): Buffer | undefined {
   const count = records.length;
+  const withGroups = keyGroups !== undefined && keyGroups.maxParallelism <= 0x10000 && keyGroups.groups.length === count;
   if (count === 0) return undefined;
   const shape = shapeOf(records[0]);
   if (!shape) return undefined;
@@ -129,7 +134,7 @@ export function encodeColumnar(records: unknown[]): Buffer | undefined {
   if (columns[0].length < count) for (let f = 0; f < names.length; f++) columns[f] = new Float64Array(Math.max(count, 512));
   if (!shape.extract(records, columns, kinds)) return undefined;
   const types: number[] = [];
-  let size = 7;
+  let size = 7 + 4 + (withGroups ? 2 * count : 0);
   for (let f = 0; f < names.length; f++) {
     const kind = kinds[f];
     if (kind === 3) return undefined;
@@ -151,6 +156,9 @@ export function encodeColumnar(records: unknown[]): Buffer | undefined {
     at += nameBytes[f].length;
   }
   for (let f = 0; f < names.length; f++) at = writeColumn(columns[f], count, types[f], out, view, at);
+  view.setUint32(at, withGroups ? keyGroups.maxParallelism : 0, true);
+  at += 4;
+  if (withGroups) for (let i = 0; i < count; i++) view.setUint16(at + 2 * i, keyGroups.groups[i], true);
   return out;
 }
 
@@ -196,7 +204,17 @@ function factoryFor(names: string[]): RowFactory {
   return factory;
 }
 
+/** Each record's key group, as computed by the producer for a max parallelism. */
+export interface KeyGroupColumn {
+  maxParallelism: number;
+  groups: ArrayLike<number>;
+}
+
 export function decodeColumnar(data: Uint8Array): unknown[] {
+  return decodeColumnarWithKeyGroups(data).records;
+}
+
+export function decodeColumnarWithKeyGroups(data: Uint8Array): { records: unknown[]; keyGroups?: KeyGroupColumn } {
   const view = new DataView(data.buffer, data.byteOffset, data.length);
   if (data[1] !== VERSION) throw new Error(`columnar record batch of unknown version ${data[1]}`);
   const count = view.getUint32(2, true);
@@ -221,7 +239,11 @@ export function decodeColumnar(data: Uint8Array): unknown[] {
   const make = factoryFor(names);
   const records = new Array<unknown>(count);
   for (let i = 0; i < count; i++) records[i] = make(columns, i);
-  return records;
+  const maxParallelism = view.getUint32(at, true);
+  if (maxParallelism === 0) return { records };
+  const groups = new Uint16Array(count);
+  for (let i = 0; i < count; i++) groups[i] = view.getUint16(at + 4 + 2 * i, true);
+  return { records, keyGroups: { maxParallelism, groups } };
 }
 
 function readColumn(data: Uint8Array, view: DataView, type: number, count: number, at: number, column: unknown[]): number {

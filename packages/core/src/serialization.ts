@@ -1,5 +1,5 @@
 import { addExtension, Packr } from 'msgpackr';
-import { decodeColumnar, encodeColumnar, isColumnar } from './columnar-batch';
+import { decodeColumnarWithKeyGroups, encodeColumnar, isColumnar, type KeyGroupColumn } from './columnar-batch';
 import { JobError } from './errors';
 import { NegativeZero, prepareValue, TypedInstance } from './value-contract';
 import { NO_TYPES, type TypeRegistry } from './type-registry';
@@ -55,14 +55,19 @@ export class RecordSerializer {
    * Records already passed through prepare(). A batch of flat records of one shape goes
    * as columns (columnar-batch.ts), any other as msgpack.
    */
-  encodeBatch(prepared: unknown[]): Buffer {
-    return encodeColumnar(prepared) ?? recordPackr.pack(prepared);
+  encodeBatch(prepared: unknown[], keyGroups?: KeyGroupColumn): Buffer {
+    return encodeColumnar(prepared, keyGroups) ?? recordPackr.pack(prepared);
   }
 
   /** Either encoding, and batches stored before columns existed (unaligned checkpoints). */
   decodeBatch(data: Uint8Array): unknown[] {
-    if (isColumnar(data)) return decodeColumnar(data);
-    return this.decodeWith(recordPackr, data) as unknown[];
+    return this.decodeBatchWithKeyGroups(data).records;
+  }
+
+  /** The records, and their key groups when the producer sent them (columns from a hash edge). */
+  decodeBatchWithKeyGroups(data: Uint8Array): { records: unknown[]; keyGroups?: KeyGroupColumn } {
+    if (isColumnar(data)) return decodeColumnarWithKeyGroups(data);
+    return { records: this.decodeWith(recordPackr, data) as unknown[] };
   }
 
   /** A whole state snapshot: prepared here, off the record path. */
