@@ -23,6 +23,9 @@ const coreAny = core as unknown as Record<string, unknown>;
 const Serializer = coreAny.RecordSerializer as (new () => { decodeBatch(d: Uint8Array): unknown[] }) | undefined;
 const serializer = Serializer ? new Serializer() : undefined;
 const decodeBatch = serializer ? (d: Uint8Array) => serializer.decodeBatch(d) : (coreAny.decodeBatch as (d: Uint8Array) => unknown[]);
+// Key groups sent with the batch (hash edges), where the build has them, as Task.runInputs uses them.
+type WithGroups = { decodeBatchWithKeyGroups?(d: Uint8Array): { records: unknown[]; keyGroups?: { maxParallelism: number; groups: ArrayLike<number> } } };
+const decodeWithGroups = (serializer as WithGroups | undefined)?.decodeBatchWithKeyGroups?.bind(serializer);
 
 type Record_ = { key: number; value: number };
 
@@ -66,6 +69,16 @@ function run(): number {
   }
   writer.flush();
   for (const data of batches) {
+    if (decodeWithGroups) {
+      const { records, keyGroups } = decodeWithGroups(data);
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i];
+        const group = keyGroups?.maxParallelism === MAX_PARALLELISM ? keyGroups.groups[i] : undefined;
+        (backend.setCurrentKey as (key: unknown, group?: number) => void)(keySelector(record), group);
+        chain.head.collect(record);
+      }
+      continue;
+    }
     for (const record of decodeBatch(data)) {
       backend.setCurrentKey(keySelector(record));
       chain.head.collect(record);

@@ -16,3 +16,4 @@ export * from './task-ref';
 export * from './credentials';
 export * from './state-paths';
 export * from './fault-points';
+export * from './columnar-batch';

@@ -1,4 +1,5 @@
 import { addExtension, Packr } from 'msgpackr';
+import { decodeColumnarWithKeyGroups, encodeColumnar, isColumnar, type KeyGroupColumn } from './columnar-batch';
 import { JobError } from './errors';
 import { NegativeZero, prepareValue, TypedInstance } from './value-contract';
 import { NO_TYPES, type TypeRegistry } from './type-registry';
@@ -50,13 +51,23 @@ export class RecordSerializer {
     return prepareValue(value, this.types);
   }
 
-  /** Records already passed through prepare(). */
-  encodeBatch(prepared: unknown[]): Buffer {
-    return recordPackr.pack(prepared);
+  /**
+   * Records already passed through prepare(). A batch of flat records of one shape goes
+   * as columns (columnar-batch.ts), any other as msgpack.
+   */
+  encodeBatch(prepared: unknown[], keyGroups?: KeyGroupColumn): Buffer {
+    return encodeColumnar(prepared, keyGroups) ?? recordPackr.pack(prepared);
   }
 
+  /** Either encoding, and batches stored before columns existed (unaligned checkpoints). */
   decodeBatch(data: Uint8Array): unknown[] {
-    return this.decodeWith(recordPackr, data) as unknown[];
+    return this.decodeBatchWithKeyGroups(data).records;
+  }
+
+  /** The records, and their key groups when the producer sent them (columns from a hash edge). */
+  decodeBatchWithKeyGroups(data: Uint8Array): { records: unknown[]; keyGroups?: KeyGroupColumn } {
+    if (isColumnar(data)) return decodeColumnarWithKeyGroups(data);
+    return { records: this.decodeWith(recordPackr, data) as unknown[] };
   }
 
   /** A whole state snapshot: prepared here, off the record path. */

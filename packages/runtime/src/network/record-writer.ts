@@ -18,6 +18,8 @@ export const MAX_BACKLOG = 4;
  */
 export class RecordWriter {
   private readonly pending: unknown[][];
+  /** On a hash edge, the key group of each pending record: sent with the batch so the consumer need not hash again. */
+  private readonly pendingGroups: number[][];
   private nextRoundRobin: number;
   /**
    * Encoded bytes per record of the latest batch: batches are cut by count and by bytes
@@ -39,6 +41,7 @@ export class RecordWriter {
     readonly consumerVertexId = '',
   ) {
     this.pending = subpartitions.map(() => []);
+    this.pendingGroups = subpartitions.map(() => []);
     this.nextRoundRobin = producerSubtask % subpartitions.length;
   }
 
@@ -54,7 +57,9 @@ export class RecordWriter {
       }
       case 'HASH': {
         const keyGroup = keyGroupFor(this.keyText(value), this.maxParallelism);
-        return this.append(operatorIndexForKeyGroup(keyGroup, this.subpartitions.length, this.maxParallelism), prepared);
+        const target = operatorIndexForKeyGroup(keyGroup, this.subpartitions.length, this.maxParallelism);
+        this.pendingGroups[target].push(keyGroup);
+        return this.append(target, prepared);
       }
       case 'BROADCAST':
         for (let i = 0; i < this.subpartitions.length; i++) this.append(i, prepared);
@@ -96,17 +101,19 @@ export class RecordWriter {
     const batch = this.pending[target];
     if (batch.length === 0) return;
     this.pending[target] = [];
-    this.send(target, batch);
+    const groups = this.pendingGroups[target];
+    if (groups.length > 0) this.pendingGroups[target] = [];
+    this.send(target, batch, groups);
   }
 
-  private send(target: number, records: unknown[]): void {
-    const data = this.serializer.encodeBatch(records);
+  private send(target: number, records: unknown[], groups: number[]): void {
+    const data = this.serializer.encodeBatch(records, groups.length > 0 ? { maxParallelism: this.maxParallelism, groups } : undefined);
     // Records can change size: the next batch is cut at the size this one had.
     this.bytesPerRecord = Math.max(1, data.length / records.length);
     if (data.length > MAX_BATCH_BYTES && records.length > 1) {
       const half = Math.ceil(records.length / 2);
-      this.send(target, records.slice(0, half));
-      this.send(target, records.slice(half));
+      this.send(target, records.slice(0, half), groups.slice(0, half));
+      this.send(target, records.slice(half), groups.slice(half));
       return;
     }
     this.subpartitions[target].add({ kind: 'batch', data, count: records.length });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBatch, keyGroupFor, keyToString, operatorIndexForKeyGroup } from '@weir/core';
+import { decodeBatch, keyGroupFor, keyToString, operatorIndexForKeyGroup, RecordSerializer } from '@weir/core';
 import type { ChannelItem } from './events';
 import { MAX_BACKLOG, RecordWriter } from './record-writer';
 import { ResultSubpartition } from './result-subpartition';
@@ -132,6 +132,30 @@ describe('RecordWriter', () => {
       got.forEach((g, i) => i !== target && expect(g).not.toContainEqual({ k }));
     }
     expect(got.flat()).toHaveLength(7);
+  });
+
+  it('sends each record\'s key group with a batch of columns on hash, for the max parallelism it was computed for', () => {
+    const subs = [0, 1, 2].map(() => new ResultSubpartition(() => {}));
+    const got = subs.map(() => [] as { records: unknown[]; keyGroups?: { maxParallelism: number; groups: ArrayLike<number> } }[]);
+    const serializer = new RecordSerializer();
+    subs.forEach((s, i) => s.attach({ deliver: (item) => void (item.kind === 'batch' && got[i].push(serializer.decodeBatchWithKeyGroups(item.data))) }, 1000));
+    const w = new RecordWriter(subs, 'HASH', (v) => (v as { key: number }).key, 128, 0, serializer);
+    for (let i = 0; i < 1000; i++) w.emit({ key: i % 37, value: i });
+    w.emit({ key: 'text', value: 1 }); // another field type: this batch goes as msgpack, without groups
+    w.flush();
+    let records = 0;
+    for (const batches of got) {
+      for (const { records: batch, keyGroups } of batches) {
+        records += batch.length;
+        if (batch.some((r) => typeof (r as { key: unknown }).key === 'string')) {
+          expect(keyGroups).toBeUndefined();
+          continue;
+        }
+        expect(keyGroups?.maxParallelism).toBe(128);
+        batch.forEach((r, i) => expect(keyGroups?.groups[i]).toBe(keyGroupFor(keyToString((r as { key: number }).key), 128)));
+      }
+    }
+    expect(records).toBe(1001);
   });
 
   it('broadcasts to every subpartition and ends every one', () => {

@@ -94,6 +94,24 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
     await b.dispose();
   });
 
+  it('a number key with the key group its producer sent lands where the key alone puts it', async () => {
+    const hashed = make(type);
+    const sent = make(type);
+    for (const [b, withGroup] of [[hashed, false], [sent, true]] as const) {
+      const s = states(b);
+      for (let k = 0; k < 300; k++) {
+        b.setCurrentKey(k, withGroup ? keyGroupFor(keyToString(k), MAX) : undefined);
+        s.count.update(k * 2);
+      }
+      b.setCurrentKey(7, withGroup ? keyGroupFor(keyToString(7), MAX) : undefined);
+      expect(b.currentKey()).toBe(7);
+      expect(s.count.value()).toBe(14);
+    }
+    expect(sorted(await full(sent))).toEqual(sorted(await full(hashed)));
+    await hashed.dispose();
+    await sent.dispose();
+  });
+
   it('keeps numeric and string keys apart, and namespaces apart', async () => {
     const b = make(type);
     const a = states(b, 'a');

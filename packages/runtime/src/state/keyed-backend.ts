@@ -89,7 +89,8 @@ export async function mergeChunks(range: KeyGroupRange, mode: 'full' | 'delta', 
 
 export interface KeyedStateBackend {
   readonly range: KeyGroupRange;
-  setCurrentKey(key: unknown): void;
+  /** keyGroup: the key's group as its producer computed it (hash edges), so a number key need not be hashed again. */
+  setCurrentKey(key: unknown, keyGroup?: number): void;
   currentKey(): unknown;
   getState<S>(descriptor: StateDescriptor<S>, namespace: string): S;
   /** Must stay short: records wait while it runs. */

@@ -86,7 +86,14 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   }
 
   /** Throws a ContractViolation for a key that cannot be a key (null, undefined, a function...). */
-  setCurrentKey(key: unknown): void {
+  setCurrentKey(key: unknown, keyGroup?: number): void {
+    // A number is its own table key: with the producer's key group it needs no text or hash.
+    if (keyGroup !== undefined && typeof key === 'number') {
+      this.currentKeyValue = key;
+      this.currentKeyGroup = keyGroup;
+      this.currentTableKey = key;
+      return;
+    }
     const text = keyToString(key, this.types);
     this.currentKeyValue = key;
     this.currentKeyGroup = keyGroupFor(text, this.maxParallelism);

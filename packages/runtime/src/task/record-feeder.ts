@@ -1,3 +1,4 @@
+import type { KeyGroupColumn } from '@weir/core';
 import type { InputChannel } from '../network/input-gate';
 import { yieldToEventLoop } from '../signal';
 
@@ -16,12 +17,13 @@ export const YIELD_INTERVAL_MS = 10;
  * checkpoint can store it.
  */
 export class RecordFeeder {
-  private current?: { channel?: InputChannel; records: unknown[]; next: number };
+  private current?: { channel?: InputChannel; records: unknown[]; next: number; keyGroups?: KeyGroupColumn };
   private readonly replay: unknown[][] = [];
   private lastYield = Date.now();
 
   constructor(
-    private readonly process: (record: unknown) => void,
+    /** keyGroups: the batch's key groups, when its producer sent them; the record's is at `index`. */
+    private readonly process: (record: unknown, keyGroups: KeyGroupColumn | undefined, index: number) => void,
     /** The task's serializer, for what is left when an unaligned checkpoint stores it. */
     private readonly encode: (records: unknown[]) => Buffer,
   ) {}
@@ -31,8 +33,8 @@ export class RecordFeeder {
     this.replay.push(...batches);
   }
 
-  take(channel: InputChannel, records: unknown[]): void {
-    this.current = { channel, records, next: 0 };
+  take(channel: InputChannel, records: unknown[], keyGroups?: KeyGroupColumn): void {
+    this.current = { channel, records, next: 0, keyGroups };
   }
 
   /** There are records taken in that are not processed yet. */
@@ -60,9 +62,10 @@ export class RecordFeeder {
       this.current = { records: next, next: 0 };
     }
     const current = this.current;
-    const { records } = current;
+    const { records, keyGroups } = current;
     while (current.next < records.length) {
-      this.process(records[current.next++]);
+      const index = current.next++;
+      this.process(records[index], keyGroups, index);
       if ((current.next & 7) === 0 && this.sliceUsedUp()) break;
     }
     if (current.next < records.length) return false;

@@ -121,10 +121,13 @@ export class Task {
     const keyed = this.keyed;
     const keySelector = plan.keySelector;
     const serializer = this.serializer;
+    const maxParallelism = deploy.max_parallelism;
     this.feeder = new RecordFeeder(
       keyed && keySelector
-        ? (record) => {
-            this.setCurrentKey(keyed, keySelector(record));
+        ? (record, keyGroups, index) => {
+            // The producer's key group counts only when it was computed for this max parallelism.
+            const keyGroup = keyGroups?.maxParallelism === maxParallelism ? keyGroups.groups[index] : undefined;
+            this.setCurrentKey(keyed, keySelector(record), keyGroup);
             head.collect(record);
           }
         : (record) => head.collect(record),
@@ -293,9 +296,9 @@ export class Task {
       }
       const { channel, item } = next;
       if (item.kind === 'batch') {
-        const records = this.serializer.decodeBatch(item.data);
+        const { records, keyGroups } = this.serializer.decodeBatchWithKeyGroups(item.data);
         this.recordsIn += records.length;
-        this.feeder.take(channel, records);
+        this.feeder.take(channel, records, keyGroups);
       } else if (item.kind === 'barrier') {
         // Unaligned barriers were acted on when they arrived.
         if (!item.unaligned) this.aligner?.onBarrier(channel, item.checkpointId, item.timestamp, item.final);
@@ -328,9 +331,9 @@ export class Task {
     }
   }
 
-  private setCurrentKey(keyed: KeyedStateBackend, key: unknown): void {
+  private setCurrentKey(keyed: KeyedStateBackend, key: unknown, keyGroup?: number): void {
     try {
-      keyed.setCurrentKey(key);
+      keyed.setCurrentKey(key, keyGroup);
     } catch (err) {
       if (err instanceof ContractViolation) {
         const head = this.plan.vertex.operators[0];
