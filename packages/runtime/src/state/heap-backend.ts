@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { keyGroupFor, keyToString, NO_TYPES, RecordSerializer, StateError, type KeyGroupRange, type TypeRegistry } from '@weir/core';
+import { NO_TYPES, RecordSerializer, StateError, type KeyGroupRange, type TypeRegistry } from '@weir/core';
+import { CurrentKey } from './current-key';
 import type { StateDescriptor } from '@weir/api';
 import { ChangeSet } from './change-set';
 import { ChunkBuilder, entriesToMap, mapToEntries, mergeChunks, type KeyedCapture, type KeyedSnapshot, type KeyedStateBackend, type TableKey } from './keyed-backend';
@@ -38,13 +39,12 @@ const SMALL_GROUP = 4096;
  */
 export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly tables = new Map<string, Table>();
-  private currentTableKey: TableKey = '';
-  private currentKeyGroup = 0;
-  private currentKeyValue: unknown;
   private changes?: ChangeSet;
   private sinceFull = false;
   private readonly open = new Set<OpenCapture>();
   private readonly copier: RecordSerializer;
+
+  private readonly current: CurrentKey;
 
   constructor(
     readonly range: KeyGroupRange,
@@ -52,28 +52,18 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     private readonly types: TypeRegistry = NO_TYPES,
     options: { trackChanges?: boolean } = {},
   ) {
+    this.current = new CurrentKey(maxParallelism, types);
     if (options.trackChanges) this.changes = new ChangeSet();
     this.copier = new RecordSerializer(types);
   }
 
   /** Throws a ContractViolation for a key that cannot be a key (null, undefined, a function...). */
   setCurrentKey(key: unknown, keyGroup?: number): void {
-    // A number is its own table key: with the producer's key group it needs no text or hash.
-    if (keyGroup !== undefined && typeof key === 'number') {
-      this.currentKeyValue = key;
-      this.currentKeyGroup = keyGroup;
-      this.currentTableKey = key;
-      return;
-    }
-    const text = keyToString(key, this.types);
-    this.currentKeyValue = key;
-    this.currentKeyGroup = keyGroupFor(text, this.maxParallelism);
-    // A number looks up faster than a string built for every record.
-    this.currentTableKey = typeof key === 'number' ? key : text;
+    this.current.set(key, keyGroup);
   }
 
   currentKey(): unknown {
-    return this.currentKeyValue;
+    return this.current.value;
   }
 
   private table(name: string, kind: string): Table {
@@ -93,45 +83,45 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     for (const capture of this.open) {
       let groups = capture.before.get(name);
       if (!groups) capture.before.set(name, (groups = new Map()));
-      let keys = groups.get(this.currentKeyGroup);
-      if (!keys) groups.set(this.currentKeyGroup, (keys = new Map()));
-      if (keys.has(this.currentTableKey)) continue;
-      const value = table.groups.get(this.currentKeyGroup)?.get(this.currentTableKey);
-      keys.set(this.currentTableKey, value === undefined ? ABSENT : value);
+      let keys = groups.get(this.current.group);
+      if (!keys) groups.set(this.current.group, (keys = new Map()));
+      if (keys.has(this.current.tableKey)) continue;
+      const value = table.groups.get(this.current.group)?.get(this.current.tableKey);
+      keys.set(this.current.tableKey, value === undefined ? ABSENT : value);
       kept = true;
     }
     return kept;
   }
 
   private group(table: Table): Group {
-    let group = table.groups.get(this.currentKeyGroup);
-    if (!group) table.groups.set(this.currentKeyGroup, (group = new Map()));
+    let group = table.groups.get(this.current.group);
+    if (!group) table.groups.set(this.current.group, (group = new Map()));
     return group;
   }
 
   private cell(name: string, table: Table): StateCell {
     return {
       read: () => {
-        const value = table.groups.get(this.currentKeyGroup)?.get(this.currentTableKey);
+        const value = table.groups.get(this.current.group)?.get(this.current.tableKey);
         if (this.open.size === 0 || value === null || typeof value !== 'object') return value;
         // The capture keeps the value it saw; the job gets its own copy to change.
         if (!this.keep(name, table)) return value;
         // Through the serializer: registered classes keep their prototype, as after a restore.
         const copy = fromCanonical(table.kind, this.copier.decodeState(this.copier.encodeState(toCanonical(table.kind, value))));
-        this.group(table).set(this.currentTableKey, copy);
+        this.group(table).set(this.current.tableKey, copy);
         return copy;
       },
       write: (value) => {
         if (this.open.size) this.keep(name, table);
-        this.group(table).set(this.currentTableKey, value);
-        this.changes?.mark(name, this.currentKeyGroup, this.currentTableKey);
+        this.group(table).set(this.current.tableKey, value);
+        this.changes?.mark(name, this.current.group, this.current.tableKey);
       },
       remove: () => {
-        const group = table.groups.get(this.currentKeyGroup);
-        if (!group?.has(this.currentTableKey)) return;
+        const group = table.groups.get(this.current.group);
+        if (!group?.has(this.current.tableKey)) return;
         if (this.open.size) this.keep(name, table);
-        group.delete(this.currentTableKey);
-        this.changes?.mark(name, this.currentKeyGroup, this.currentTableKey);
+        group.delete(this.current.tableKey);
+        this.changes?.mark(name, this.current.group, this.current.tableKey);
       },
     };
   }

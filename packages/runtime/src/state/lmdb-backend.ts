@@ -1,7 +1,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { keyGroupFor, keyToString, NO_TYPES, StateError, type KeyGroupRange, type TypeRegistry } from '@weir/core';
+import { NO_TYPES, StateError, type KeyGroupRange, type TypeRegistry } from '@weir/core';
+import { CurrentKey } from './current-key';
 import type { StateDescriptor } from '@weir/api';
 import { ChangeSet } from './change-set';
 import { fromCanonical, toCanonical } from './heap-backend';
@@ -57,13 +58,12 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
   /** Buffers set aside by captures, oldest first: not in the store yet, read before it. */
   private frozen: Pending[] = [];
   private frozenCount = 0;
-  private currentTableKey: TableKey = '';
-  private currentKeyGroup = 0;
-  private currentKeyValue: unknown;
   private changes?: ChangeSet;
   private sinceFull = false;
   private openReads = 0;
   private closed = false;
+
+  private readonly current: CurrentKey;
 
   constructor(
     readonly range: KeyGroupRange,
@@ -73,6 +73,7 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
     private readonly types: TypeRegistry = NO_TYPES,
     options: { trackChanges?: boolean } = {},
   ) {
+    this.current = new CurrentKey(maxParallelism, types);
     // The directory is scratch: a task starts empty and restores from its checkpoint.
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
@@ -87,21 +88,11 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   /** Throws a ContractViolation for a key that cannot be a key (null, undefined, a function...). */
   setCurrentKey(key: unknown, keyGroup?: number): void {
-    // A number is its own table key: with the producer's key group it needs no text or hash.
-    if (keyGroup !== undefined && typeof key === 'number') {
-      this.currentKeyValue = key;
-      this.currentKeyGroup = keyGroup;
-      this.currentTableKey = key;
-      return;
-    }
-    const text = keyToString(key, this.types);
-    this.currentKeyValue = key;
-    this.currentKeyGroup = keyGroupFor(text, this.maxParallelism);
-    this.currentTableKey = typeof key === 'number' ? key : text;
+    this.current.set(key, keyGroup);
   }
 
   currentKey(): unknown {
-    return this.currentKeyValue;
+    return this.current.value;
   }
 
   private register(name: string, kind: string): void {
@@ -172,9 +163,9 @@ export class LmdbKeyedStateBackend implements KeyedStateBackend {
 
   private cell(name: string): StateCell {
     return {
-      read: () => this.readStored(name, this.currentKeyGroup, this.currentTableKey),
-      write: (value) => this.buffer(name, this.currentKeyGroup, this.currentTableKey, this.codec.encode(toCanonical(this.kinds.get(name) ?? 'value', value))),
-      remove: () => this.buffer(name, this.currentKeyGroup, this.currentTableKey, DELETED),
+      read: () => this.readStored(name, this.current.group, this.current.tableKey),
+      write: (value) => this.buffer(name, this.current.group, this.current.tableKey, this.codec.encode(toCanonical(this.kinds.get(name) ?? 'value', value))),
+      remove: () => this.buffer(name, this.current.group, this.current.tableKey, DELETED),
     };
   }
 
