@@ -170,22 +170,31 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
                 for (const [k, v] of group) if (!before?.has(k)) entries.push([k, toCanonical(kind, v)]);
                 for (const [k, v] of before ?? []) if (v !== ABSENT) entries.push([k, toCanonical(kind, v)]);
               } else {
-                // A large group is read across turns of the event loop: a key may change (and
-                // move in the map's order) meanwhile, so each is taken once, at its capture value.
-                const taken = new Set<TableKey>();
-                let n = 0;
-                for (const k of group.keys()) {
-                  if (taken.has(k)) continue;
-                  taken.add(k);
-                  const v = atCapture(kg, k);
+                // A large group is read across turns of the event loop, while keys change (and
+                // move in the map's order): its keys are listed once, now, and each is read at
+                // its capture value. Keys removed since the capture are not in the list.
+                const removedSince: [TableKey, unknown][] = [];
+                for (const [k, v] of kept?.get(kg) ?? []) if (v !== ABSENT && !group.has(k)) removedSince.push([k, v]);
+                const keys = Array.from(group.keys());
+                // Keys change only while the event loop has a turn: look the kept values up again after each.
+                let before = kept?.get(kg);
+                for (let i = 0; i < keys.length; i++) {
+                  const k = keys[i];
+                  let v: unknown;
+                  if (before?.has(k)) {
+                    v = before.get(k);
+                    if (v === ABSENT) v = undefined;
+                  } else {
+                    v = group.get(k);
+                  }
                   if (v !== undefined) entries.push([k, toCanonical(kind, v)]);
-                  if (++n % 1024 === 0 && performance.now() - turn >= SLICE_MS) {
+                  if ((i & 1023) === 1023 && performance.now() - turn >= SLICE_MS) {
                     await yieldToEventLoop();
                     turn = performance.now();
+                    before = kept?.get(kg);
                   }
                 }
-                // Keys removed after the capture and before they were reached.
-                for (const [k, v] of kept?.get(kg) ?? []) if (v !== ABSENT && !taken.has(k)) entries.push([k, toCanonical(kind, v)]);
+                for (const [k, v] of removedSince) entries.push([k, toCanonical(kind, v)]);
               }
               const part = parts.add(name, kind, kg, entries, []);
               if (part) yield part;

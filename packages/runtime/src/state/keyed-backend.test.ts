@@ -187,6 +187,49 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
     await Promise.all([b.dispose(), restored.dispose()]);
   });
 
+  it('a key group too large to read in one go is read across event-loop turns while its keys change, are removed and come back: the capture holds its values at capture time', async () => {
+    // One key group (max parallelism 1) of 200,000 keys: reading it yields to the event loop many times.
+    const b = type === 'lmdb'
+      ? new LmdbKeyedStateBackend({ start: 0, end: 0 }, 1, path.join(scratch, `db-${dirs++}`), stateCodec(new TypeRegistry()))
+      : new HeapKeyedStateBackend({ start: 0, end: 0 }, 1);
+    const value = b.getState(count, 'op') as ValueState<number>;
+    const n = 200_000;
+    for (let i = 0; i < n; i++) {
+      b.setCurrentKey(i);
+      value.update(i);
+    }
+    const capture = b.capture('full');
+    let reading = true;
+    let turns = 0;
+    // Each turn of the event loop: change, remove and bring back keys ahead of and behind the reader.
+    const meddle = () => {
+      if (!reading) return;
+      turns++;
+      for (let j = 0; j < 200; j++) {
+        const k = (turns * 7919 + j * 104729) % n;
+        b.setCurrentKey(k);
+        if (j % 3 === 0) value.update(-1);
+        else if (j % 3 === 1) value.clear();
+        else {
+          value.clear();
+          value.update(-2); // removed and added again: it moves to the end of the map's order
+        }
+        b.setCurrentKey(n + turns * 200 + j); // a key that did not exist at capture time
+        value.update(-3);
+      }
+      setImmediate(meddle);
+    };
+    setImmediate(meddle);
+    const snap = await capture.read();
+    reading = false;
+    expect(turns).toBeGreaterThan(2);
+    const entries = snap.states['op/count'].groups.flatMap(([, e]) => e);
+    expect(entries.length).toBe(n);
+    const got = new Map(entries.map(([k, v]) => [Number(k), v]));
+    for (let i = 0; i < n; i++) if (got.get(i) !== i) throw new Error(`key ${i}: captured ${got.get(i)}, expected ${i}`);
+    await b.dispose();
+  });
+
   it('restoring into two backends with half the key groups each gives every key to exactly one; merging them gives back the whole', async () => {
     const whole = make(type);
     const s = states(whole);
