@@ -12,23 +12,18 @@
 //   - peak RSS (sum of VmRSS over the JM + TM pids)
 //   - scaling curves (scripts/bench/lib/scaling.mjs): throughput against the key count and
 //     the parallelism, on TaskManagers of --scaling-tm-process-mb each
-// Progress goes to stderr; the last line on stdout is one JSON object.
-// Node.js >= 20, built-ins only. Every process it starts is stopped by pid on exit.
+// Progress goes to stderr; the last line on stdout is one JSON object. The clusters come
+// from cluster.mjs. Node.js >= 20. Every process it starts is stopped by pid on exit.
 
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { orUsageExit, parseArgv, phaseSet } from '../../../scripts/bench/lib/args.mjs';
+import { children, cleanupTmp, installExitHandlers, killAllSync, makeLogger, makeTmpRoot, median, round, sleep } from '../../../scripts/bench/lib/common.mjs';
 import { createClusterSampler } from '../../../scripts/bench/lib/proc.mjs';
 import { countAt, firstSinkLineAfter, readCounts } from '../../../scripts/bench/lib/sink-files.mjs';
 import { SCALING_USAGE, intervalMs, scalingOptions, scalingPhase, scalingSummary, waitFirstPass } from '../../../scripts/bench/lib/scaling.mjs';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const LIB = path.join(HERE, 'target', 'lib');
-const JOB_JAR = path.join(HERE, 'target', 'weir-flink-peer-0.1.0-jobs.jar');
+import { FlinkCluster, buildFlinkJobs, javaVersion } from './cluster.mjs';
 
 // ---------------------------------------------------------------- options
 const USAGE = `usage: node run.mjs [options]
@@ -88,304 +83,32 @@ function parseArgs(argv) {
 }
 
 const opts = orUsageExit(() => parseArgs(process.argv.slice(2)), 'run.mjs');
-const log = (...a) => console.error(`[flink-bench ${new Date().toISOString().slice(11, 23)}]`, ...a);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round = (x, d = 0) => (x == null ? null : Math.round(x * 10 ** d) / 10 ** d);
-
-// ---------------------------------------------------------------- process bookkeeping
-const children = new Map(); // pid -> {name, proc}
+const log = makeLogger('flink-bench');
 let tmpRoot = null;
-
-function killAllSync() {
-  for (const [pid] of children) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-  }
-  children.clear();
-}
-
-async function stopProc(pid, graceMs = 3000) {
-  const c = children.get(pid);
-  if (!c) return;
-  try { process.kill(pid, 'SIGTERM'); } catch { children.delete(pid); return; }
-  const t0 = Date.now();
-  while (c.exitCode === null && Date.now() - t0 < graceMs) await sleep(50);
-  if (c.exitCode === null) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  while (c.exitCode === null && Date.now() - t0 < graceMs + 2000) await sleep(20);
-  children.delete(pid);
-}
-
-function cleanupTmp() {
-  if (tmpRoot && !opts.keepTmp) {
-    try { fs.rmSync(tmpRoot, { recursive: true, force: true }); } catch { /* ignore */ }
-  }
-}
-
-process.on('exit', () => { killAllSync(); cleanupTmp(); });
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => { log(`got ${sig}, stopping everything`); killAllSync(); cleanupTmp(); process.exit(130); });
-}
+installExitHandlers(log);
 
 // ---------------------------------------------------------------- RSS sampling
 // Peak RSS and the cluster's share of the CPU, to tell how much other work competed.
 const sampler = createClusterSampler(children);
 const rss = sampler.rss;
 
-// ---------------------------------------------------------------- helpers
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-function build() {
-  if (!opts.build) return;
-  log('building with Maven (offline first)');
-  let r = spawnSync('mvn', ['-q', '-o', 'package'], { cwd: HERE, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) {
-    log('offline build failed, building online (downloads from Maven Central into ~/.m2)');
-    r = spawnSync('mvn', ['-q', 'package'], { cwd: HERE, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`mvn package failed:\n${r.stdout}\n${r.stderr}`);
-  }
-  if (!fs.existsSync(JOB_JAR) || !fs.existsSync(LIB)) throw new Error('build did not produce the job jar / target/lib');
-}
-
-function javaVersion() {
-  const r = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  const m = /version "([^"]+)"/.exec(r.stderr ?? '');
-  return m ? m[1] : null;
-}
-
-const CP = `${LIB}/*`;
-
-// Module flags from the Flink 1.20 distribution's default env.java.opts.all (Java 17).
-const JAVA_OPTS = `-XX:+IgnoreUnrecognizedVMOptions -XX:+UseG1GC
---add-exports=java.base/sun.net.util=ALL-UNNAMED --add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED
---add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED --add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
---add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED --add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED
---add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED --add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED
---add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
---add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED
---add-opens=java.base/java.text=ALL-UNNAMED --add-opens=java.base/java.time=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED
---add-opens=java.base/java.util.concurrent=ALL-UNNAMED --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED
---add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED`.split(/\s+/);
-
-const LOG4J = `rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = MainAppender
-appender.main.name = MainAppender
-appender.main.type = File
-appender.main.append = true
-appender.main.fileName = \${sys:log.file}
-appender.main.layout.type = PatternLayout
-appender.main.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
-logger.pekko.name = org.apache.pekko
-logger.pekko.level = INFO
-logger.netty.name = org.apache.flink.shaded.netty4.io.netty.channel.DefaultChannelPipeline
-logger.netty.level = ERROR
-`;
-
 // ---------------------------------------------------------------- cluster
-class Cluster {
-  /** extraConf: keys that override the defaults below (the state phase's RocksDB settings). */
-  constructor(name, numTms, extraConf = {}, parallelism = opts.parallelism) {
-    this.parallelism = parallelism;
-    this.extraConf = extraConf;
-    this.name = name;
-    this.numTms = numTms;
-    this.dir = path.join(tmpRoot, name);
-    this.tms = new Map(); // resourceId -> pid
-    this.jmPid = null;
-    this.nextTm = 0;
-  }
+// What the measurements below rely on, over the defaults of cluster.mjs.
+const RUN_CONF = {
+  'jobmanager.execution.failover-strategy': 'region',
+  'restart-strategy.type': 'fixed-delay',
+  'restart-strategy.fixed-delay.attempts': 2147483647,
+  'restart-strategy.fixed-delay.delay': `${opts.restartDelayMs} ms`,
+  'web.checkpoints.history': 1000, // checkpointStats reads every checkpoint of a window
+  'metrics.fetcher.update-interval': 250,
+  // The REST job/vertex views are served from a cache refreshed at this interval
+  // (default 3000 ms); the recovery poller needs them fresh.
+  'web.refresh-interval': 50,
+};
 
-  async configure() {
-    fs.mkdirSync(path.join(this.dir, 'conf'), { recursive: true });
-    for (const d of ['logs', 'io', 'web', 'checkpoints', 'out']) fs.mkdirSync(path.join(this.dir, d), { recursive: true });
-    this.rpcPort = await freePort();
-    this.restPort = await freePort();
-    this.base = `http://127.0.0.1:${this.restPort}`;
-    const conf = {
-      'jobmanager.rpc.address': '127.0.0.1',
-      'jobmanager.rpc.port': this.rpcPort,
-      'jobmanager.bind-host': '127.0.0.1',
-      'jobmanager.memory.process.size': `${opts.jmMb}m`,
-      'jobmanager.execution.failover-strategy': 'region',
-      'taskmanager.bind-host': '127.0.0.1',
-      'taskmanager.host': '127.0.0.1',
-      'taskmanager.memory.process.size': `${opts.tmMb}m`,
-      'taskmanager.memory.managed.size': '0m', // heap state backend uses no managed memory
-      'taskmanager.numberOfTaskSlots': 1,
-      'parallelism.default': this.parallelism,
-      'rest.address': '127.0.0.1',
-      'rest.bind-address': '127.0.0.1',
-      'rest.port': this.restPort,
-      'heartbeat.interval': 1000,
-      'heartbeat.timeout': 5000,
-      'restart-strategy.type': 'fixed-delay',
-      'restart-strategy.fixed-delay.attempts': 2147483647,
-      'restart-strategy.fixed-delay.delay': `${opts.restartDelayMs} ms`,
-      'state.backend.type': 'hashmap',
-      'state.checkpoints.dir': `file://${path.join(this.dir, 'checkpoints')}`,
-      'io.tmp.dirs': path.join(this.dir, 'io'),
-      'web.upload.dir': path.join(this.dir, 'web'),
-      'web.tmpdir': path.join(this.dir, 'web'),
-      'web.checkpoints.history': 1000,
-      'metrics.fetcher.update-interval': 250,
-      // The REST job/vertex views are served from a cache refreshed at this interval
-      // (default 3000 ms); the recovery poller needs them fresh.
-      'web.refresh-interval': 50,
-      'cluster.evenly-spread-out-slots': true,
-      ...this.extraConf,
-    };
-    fs.writeFileSync(path.join(this.dir, 'conf', 'config.yaml'),
-      Object.entries(conf).map(([k, v]) => `${k}: ${typeof v === 'string' && /[:#]/.test(v) ? JSON.stringify(v) : v}`).join('\n') + '\n');
-    fs.writeFileSync(path.join(this.dir, 'conf', 'log4j.properties'), LOG4J);
-    // What bin/jobmanager.sh and bin/taskmanager.sh do: derive JVM memory flags and
-    // dynamic memory properties from the config with BashJavaUtils.
-    this.jmParams = this.resourceParams('GET_JM_RESOURCE_PARAMS');
-    this.tmParams = this.resourceParams('GET_TM_RESOURCE_PARAMS');
-  }
-
-  resourceParams(cmd) {
-    const r = spawnSync('java', ['-cp', CP, `-Dlog4j.configurationFile=file:${path.join(this.dir, 'conf', 'log4j.properties')}`,
-      `-Dlog.file=${path.join(this.dir, 'logs', 'bash-java-utils.log')}`,
-      'org.apache.flink.runtime.util.bash.BashJavaUtils', cmd, '--configDir', path.join(this.dir, 'conf')], { encoding: 'utf8' });
-    const lines = (r.stdout ?? '').split('\n').filter((l) => l.startsWith('BASH_JAVA_UTILS_EXEC_RESULT:'))
-      .map((l) => l.slice('BASH_JAVA_UTILS_EXEC_RESULT:'.length).trim());
-    if (lines.length < 2) throw new Error(`BashJavaUtils ${cmd} failed: ${r.stdout}\n${r.stderr}`);
-    return { jvm: lines[0].split(/\s+/).filter(Boolean), dyn: lines[1].split(/\s+/).filter(Boolean) };
-  }
-
-  spawnJvm(role, mainClass, params, extraArgs) {
-    const logFile = path.join(this.dir, 'logs', `${role}.log`);
-    const out = fs.openSync(path.join(this.dir, 'logs', `${role}.out`), 'a');
-    const args = [...params.jvm, ...JAVA_OPTS,
-      `-Dlog.file=${logFile}`,
-      `-Dlog4j.configurationFile=file:${path.join(this.dir, 'conf', 'log4j.properties')}`,
-      '-classpath', CP, mainClass, '--configDir', path.join(this.dir, 'conf'), ...params.dyn, ...extraArgs];
-    const proc = spawn('java', args, { stdio: ['ignore', out, out] });
-    fs.closeSync(out);
-    const rec = { name: `${this.name}/${role}`, proc, exitCode: null, cluster: true };
-    proc.on('exit', (code, sig) => { rec.exitCode = code ?? sig ?? 'exited'; });
-    children.set(proc.pid, rec);
-    return proc.pid;
-  }
-
-  startJm() {
-    this.jmPid = this.spawnJvm('jobmanager', 'org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint', this.jmParams, []);
-  }
-
-  startTm() {
-    const id = `tm-${this.nextTm++}`;
-    const pid = this.spawnJvm(id, 'org.apache.flink.runtime.taskexecutor.TaskManagerRunner', this.tmParams,
-      ['-D', `taskmanager.resource-id=${id}`]);
-    this.tms.set(id, pid);
-    return id;
-  }
-
-  /** Spawns JM + TMs at once; returns ms from spawn to /overview showing all TMs. */
-  async start() {
-    await this.configure();
-    log(`${this.name}: starting 1 JobManager + ${this.numTms} TaskManagers (REST ${this.restPort})`);
-    const t0 = performance.now();
-    this.startJm();
-    for (let i = 0; i < this.numTms; i++) this.startTm();
-    await this.waitTms(this.numTms, 120000);
-    const ms = performance.now() - t0;
-    log(`${this.name}: ready in ${ms.toFixed(0)} ms`);
-    return ms;
-  }
-
-  checkAlive() {
-    const jm = children.get(this.jmPid);
-    if (!jm || jm.exitCode !== null) throw new Error(`${this.name}: JobManager died; see ${this.dir}/logs (run with --keep-tmp)`);
-  }
-
-  async waitTms(n, timeoutMs) {
-    const t0 = Date.now();
-    for (;;) {
-      this.checkAlive();
-      try {
-        const o = await this.get('/overview', 1000);
-        if (o.taskmanagers >= n) return o;
-      } catch { /* REST not up yet */ }
-      if (Date.now() - t0 > timeoutMs) throw new Error(`${this.name}: ${n} TaskManagers not registered after ${timeoutMs} ms`);
-      await sleep(20);
-    }
-  }
-
-  async req(method, p, body, timeoutMs = 10000) {
-    const init = { method, signal: AbortSignal.timeout(timeoutMs) };
-    if (body instanceof FormData) init.body = body;
-    else if (body !== undefined) { init.body = JSON.stringify(body); init.headers = { 'content-type': 'application/json' }; }
-    const r = await fetch(this.base + p, init);
-    const text = await r.text();
-    if (!r.ok) throw new Error(`${method} ${p}: HTTP ${r.status} ${text.slice(0, 2000)}`);
-    return text ? JSON.parse(text) : {};
-  }
-
-  get(p, timeoutMs) { return this.req('GET', p, undefined, timeoutMs); }
-
-  async uploadJar() {
-    const fd = new FormData();
-    fd.append('jarfile', new Blob([fs.readFileSync(JOB_JAR)], { type: 'application/x-java-archive' }), 'weir-flink-peer-jobs.jar');
-    const r = await this.req('POST', '/jars/upload', fd, 60000);
-    this.jarId = path.basename(r.filename);
-    return this.jarId;
-  }
-
-  async submit(entryClass, args) {
-    if (!this.jarId) await this.uploadJar();
-    const r = await this.req('POST', `/jars/${this.jarId}/run`, {
-      entryClass: `dev.weir.bench.${entryClass}`, programArgsList: args, parallelism: this.parallelism,
-    }, 60000);
-    log(`${this.name}: submitted ${entryClass} ${args.join(' ')} -> job ${r.jobid}`);
-    return r.jobid;
-  }
-
-  async waitRunning(jobId, timeoutMs = 60000) {
-    const t0 = Date.now();
-    for (;;) {
-      this.checkAlive();
-      const j = await this.get(`/jobs/${jobId}`);
-      if (j.state === 'RUNNING' && j.vertices.every((v) => v.status === 'RUNNING')) return j;
-      if (['FAILED', 'CANCELED', 'FINISHED'].includes(j.state)) throw new Error(`job ${jobId} is ${j.state}`);
-      if (Date.now() - t0 > timeoutMs) throw new Error(`job ${jobId} not RUNNING after ${timeoutMs} ms (${j.state})`);
-      await sleep(50);
-    }
-  }
-
-  async cancel(jobId) {
-    try { await this.req('PATCH', `/jobs/${jobId}?mode=cancel`); } catch (e) { log(`cancel: ${e.message}`); return; }
-    const t0 = Date.now();
-    while (Date.now() - t0 < 30000) {
-      const j = await this.get(`/jobs/${jobId}`);
-      if (['CANCELED', 'FAILED', 'FINISHED'].includes(j.state)) return;
-      await sleep(100);
-    }
-    log(`job ${jobId} did not reach CANCELED within 30 s`);
-  }
-
-  /** Sum over subtasks of a task-level metric of one vertex (via the REST metric fetcher). */
-  async vertexMetric(jobId, vertexId, metric) {
-    const r = await this.get(`/jobs/${jobId}/vertices/${vertexId}/subtasks/metrics?get=${metric}&agg=sum`);
-    const m = r.find((x) => x.id === metric);
-    return m ? Number(m.sum) : null;
-  }
-
-  async stop() {
-    log(`${this.name}: stopping`);
-    const pids = [...this.tms.values(), this.jmPid].filter((p) => p != null);
-    await Promise.all(pids.map((p) => stopProc(p)));
-    this.tms.clear();
-  }
+/** A cluster in the run's temp dir. conf: keys over RUN_CONF (the state phase's RocksDB settings). */
+function newCluster(name, numTms, conf = {}, parallelism = opts.parallelism) {
+  return new FlinkCluster(tmpRoot, name, numTms, { log, parallelism, jmMb: opts.jmMb, tmMb: opts.tmMb, conf: { ...RUN_CONF, ...conf } });
 }
 
 // ---------------------------------------------------------------- measurements
@@ -442,7 +165,7 @@ async function checkpointStats(cluster, jobId, sinceMs) {
 }
 
 async function throughputPhase(result) {
-  const cl = new Cluster('throughput', 2);
+  const cl = newCluster('throughput', 2);
   try {
     rss.phase = 'startup';
     result.startup_ms = round(await cl.start());
@@ -511,7 +234,7 @@ async function scalingPoint(cl, { keys, parallelism, checkpointing, name }) {
 async function scaling(result) {
   const out = await scalingPhase(opts.scaling, {
     startCluster: async (name, numTms) => {
-      const cl = new Cluster(name, numTms, { 'taskmanager.memory.process.size': `${opts.scalingTmMb}m` }, numTms);
+      const cl = newCluster(name, numTms, { 'taskmanager.memory.process.size': `${opts.scalingTmMb}m` }, numTms);
       try { await cl.start(); } catch (e) { await cl.stop(); throw e; }
       result.flink_version ??= (await cl.get('/config'))['flink-version'];
       return cl;
@@ -547,7 +270,7 @@ async function waitCheckpoints(cl, jobId, n, timeoutMs = 60000) {
 }
 
 async function recoveryPhase(result) {
-  const cl = new Cluster('recovery', opts.parallelism + 1);
+  const cl = newCluster('recovery', opts.parallelism + 1);
   try {
     rss.phase = 'recovery_startup';
     result.startup_ms_3tm = round(await cl.start());
@@ -626,10 +349,10 @@ async function recoveryPhase(result) {
 
 // ---------------------------------------------------------------- main
 async function main() {
-  build();
+  if (opts.build) buildFlinkJobs(log);
   sampler.start();
   const load0 = os.loadavg();
-  tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-flink-bench-'));
+  tmpRoot = makeTmpRoot('weir-flink-bench-', opts.keepTmp);
   log(`temp dir ${tmpRoot}`);
   const result = {
     system: 'flink',
@@ -650,7 +373,7 @@ async function main() {
   }
   if (opts.only.has('state')) {
     const { statePhase } = await import('./state-phase.mjs');
-    result.state = await statePhase({ Cluster, opts, log, sleep, tmpRoot });
+    result.state = await statePhase({ newCluster, opts, log, sleep });
   }
   const shares = sampler.cpuShares();
   result.machine.loadavg_1m_start = round(load0[0], 2);
@@ -688,6 +411,7 @@ main().then(() => {
   log(`error: ${e.stack ?? e}`);
   if (tmpRoot && !opts.keepTmp) log('(re-run with --keep-tmp to keep the cluster logs)');
   killAllSync();
-  if (!opts.keepTmp) cleanupTmp(); else log(`logs kept in ${tmpRoot}`);
+  if (opts.keepTmp) log(`logs kept in ${tmpRoot}`);
+  cleanupTmp();
   process.exit(1);
 });

@@ -35,11 +35,11 @@ async function until(what, fn, timeoutMs, sleep, everyMs = 250) {
   throw new Error(`${what} not within ${timeoutMs} ms`);
 }
 
-export async function statePhase({ Cluster, opts, log, sleep }) {
+export async function statePhase({ newCluster, opts, log, sleep }) {
   const rows = [];
   for (const keys of opts.stateKeys) {
     const intervalMs = Math.max(200, Math.round((0.01 * keys / opts.stateRate) * 1000));
-    const cl = new Cluster(`state-${keys}`, opts.parallelism + 1, {
+    const cl = newCluster(`state-${keys}`, opts.parallelism + 1, {
       'state.backend.type': 'rocksdb',
       'execution.checkpointing.incremental': true,
       'taskmanager.memory.managed.size': `${opts.stateManagedMb}m`,

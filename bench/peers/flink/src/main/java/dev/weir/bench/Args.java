@@ -38,4 +38,13 @@ final class Args {
     String get(String name, String dflt) {
         return values.getOrDefault(name, dflt);
     }
+
+    /** The value of --name; a missing one is an error. */
+    String required(String name) {
+        String v = values.get(name);
+        if (v == null) {
+            throw new IllegalArgumentException("--" + name + " is required");
+        }
+        return v;
+    }
 }

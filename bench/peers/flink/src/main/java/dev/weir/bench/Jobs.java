@@ -67,7 +67,7 @@ final class Jobs {
         return env.addSource(new GeneratorSource(records, keys, rate))
                 .name("generator").uid("generator")
                 .keyBy(new KeyOf())
-                .process(new RunningSum())
+                .process(new RunningSum.OfPairs())
                 .name("sum").uid("sum");
     }
 }

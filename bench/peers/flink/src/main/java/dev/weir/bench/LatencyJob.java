@@ -9,16 +9,12 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.sink.RichSinkFunction;
 import org.apache.flink.streaming.api.functions.source.RichParallelSourceFunction;
-import org.apache.flink.util.Collector;
 
 /**
  * The twin of Weir's packages/examples/src/bench-latency.ts: generator (key i % keys, value 1,
@@ -105,23 +101,19 @@ public class LatencyJob {
         }
     }
 
-    static final class StampedSum extends KeyedProcessFunction<Long, Tuple3<Long, Long, Double>, Tuple3<Long, Long, Double>> {
+    /** (key, value, ts) in, (key, sum, ts) out. */
+    static final class StampedSum extends RunningSum<Tuple3<Long, Long, Double>, Tuple3<Long, Long, Double>> {
         private static final long serialVersionUID = 1L;
-        private transient ValueState<Long> sum;
 
         @Override
-        public void open(OpenContext openContext) {
-            sum = getRuntimeContext().getState(new ValueStateDescriptor<>("sum", Long.class));
+        protected long valueOf(Tuple3<Long, Long, Double> in) {
+            return in.f1;
         }
 
         @Override
-        public void processElement(Tuple3<Long, Long, Double> in, Context ctx, Collector<Tuple3<Long, Long, Double>> out)
-                throws Exception {
-            Long cur = sum.value();
-            long next = (cur == null ? 0L : cur) + in.f1;
-            sum.update(next);
-            in.f1 = next;
-            out.collect(in);
+        protected Tuple3<Long, Long, Double> withSum(Tuple3<Long, Long, Double> in, long sum) {
+            in.f1 = sum; // reuse the record object
+            return in;
         }
     }
 
@@ -213,10 +205,7 @@ public class LatencyJob {
 
     public static void main(String[] argv) throws Exception {
         Args a = new Args(argv);
-        String outDir = a.get("out-dir", null);
-        if (outDir == null) {
-            throw new IllegalArgumentException("--out-dir is required");
-        }
+        String outDir = a.required("out-dir");
         StreamExecutionEnvironment env = Jobs.env(a, 1000);
         long bufferTimeout = a.getLong("buffer-timeout-ms", -1);
         if (bufferTimeout >= 0) {

@@ -57,10 +57,7 @@ public class RecoveryJob {
 
     public static void main(String[] argv) throws Exception {
         Args a = new Args(argv);
-        String outDir = a.get("out-dir", null);
-        if (outDir == null) {
-            throw new IllegalArgumentException("--out-dir is required");
-        }
+        String outDir = a.required("out-dir");
         StreamExecutionEnvironment env = Jobs.env(a, 1000);
         Jobs.pipeline(env, a, 10_000, 2000).addSink(new FileLineSink(outDir)).name("file-sink").uid("file-sink");
         env.execute(a.get("name", "weir-bench-recovery"));

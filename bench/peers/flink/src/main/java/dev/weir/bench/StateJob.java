@@ -5,15 +5,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.sink.RichSinkFunction;
 import org.apache.flink.util.Collector;
 
@@ -39,21 +36,18 @@ public class StateJob {
         return Long.remainderUnsigned(h, keys);
     }
 
-    static final class Sum extends KeyedProcessFunction<Long, Tuple2<Long, Long>, Tuple3<Long, Long, Boolean>> {
+    /** (key, value) in, (key, sum, steady) out: steady marks a record of the steady phase (value 2). */
+    static final class Sum extends RunningSum<Tuple2<Long, Long>, Tuple3<Long, Long, Boolean>> {
         private static final long serialVersionUID = 1L;
-        private transient ValueState<Long> sum;
 
         @Override
-        public void open(OpenContext openContext) {
-            sum = getRuntimeContext().getState(new ValueStateDescriptor<>("sum", Long.class));
+        protected long valueOf(Tuple2<Long, Long> in) {
+            return in.f1;
         }
 
         @Override
-        public void processElement(Tuple2<Long, Long> in, Context ctx, Collector<Tuple3<Long, Long, Boolean>> out) throws Exception {
-            Long cur = sum.value();
-            long next = (cur == null ? 0L : cur) + in.f1;
-            sum.update(next);
-            out.collect(Tuple3.of(in.f0, next, in.f1 == 2L));
+        protected Tuple3<Long, Long, Boolean> withSum(Tuple2<Long, Long> in, long sum) {
+            return Tuple3.of(in.f0, sum, in.f1 == 2L);
         }
     }
 
