@@ -192,9 +192,10 @@ async function runWeir() {
 }
 
 async function runFlink() {
-  const { FlinkCluster, buildFlinkJobs } = await import('../../bench/peers/flink/latency.mjs');
+  const { FlinkCluster, buildFlinkJobs } = await import('../../bench/peers/flink/cluster.mjs');
   if (opts.build) buildFlinkJobs(log);
-  const cluster = new FlinkCluster(tmpRoot, 'flink', 2, { log });
+  // WARN: the JVMs write no INFO lines (one per checkpoint and more) while latency is measured.
+  const cluster = new FlinkCluster(tmpRoot, 'flink', 2, { log, logLevel: 'WARN' });
   try {
     await cluster.start();
     const side = {
