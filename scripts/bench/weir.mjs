@@ -23,7 +23,7 @@ import {
 } from './lib/common.mjs';
 import { orUsageExit, phaseSet } from './lib/args.mjs';
 import { firstSinkLineAfter, killAndMeasure } from './lib/recovery.mjs';
-import { SCALING_USAGE, intervalMs, scalingOptions, scalingPhase, scalingSummary, waitFirstPass } from './lib/scaling.mjs';
+import { SCALING_USAGE, intervalMs, scalingOptions, scalingPhase, pointEntry, scalingSummary, waitFirstPass } from './lib/scaling.mjs';
 
 const USAGE = `usage: node scripts/bench/weir.mjs [options]
   --quick                 short run (warm-up 5 s, windows 10 s, 1 recovery per delay)
@@ -170,13 +170,7 @@ async function scalingPoint(cl, { keys, parallelism, checkpointing, name }) {
     await cl.waitRunning(jobId, 120000);
     const firstPass = await waitFirstPass(statsDir, keys, opts.scaling.fillTimeoutS, sleep);
     const t = await measureThroughput(cl, jobId, { warmupS: opts.warmupS, windowS: opts.windowS, statsDir, log });
-    const entry = { records_per_s: round(t.rps), window_s: round(t.windowS, 1), first_pass_s: round(firstPass, 1),
-      interval_rps_min: round(t.minIntervalRps), interval_rps_max: round(t.maxIntervalRps) };
-    if (ckptMs) {
-      const s = await checkpointStats(cl, jobId, t.t0);
-      entry.checkpoints = { count: s.count, duration_ms_median: s.duration_ms_median, duration_ms_max: s.duration_ms_max, state_size_bytes_last: s.state_size_bytes_last };
-    }
-    return entry;
+    return pointEntry(t, firstPass, ckptMs ? await checkpointStats(cl, jobId, t.t0) : undefined, round);
   } finally {
     await cl.cancel(jobId);
   }

@@ -4,11 +4,10 @@
  * `weir checkpoints` and the metrics saying so, and a JobManager restarted on the same
  * store resuming the job from the newest `_metadata` it lists in the bucket.
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { committedLines, diffLines, EXAMPLES, expectedKeyedSum, TestCluster, waitFor, weir } from '../harness';
-import { startS3Server, testS3Client, type S3Server } from './s3-server';
+import { startS3Server, type S3Server } from './s3-server';
 
 let server: S3Server;
 beforeAll(async () => {
@@ -19,15 +18,7 @@ afterAll(() => server?.stop());
 
 const keysUnder = (prefix: string): Promise<string[]> => server.keysUnder('weir', prefix);
 
-async function readObject(key: string): Promise<string> {
-  const client = testS3Client(server.endpoint);
-  try {
-    const out = await client.send(new GetObjectCommand({ Bucket: 'weir', Key: key }));
-    return (await out.Body?.transformToString()) ?? '';
-  } finally {
-    client.destroy();
-  }
-}
+const readObject = (key: string): Promise<string> => server.readObject('weir', key);
 
 describe('checkpoints in a real S3 server', () => {
   let cluster: TestCluster | undefined;

@@ -7,12 +7,11 @@
  * under an entropy-injected prefix (the chain stays at the plain prefix, where the sweep
  * lists it).
  */
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { committedLines, diffLines, EXAMPLES, expectedKeyedSum, TestCluster, waitFor } from '../harness';
-import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3Server, type S3Server } from './s3-server';
+import { startS3Server, type S3Server } from './s3-server';
 
 let server: S3Server;
 beforeAll(async () => {
@@ -21,29 +20,8 @@ beforeAll(async () => {
 }, 900_000);
 afterAll(() => server?.stop());
 
-function client(): S3Client {
-  return new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY } });
-}
-
-async function keysUnder(prefix: string): Promise<string[]> {
-  const c = client();
-  try {
-    const out = await c.send(new ListObjectsV2Command({ Bucket: 'weir', Prefix: prefix }));
-    return (out.Contents ?? []).map((o) => o.Key as string).sort();
-  } finally {
-    c.destroy();
-  }
-}
-
-async function readObject(key: string): Promise<string> {
-  const c = client();
-  try {
-    const out = await c.send(new GetObjectCommand({ Bucket: 'weir', Key: key }));
-    return (await out.Body?.transformToString()) ?? '';
-  } finally {
-    c.destroy();
-  }
-}
+const keysUnder = (prefix: string): Promise<string[]> => server.keysUnder('weir', prefix);
+const readObject = (key: string): Promise<string> => server.readObject('weir', key);
 
 describe('incremental checkpoints in a real S3 server', () => {
   let cluster: TestCluster | undefined;

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, openSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { freePort, waitFor } from '../harness';
 
 export const S3_ACCESS_KEY = 'weir-test';
@@ -34,6 +34,8 @@ export interface S3Server {
   createBucket(name: string): Promise<void>;
   /** The keys under `prefix` in `bucket`, sorted. */
   keysUnder(bucket: string, prefix: string): Promise<string[]>;
+  /** The text of one object. */
+  readObject(bucket: string, key: string): Promise<string>;
   /** Kills the server; resolves once it has exited (its port is free again), at most 10 s. */
   stop(): Promise<void>;
 }
@@ -91,6 +93,15 @@ export async function startS3Server(options: { host?: string; port?: number; net
       try {
         const out = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
         return (out.Contents ?? []).map((o) => o.Key as string).sort();
+      } finally {
+        c.destroy();
+      }
+    },
+    async readObject(bucket: string, key: string) {
+      const c = client();
+      try {
+        const out = await c.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return (await out.Body?.transformToString()) ?? '';
       } finally {
         c.destroy();
       }

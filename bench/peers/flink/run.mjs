@@ -22,7 +22,7 @@ import { orUsageExit, parseArgv, phaseSet } from '../../../scripts/bench/lib/arg
 import { children, cleanupTmp, installExitHandlers, killAllSync, makeLogger, makeTmpRoot, median, round, sleep } from '../../../scripts/bench/lib/common.mjs';
 import { createClusterSampler } from '../../../scripts/bench/lib/proc.mjs';
 import { countAt, firstSinkLineAfter, readCounts } from '../../../scripts/bench/lib/sink-files.mjs';
-import { SCALING_USAGE, intervalMs, scalingOptions, scalingPhase, scalingSummary, waitFirstPass } from '../../../scripts/bench/lib/scaling.mjs';
+import { SCALING_USAGE, intervalMs, scalingOptions, scalingPhase, pointEntry, scalingSummary, waitFirstPass } from '../../../scripts/bench/lib/scaling.mjs';
 import { FlinkCluster, buildFlinkJobs, javaVersion } from './cluster.mjs';
 
 // ---------------------------------------------------------------- options
@@ -219,13 +219,7 @@ async function scalingPoint(cl, { keys, parallelism, checkpointing, name }) {
     await cl.waitRunning(jobId, 120000);
     const firstPass = await waitFirstPass(statsDir, keys, opts.scaling.fillTimeoutS, sleep);
     const t = await measureThroughput(cl, jobId, opts.windowS, statsDir);
-    const entry = { records_per_s: round(t.rps), window_s: round(t.windowS, 1), first_pass_s: round(firstPass, 1),
-      interval_rps_min: round(t.minIntervalRps), interval_rps_max: round(t.maxIntervalRps) };
-    if (ckptMs) {
-      const s = await checkpointStats(cl, jobId, t.t0);
-      entry.checkpoints = { count: s.count, duration_ms_median: s.duration_ms_median, duration_ms_max: s.duration_ms_max, state_size_bytes_last: s.state_size_bytes_last };
-    }
-    return entry;
+    return pointEntry(t, firstPass, ckptMs ? await checkpointStats(cl, jobId, t.t0) : undefined, round);
   } finally {
     await cl.cancel(jobId);
   }

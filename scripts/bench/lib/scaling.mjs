@@ -60,6 +60,20 @@ export async function waitFirstPass(statsDir, records, timeoutS, sleep) {
 }
 
 /**
+ * One point's JSON from its measured window (`t`: rps, windowS, min/maxIntervalRps), the
+ * seconds of its first pass over the keys, and, with checkpointing on, the checkpoints
+ * of the window (`stats`: count, duration_ms_median/max, state_size_bytes_last).
+ */
+export function pointEntry(t, firstPass, stats, round) {
+  const entry = { records_per_s: round(t.rps), window_s: round(t.windowS, 1), first_pass_s: round(firstPass, 1),
+    interval_rps_min: round(t.minIntervalRps), interval_rps_max: round(t.maxIntervalRps) };
+  if (stats) {
+    entry.checkpoints = { count: stats.count, duration_ms_median: stats.duration_ms_median, duration_ms_max: stats.duration_ms_max, state_size_bytes_last: stats.state_size_bytes_last };
+  }
+  return entry;
+}
+
+/**
  * Runs both curves. side: {
  *   startCluster(name, numTms) -> cluster (started),
  *   runPoint(cluster, {keys, parallelism, checkpointing, name}) -> {records_per_s, ...extra},
