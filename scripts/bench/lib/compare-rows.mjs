@@ -8,7 +8,29 @@
  * Filled in from a quiet-machine run; a row where Weir is behind without an entry here is
  * counted under the table, so a gap without a reason is visible.
  */
-export const REASONS = {};
+const CPU_PER_RECORD = 'Weir spends more CPU per record on this job: about 0.43 µs of the 2 cores against Flink\'s 0.26 µs at 10k keys (2 cores over 4.6 M and 7.6 M records/s, 2026-11-30). '
+  + 'Its profile has no single large item (scripts/bench/results/2026-11-30-profile-throughput-10k-keys-checkpoint-1s-after-issue-17.txt): the source\'s output path 10 %, the job\'s sum 8.5 %, '
+  + 'state reads 8 %, the generator 7 %, the serializer contract check about 10 % over three functions, column encoding and decoding 4 % each, garbage collection 5 %. '
+  + 'Every record also crosses gRPC, even between two tasks of one slot, where Flink hands buffers over in memory.';
+const ONE_THREAD = 'At parallelism 1 Weir runs both tasks of the job (source, keyed sum) on its one slot\'s thread, so on one core; Flink runs each task on a thread of its own and uses both cores.';
+const FULL_HEAP_SNAPSHOTS = 'A full heap checkpoint of 5M keys per task every second: Weir reads and encodes the capture on the task\'s thread in 3 ms slices between records, '
+  + 'Flink on a separate asynchronous thread. With checkpointing off Weir is ahead at 10M keys.';
+
+export const REASONS = {
+  throughput_rps_no_checkpoint: CPU_PER_RECORD,
+  throughput_rps_checkpoint_1s: CPU_PER_RECORD,
+  scaling_rps_keys_10000_off: CPU_PER_RECORD,
+  scaling_rps_keys_10000_1s: CPU_PER_RECORD,
+  scaling_rps_keys_1000000_off: CPU_PER_RECORD,
+  scaling_rps_keys_1000000_1s: CPU_PER_RECORD,
+  scaling_rps_keys_10000000_1s: FULL_HEAP_SNAPSHOTS,
+  scaling_rps_p1_off: ONE_THREAD,
+  scaling_rps_p1_1s: ONE_THREAD,
+  scaling_rps_p2_off: CPU_PER_RECORD,
+  scaling_rps_p2_1s: CPU_PER_RECORD,
+  scaling_rps_p4_1s: CPU_PER_RECORD,
+  latency_max_rps: CPU_PER_RECORD,
+};
 
 export function fmt(v, unit) {
   if (v == null) return 'n/a';
@@ -93,7 +115,11 @@ export function renderTable(rows, reasons = REASONS) {
   const notes = [];
   const body = judged.map((r) => {
     let ahead = r.ahead;
-    if (r.reason) { notes.push(r.reason); ahead += ` [${notes.length}]`; }
+    if (r.reason) {
+      // Rows with the same reason share one footnote.
+      if (!notes.includes(r.reason)) notes.push(r.reason);
+      ahead += ` [${notes.indexOf(r.reason) + 1}]`;
+    }
     return [r.label, fmt(r.w, r.unit), fmt(r.f, r.unit), r.ratio == null ? 'n/a' : `${r.ratio.toFixed(2)}x`, `${r.better} is better`, ahead];
   });
   const head = ['', 'Weir', 'Flink', 'Weir/Flink', 'direction', 'ahead'];
