@@ -86,25 +86,25 @@ export class RecordSerializer {
    * every message, decoded. A file of one message (every file before fragments) gives one.
    */
   decodeStateMessages(data: Uint8Array): unknown[] {
+    const values = this.withTypes(() => statePackr.unpackMultiple(data) as unknown[]);
+    return values.length === 1 && values[0] instanceof Map ? [legacyStatePackr.unpack(data)] : values;
+  }
+
+  private decodeWith(packr: Packr, data: Uint8Array): unknown {
+    return this.withTypes(() => packr.unpack(data));
+  }
+
+  /** Runs a decode with this job's registry in place: msgpackr's read hooks have no context argument. */
+  private withTypes<T>(decode: () => T): T {
     const previous = decodingTypes;
     decodingTypes = this.types;
     try {
-      const values = statePackr.unpackMultiple(data) as unknown[];
-      return values.length === 1 && values[0] instanceof Map ? [legacyStatePackr.unpack(data)] : values;
+      return decode();
     } finally {
       decodingTypes = previous;
     }
   }
 
-  private decodeWith(packr: Packr, data: Uint8Array): unknown {
-    const previous = decodingTypes;
-    decodingTypes = this.types;
-    try {
-      return packr.unpack(data);
-    } finally {
-      decodingTypes = previous;
-    }
-  }
 }
 
 const plain = new RecordSerializer();
