@@ -28,7 +28,8 @@ import { RecordFeeder } from './record-feeder';
 import type { TaskEvents } from './task-events';
 import { taskFailure } from './task-failure';
 
-const SOURCE_BATCH = 512;
+/** Most records a source emits per call (about one batch): each call ends with a turn of the event loop. */
+const SOURCE_BATCH = 2048;
 
 interface SnapshotTiming {
   startDelayMs: number;
