@@ -11,7 +11,7 @@ const UNKNOWN = -1;
  * so a key lands where it always did. The table grows by doubling up to the largest key seen.
  */
 export class NumberKeyGroups {
-  private table = new Int16Array(0);
+  private table: Int16Array = new Int16Array(0);
 
   constructor(private readonly maxParallelism: number) {}
 
