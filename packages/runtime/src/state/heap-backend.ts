@@ -13,6 +13,15 @@ type Group = Map<TableKey, unknown>;
 interface Table {
   kind: string;
   groups: Map<number, Group>;
+  /** The same groups indexed by key group: a record's read and write look its group up here (an array index, not a hash). */
+  byGroup: (Group | undefined)[];
+}
+
+function addGroup(table: Table, kg: number): Group {
+  const group: Group = new Map();
+  table.groups.set(kg, group);
+  table.byGroup[kg] = group;
+  return group;
 }
 
 /** A key that had no value when the capture was taken. */
@@ -69,7 +78,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private table(name: string, kind: string): Table {
     let table = this.tables.get(name);
     if (!table) {
-      table = { kind, groups: new Map() };
+      table = { kind, groups: new Map(), byGroup: [] };
       this.tables.set(name, table);
     } else if (table.kind !== kind) {
       throw new StateError(`state "${name}" is a ${table.kind} state, not a ${kind} state`);
@@ -86,7 +95,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       let keys = groups.get(this.current.group);
       if (!keys) groups.set(this.current.group, (keys = new Map()));
       if (keys.has(this.current.tableKey)) continue;
-      const value = table.groups.get(this.current.group)?.get(this.current.tableKey);
+      const value = table.byGroup[this.current.group]?.get(this.current.tableKey);
       keys.set(this.current.tableKey, value === undefined ? ABSENT : value);
       kept = true;
     }
@@ -94,15 +103,13 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   private group(table: Table): Group {
-    let group = table.groups.get(this.current.group);
-    if (!group) table.groups.set(this.current.group, (group = new Map()));
-    return group;
+    return table.byGroup[this.current.group] ?? addGroup(table, this.current.group);
   }
 
   private cell(name: string, table: Table): StateCell {
     return {
       read: () => {
-        const value = table.groups.get(this.current.group)?.get(this.current.tableKey);
+        const value = table.byGroup[this.current.group]?.get(this.current.tableKey);
         if (this.open.size === 0 || value === null || typeof value !== 'object') return value;
         // The capture keeps the value it saw; the job gets its own copy to change.
         if (!this.keep(name, table)) return value;
@@ -117,7 +124,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
         this.changes?.mark(name, this.current.group, this.current.tableKey);
       },
       remove: () => {
-        const group = table.groups.get(this.current.group);
+        const group = table.byGroup[this.current.group];
         if (!group?.has(this.current.tableKey)) return;
         if (this.open.size) this.keep(name, table);
         group.delete(this.current.tableKey);
@@ -241,7 +248,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
           if (kg < this.range.start || kg > this.range.end) continue;
           // A full snapshot replaces its key groups; a delta patches them.
           let group = snap.delta ? table.groups.get(kg) : undefined;
-          if (!group) table.groups.set(kg, (group = new Map()));
+          if (!group) group = addGroup(table, kg);
           for (const [k, v] of entries) group.set(k, fromCanonical(kind, v));
         }
         for (const [kg, keys] of removed ?? []) {
