@@ -127,4 +127,22 @@ describe('columnar record batches', () => {
     data[1] = 99;
     expect(() => decodeColumnar(data)).toThrow('unknown version 99');
   });
+
+  it('refuse a damaged batch with one clear error: cut short, no fields, a column type it does not know', () => {
+    const records = Array.from({ length: 100 }, (_, i) => ({ key: i * 1000, value: i % 2 === 0 }));
+    const data = encodeColumnar(records) as Buffer;
+    expect(() => decodeColumnar(data.subarray(0, data.length - 60))).toThrow('shorter than its columns');
+    const noFields = Buffer.from(data);
+    noFields[6] = 0;
+    expect(() => decodeColumnar(noFields)).toThrow('has 0 fields');
+    const badType = Buffer.from(data);
+    badType[7] = 9;
+    expect(() => decodeColumnar(badType)).toThrow('column of unknown type 9');
+  });
+
+  it('read rows of two shapes with the same field names but other column types apart', () => {
+    expect(viaColumns([{ a: 1, b: true }])).toEqual([{ a: 1, b: true }]);
+    expect(viaColumns([{ a: 1.5, b: 70_000 }])).toEqual([{ a: 1.5, b: 70_000 }]);
+    expect(viaColumns([{ a: -3, b: false }])).toEqual([{ a: -3, b: false }]);
+  });
 });

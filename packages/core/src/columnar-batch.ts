@@ -185,23 +185,46 @@ export function isColumnar(data: Uint8Array): boolean {
   return data.length > 0 && data[0] === COLUMNAR_MARKER;
 }
 
-type RowFactory = (columns: unknown[][], i: number) => Row;
-const factories = new Map<string, RowFactory>();
+/** Reads `count` rows of one shape and column types straight from the batch, starting at each column's offset. */
+type RowReader = (data: Uint8Array, view: DataView, offsets: number[], count: number) => Row[];
+const readers = new Map<string, RowReader>();
+
+/** How one value of a column type is read at row i (the column starts at `o`). */
+function readExpression(type: number, f: number): string {
+  switch (type) {
+    case INT8:
+      return `view.getInt8(o${f} + i)`;
+    case INT16:
+      return `view.getInt16(o${f} + 2 * i, true)`;
+    case INT32:
+      return `view.getInt32(o${f} + 4 * i, true)`;
+    case FLOAT64:
+      return `view.getFloat64(o${f} + 8 * i, true)`;
+    case BOOL:
+      return `data[o${f} + i] === 1`;
+  }
+  throw new Error(`columnar record batch has a column of unknown type ${type}`);
+}
 
 /**
  * Builds rows of one shape by an object literal, so every row gets the same hidden class
- * at once (as msgpackr does for its records) instead of growing one field at a time.
+ * at once (as msgpackr does for its records) instead of growing one field at a time, and
+ * reads each field from its column as the row is built (no column arrays in between).
  */
-function factoryFor(names: string[]): RowFactory {
-  const id = names.join('\0');
-  let factory = factories.get(id);
-  if (!factory) {
-    if (factories.size >= 256) factories.clear();
-    const fields = names.map((name, f) => `${JSON.stringify(name)}: c[${f}][i]`).join(', ');
-    factory = new Function('c', 'i', `return { ${fields} };`) as RowFactory;
-    factories.set(id, factory);
+function readerFor(names: string[], types: number[]): RowReader {
+  const id = JSON.stringify([names, types]);
+  let reader = readers.get(id);
+  if (!reader) {
+    if (readers.size >= 256) readers.clear();
+    const offsets = names.map((_, f) => `o${f} = offsets[${f}]`).join(', ');
+    const fields = names.map((name, f) => `${JSON.stringify(name)}: ${readExpression(types[f], f)}`).join(', ');
+    reader = new Function('data', 'view', 'offsets', 'count', `const ${offsets};
+      const rows = new Array(count);
+      for (let i = 0; i < count; i++) rows[i] = { ${fields} };
+      return rows;`) as RowReader;
+    readers.set(id, reader);
   }
-  return factory;
+  return reader;
 }
 
 /** Each record's key group, as computed by the producer for a max parallelism. */
@@ -219,6 +242,7 @@ export function decodeColumnarWithKeyGroups(data: Uint8Array): { records: unknow
   if (data[1] !== VERSION) throw new Error(`columnar record batch of unknown version ${data[1]}`);
   const count = view.getUint32(2, true);
   const fieldCount = data[6];
+  if (fieldCount === 0 || fieldCount > MAX_FIELDS) throw new Error(`columnar record batch has ${fieldCount} fields`);
   let at = 7;
   const names: string[] = [];
   const types: number[] = [];
@@ -230,15 +254,14 @@ export function decodeColumnarWithKeyGroups(data: Uint8Array): { records: unknow
     names.push(name);
     at += length;
   }
-  const columns: unknown[][] = [];
+  const offsets: number[] = [];
   for (let f = 0; f < fieldCount; f++) {
-    const column = new Array<unknown>(count);
-    at = readColumn(data, view, types[f], count, at, column);
-    columns.push(column);
+    if (types[f] < INT8 || types[f] > BOOL) throw new Error(`columnar record batch has a column of unknown type ${types[f]}`);
+    offsets.push(at);
+    at += WIDTH[types[f]] * count;
   }
-  const make = factoryFor(names);
-  const records = new Array<unknown>(count);
-  for (let i = 0; i < count; i++) records[i] = make(columns, i);
+  if (at + 4 > data.length) throw new Error('columnar record batch is shorter than its columns');
+  const records: unknown[] = readerFor(names, types)(data, view, offsets, count);
   const maxParallelism = view.getUint32(at, true);
   if (maxParallelism === 0) return { records };
   const groups = new Uint16Array(count);
@@ -246,23 +269,3 @@ export function decodeColumnarWithKeyGroups(data: Uint8Array): { records: unknow
   return { records, keyGroups: { maxParallelism, groups } };
 }
 
-function readColumn(data: Uint8Array, view: DataView, type: number, count: number, at: number, column: unknown[]): number {
-  switch (type) {
-    case INT8:
-      for (let i = 0; i < count; i++) column[i] = view.getInt8(at + i);
-      return at + count;
-    case INT16:
-      for (let i = 0; i < count; i++) column[i] = view.getInt16(at + 2 * i, true);
-      return at + 2 * count;
-    case INT32:
-      for (let i = 0; i < count; i++) column[i] = view.getInt32(at + 4 * i, true);
-      return at + 4 * count;
-    case FLOAT64:
-      for (let i = 0; i < count; i++) column[i] = view.getFloat64(at + 8 * i, true);
-      return at + 8 * count;
-    case BOOL:
-      for (let i = 0; i < count; i++) column[i] = data[at + i] === 1;
-      return at + count;
-  }
-  throw new Error(`columnar record batch has a column of unknown type ${type}`);
-}
