@@ -81,14 +81,15 @@ function newShape(names: string[]): Shape | null {
   const columns = names.map((_, f) => `c${f} = columns[${f}]`).join(', ');
   const kinds = names.map((_, f) => `k${f} = 0`).join(', ');
   const setKinds = names.map((_, f) => `kinds[${f}] = k${f};`).join(' ');
-  // Records come prepared by the contract (value-contract.ts), so an object whose
-  // constructor is Object is a plain object: a cheaper test than its prototype.
+  // A record that passes is plain data by the contract (value-contract.ts): a plain object
+  // whose fields are numbers or booleans. So records need not be checked before they come
+  // here; the ones that do not pass are checked and prepared on their way to msgpack.
   const make = new Function('names', `return function extract(records, columns, kinds) {
     const ${columns};
     let ${kinds};
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
-      if (typeof r !== 'object' || r === null || r.constructor !== Object) return false;
+      if (typeof r !== 'object' || r === null || Object.getPrototypeOf(r) !== Object.prototype) return false;
       let k = 0;
       for (const name in r) if (name !== names[k++]) return false;
       if (k !== ${names.length}) return false;
@@ -122,7 +123,8 @@ function numberColumnType(values: Float64Array, count: number): number {
 
 /**
  * The batch as columns, or undefined when its records are not all plain objects of one
- * shape with number or boolean fields. Records must have passed prepareValue.
+ * shape with number or boolean fields. Such records are within the contract as they are
+ * (-0 and NaN travel as float64), so they need not have passed prepareValue.
  */
 export function encodeColumnar(records: unknown[], keyGroups?: KeyGroupColumn): Buffer | undefined {
   const count = records.length;

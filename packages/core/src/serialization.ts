@@ -59,6 +59,16 @@ export class RecordSerializer {
     return encodeColumnar(prepared, keyGroups) ?? recordPackr.pack(prepared);
   }
 
+  /**
+   * Records as the operator emitted them: a batch that goes as columns is within the
+   * contract as it is; any other batch is checked and prepared record by record (throws
+   * the ContractViolation of the first record that breaks the contract) and goes as msgpack.
+   * One check per record either way, where prepare() then encodeBatch() made two.
+   */
+  encodeRecords(records: unknown[], keyGroups?: KeyGroupColumn): Buffer {
+    return encodeColumnar(records, keyGroups) ?? recordPackr.pack(records.map((r) => prepareValue(r, this.types)));
+  }
+
   /** Either encoding, and batches stored before columns existed (unaligned checkpoints). */
   decodeBatch(data: Uint8Array): unknown[] {
     return this.decodeBatchWithKeyGroups(data).records;
@@ -119,7 +129,7 @@ export function decode<T = unknown>(data: Uint8Array): T {
 }
 
 export function encodeBatch(records: unknown[]): Buffer {
-  return plain.encodeBatch(records.map((r) => plain.prepare(r)));
+  return plain.encodeRecords(records);
 }
 
 export function decodeBatch(data: Uint8Array): unknown[] {

@@ -194,7 +194,7 @@ export class SlotRuntime {
       const keySelector = task.plan.outputKeySelectors.get(out.consumer_vertex_id);
       const head = jobPlan.vertices.get(out.consumer_vertex_id)?.vertex.operators[0];
       const keyedConsumer = `the key selector of ${head?.name ?? out.consumer_vertex_id} (uid ${head?.uid ?? '?'})`;
-      task.output.writers.push(
+      task.output.add(
         new RecordWriter(subpartitions, out.partitioning, keySelector, deploy.max_parallelism, ref.subtask, task.serializer, keyedConsumer, task.network.segmentSize, out.consumer_vertex_id),
       );
     }

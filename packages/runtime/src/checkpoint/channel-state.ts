@@ -91,7 +91,7 @@ export function replayOutputs(stored: StoredChannelState[], subtask: number, par
             const sub = writer.subpartitions[index];
             if (sub) sub.add({ kind: 'batch', data: Buffer.from(data), count: serializer.decodeBatch(data).length });
           } else {
-            for (const record of serializer.decodeBatch(data)) writer.emit(record, serializer.prepare(record));
+            for (const record of serializer.decodeBatch(data)) writer.emit(record);
           }
         }
       });

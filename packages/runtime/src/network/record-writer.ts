@@ -19,8 +19,9 @@ export const MAX_BACKLOG = 4;
 /**
  * Writes a task's records to one output edge: picks the subpartition (forward, round
  * robin, by key group, or all), collects records into batches and serializes each batch
- * once. Records arrive checked and prepared by TaskOutput; the key is taken from the
- * record as the operator emitted it.
+ * once. Records are checked against the serializer contract as a batch is encoded
+ * (RecordSerializer.encodeRecords): a record that breaks it fails the task then, with the
+ * producer's name.
  */
 export class RecordWriter {
   private readonly pending: unknown[][];
@@ -35,6 +36,8 @@ export class RecordWriter {
    * without encoding each record twice. Unknown until the first record was measured.
    */
   private bytesPerRecord = 0;
+  /** Names the operator that emits, in contract errors (set by TaskOutput). */
+  producer = 'a task emitted a record that cannot be serialized';
 
   constructor(
     readonly subpartitions: ResultSubpartition[],
@@ -56,24 +59,23 @@ export class RecordWriter {
     this.nextRoundRobin = producerSubtask % subpartitions.length;
   }
 
-  /** `prepared` is what goes on the wire (serializer.prepare(value)); the key comes from `value`. */
-  emit(value: unknown, prepared: unknown = value): void {
+  emit(value: unknown): void {
     switch (this.partitioning) {
       case 'FORWARD':
-        return this.append(0, prepared);
+        return this.append(0, value);
       case 'REBALANCE': {
         const target = this.nextRoundRobin;
         this.nextRoundRobin = (target + 1) % this.subpartitions.length;
-        return this.append(target, prepared);
+        return this.append(target, value);
       }
       case 'HASH': {
         const keyGroup = this.keyGroupOf(value);
         const target = operatorIndexForKeyGroup(keyGroup, this.subpartitions.length, this.maxParallelism);
         this.pendingGroups[target].push(keyGroup);
-        return this.append(target, prepared);
+        return this.append(target, value);
       }
       case 'BROADCAST':
-        for (let i = 0; i < this.subpartitions.length; i++) this.append(i, prepared);
+        for (let i = 0; i < this.subpartitions.length; i++) this.append(i, value);
     }
   }
 
@@ -92,7 +94,7 @@ export class RecordWriter {
     const batch = this.pending[target];
     batch.push(value);
     if (this.bytesPerRecord === 0) {
-      this.bytesPerRecord = Math.max(1, this.serializer.encodeBatch([value]).length);
+      this.bytesPerRecord = Math.max(1, this.encode([value], []).length);
       for (let i = 0; i < this.limits.length; i++) this.limits[i] = this.recordsPerBatch(i);
     }
     if (batch.length >= this.limits[target]) this.flushOne(target);
@@ -125,7 +127,7 @@ export class RecordWriter {
   }
 
   private send(target: number, records: unknown[], groups: number[]): void {
-    const data = this.serializer.encodeBatch(records, groups.length > 0 ? { maxParallelism: this.maxParallelism, groups } : undefined);
+    const data = this.encode(records, groups);
     // Records can change size: the next batch is cut at the size this one had.
     this.bytesPerRecord = Math.max(1, data.length / records.length);
     if (data.length > MAX_BATCH_BYTES && records.length > 1) {
@@ -135,6 +137,15 @@ export class RecordWriter {
       return;
     }
     this.subpartitions[target].add({ kind: 'batch', data, count: records.length });
+  }
+
+  private encode(records: unknown[], groups: number[]): Buffer {
+    try {
+      return this.serializer.encodeRecords(records, groups.length > 0 ? { maxParallelism: this.maxParallelism, groups } : undefined);
+    } catch (err) {
+      if (err instanceof ContractViolation) throw err.toJobError(this.producer, 'record');
+      throw err;
+    }
   }
 
   flush(): void {
@@ -179,28 +190,24 @@ export interface OutputChannelState {
 
 /**
  * All output edges of a task, with one wake-up for when they have room again. Each record
- * is checked against the serializer contract and prepared once, for every edge.
+ * is checked against the serializer contract when its batch is encoded.
  */
 export class TaskOutput {
   readonly writers: RecordWriter[] = [];
   readonly available = new Signal();
 
   constructor(
-    private readonly serializer = new RecordSerializer(),
     /** Names the operator that emits, in contract errors. */
     private readonly producer = 'a task emitted a record that cannot be serialized',
   ) {}
 
+  add(writer: RecordWriter): void {
+    writer.producer = this.producer;
+    this.writers.push(writer);
+  }
+
   emit(value: unknown): void {
-    if (this.writers.length === 0) return;
-    let prepared: unknown;
-    try {
-      prepared = this.serializer.prepare(value);
-    } catch (err) {
-      if (err instanceof ContractViolation) throw err.toJobError(this.producer, 'record');
-      throw err;
-    }
-    for (const w of this.writers) w.emit(value, prepared);
+    for (const w of this.writers) w.emit(value);
   }
 
   isAvailable(): boolean {

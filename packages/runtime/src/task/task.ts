@@ -106,7 +106,7 @@ export class Task {
     this.network = networkSettings(this.config, deploy.checkpointing_mode || 'EXACTLY_ONCE');
     this.serializer = new RecordSerializer(plan.types);
     const lastUid = plan.operatorUids[plan.operatorUids.length - 1] ?? plan.vertex.operators[0]?.uid ?? '';
-    this.output = new TaskOutput(this.serializer, describeOperator(plan, lastUid));
+    this.output = new TaskOutput(describeOperator(plan, lastUid));
     this.stateSettings = stateBackendSettings(this.config);
     if (plan.keySelector) {
       const range = keyGroupRangeFor(this.ref.subtask, deploy.parallelism, deploy.max_parallelism);
@@ -132,7 +132,7 @@ export class Task {
             head.collect(record);
           }
         : (record) => head.collect(record),
-      (records) => serializer.encodeBatch(records.map((r) => serializer.prepare(r))),
+      (records) => serializer.encodeRecords(records),
     );
   }
 
