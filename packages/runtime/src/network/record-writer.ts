@@ -4,6 +4,7 @@ import {
 import type { ResultSubpartition } from './result-subpartition';
 import { Signal } from '../signal';
 import { NumberKeyGroups } from './number-key-groups';
+import { ownKeySelector } from '../task/own-call-sites';
 
 /**
  * Most records in one batch (the segment size caps it by bytes too). Every batch costs a
@@ -31,6 +32,8 @@ export class RecordWriter {
   private readonly limits: number[];
   private nextRoundRobin: number;
   private readonly numberKeyGroups: NumberKeyGroups;
+  /** The key selector, called from a site of this writer's own (see own-call-sites.ts). */
+  private readonly keyOf: (value: unknown) => unknown;
   /**
    * Encoded bytes per record of the latest batch: batches are cut by count and by bytes
    * without encoding each record twice. Unknown until the first record was measured.
@@ -42,7 +45,7 @@ export class RecordWriter {
   constructor(
     readonly subpartitions: ResultSubpartition[],
     readonly partitioning: Partitioning,
-    private readonly keySelector: ((value: unknown) => unknown) | undefined,
+    keySelector: ((value: unknown) => unknown) | undefined,
     private readonly maxParallelism: number,
     producerSubtask: number,
     readonly serializer = new RecordSerializer(),
@@ -56,6 +59,7 @@ export class RecordWriter {
     this.pendingGroups = subpartitions.map(() => []);
     this.limits = subpartitions.map(() => 1);
     this.numberKeyGroups = new NumberKeyGroups(maxParallelism);
+    this.keyOf = keySelector ? ownKeySelector(keySelector) : () => undefined;
     this.nextRoundRobin = producerSubtask % subpartitions.length;
   }
 
@@ -81,7 +85,7 @@ export class RecordWriter {
 
   private keyGroupOf(value: unknown): number {
     try {
-      const key = (this.keySelector as (v: unknown) => unknown)(value);
+      const key = this.keyOf(value);
       if (NumberKeyGroups.fits(key, this.maxParallelism)) return this.numberKeyGroups.of(key);
       return keyGroupFor(keyToString(key, this.serializer.types), this.maxParallelism);
     } catch (err) {

@@ -1,6 +1,7 @@
 import type { OperatorContext, Output, SourceOperator, StreamOperator } from '@weir/api/src/internal';
 import type { VertexPlan } from '@weir/api/src/internal';
 import { ContractViolation, type RecordSerializer } from '@weir/core';
+import { checkThenForwardTo, forwardTo } from './own-call-sites';
 
 /**
  * The operators of one task, called directly one after the other (operator chaining).
@@ -36,15 +37,10 @@ export class OperatorChain {
       const producer = i > 0 ? this.uids[i - 1] : plan.createSource ? plan.vertex.operators[0]?.uid : undefined;
       if (producer === undefined || !serializer) {
         // The head of a task without a source reads records that were decoded, so checked.
-        next = { collect: (value) => op.processElement(value, downstream) };
+        next = { collect: forwardTo(op, downstream) };
       } else {
         const where = describeOperator(plan, producer);
-        next = {
-          collect: (value) => {
-            checkRecord(serializer, value, where);
-            op.processElement(value, downstream);
-          },
-        };
+        next = { collect: checkThenForwardTo((value) => checkRecord(serializer, value, where), op, downstream) };
       }
     }
     this.head = next;

@@ -10,6 +10,27 @@ import { yieldToEventLoop } from '../signal';
  */
 export const YIELD_INTERVAL_MS = 10;
 
+interface FeederBatch {
+  channel?: InputChannel;
+  records: unknown[];
+  next: number;
+  keyGroups?: KeyGroupColumn;
+}
+
+/** Processes records from `current.next` until the batch is done or the time slice is used up (checked every 8 records). */
+function batchLoop(process: (record: unknown, keyGroups: KeyGroupColumn | undefined, index: number) => void): (current: FeederBatch, sliceUsedUp: () => boolean) => void {
+  const make = new Function('process', `return function runBatch(current, sliceUsedUp) {
+    const records = current.records;
+    const keyGroups = current.keyGroups;
+    while (current.next < records.length) {
+      const index = current.next++;
+      process(records[index], keyGroups, index);
+      if ((current.next & 7) === 0 && sliceUsedUp()) break;
+    }
+  };`) as (p: typeof process) => (current: FeederBatch, sliceUsedUp: () => boolean) => void;
+  return make(process);
+}
+
 /**
  * Feeds a task's input records into its operator chain in time slices: the batch taken
  * from a channel (or in-flight data restored from an unaligned checkpoint) is processed
@@ -17,16 +38,24 @@ export const YIELD_INTERVAL_MS = 10;
  * checkpoint can store it.
  */
 export class RecordFeeder {
-  private current?: { channel?: InputChannel; records: unknown[]; next: number; keyGroups?: KeyGroupColumn };
+  private current?: FeederBatch;
   private readonly replay: unknown[][] = [];
   private lastYield = Date.now();
 
+  /** The loop over a batch's records, compiled for this task (see own-call-sites.ts). */
+  private readonly runBatch: (current: FeederBatch, sliceUsedUp: () => boolean) => void;
+
   constructor(
     /** keyGroups: the batch's key groups, when its producer sent them; the record's is at `index`. */
-    private readonly process: (record: unknown, keyGroups: KeyGroupColumn | undefined, index: number) => void,
+    process: (record: unknown, keyGroups: KeyGroupColumn | undefined, index: number) => void,
     /** The task's serializer, for what is left when an unaligned checkpoint stores it. */
     private readonly encode: (records: unknown[]) => Buffer,
-  ) {}
+  ) {
+    this.runBatch = batchLoop(process);
+    this.usedUp = () => this.sliceUsedUp();
+  }
+
+  private readonly usedUp: () => boolean;
 
   /** Restored in-flight records: processed before anything new is taken. */
   addReplay(batches: unknown[][]): void {
@@ -62,13 +91,8 @@ export class RecordFeeder {
       this.current = { records: next, next: 0 };
     }
     const current = this.current;
-    const { records, keyGroups } = current;
-    while (current.next < records.length) {
-      const index = current.next++;
-      this.process(records[index], keyGroups, index);
-      if ((current.next & 7) === 0 && this.sliceUsedUp()) break;
-    }
-    if (current.next < records.length) return false;
+    this.runBatch(current, this.usedUp);
+    if (current.next < current.records.length) return false;
     this.current = undefined;
     current.channel?.returnCredit(1);
     return this.replay.length === 0;

@@ -25,6 +25,7 @@ import path from 'node:path';
 import type { JobSourceMap } from '../job-source-map';
 import { describeOperator, OperatorChain } from './operator-chain';
 import { RecordFeeder } from './record-feeder';
+import { keyedStep, plainStep } from './own-call-sites';
 import type { TaskEvents } from './task-events';
 import { taskFailure } from './task-failure';
 
@@ -122,16 +123,10 @@ export class Task {
     const keyed = this.keyed;
     const keySelector = plan.keySelector;
     const serializer = this.serializer;
-    const maxParallelism = deploy.max_parallelism;
     this.feeder = new RecordFeeder(
       keyed && keySelector
-        ? (record, keyGroups, index) => {
-            // The producer's key group counts only when it was computed for this max parallelism.
-            const keyGroup = keyGroups?.maxParallelism === maxParallelism ? keyGroups.groups[index] : undefined;
-            this.setCurrentKey(keyed, keySelector(record), keyGroup);
-            head.collect(record);
-          }
-        : (record) => head.collect(record),
+        ? keyedStep(keySelector, (key, keyGroup) => this.setCurrentKey(keyed, key, keyGroup), head, deploy.max_parallelism)
+        : plainStep(head),
       (records) => serializer.encodeRecords(records),
     );
   }
