@@ -6,7 +6,7 @@ export { failureCause } from './task/failure-cause';
 export { taskFailure, type TaskFailure } from './task/task-failure';
 export { PartitionRegistry, partitionKey } from './network/partition-registry';
 export { ResultSubpartition } from './network/result-subpartition';
-export { RecordWriter } from './network/record-writer';
+export { BATCH_RECORDS, MAX_BACKLOG, RecordWriter } from './network/record-writer';
 export { startExchangeServer } from './network/exchange-server';
 export { connectRemoteChannel, setExchangeCredentials } from './network/exchange-client';
 export * from './checkpoint/storage';

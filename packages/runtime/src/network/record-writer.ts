@@ -11,7 +11,7 @@ import { ownKeySelector } from '../task/own-call-sites';
  * fixed amount on both sides (a channel item, a wake-up, a credit): 2048 records measured
  * 1.25x the throughput of 512 on the keyed benchmark (docs/benchmarks.md).
  */
-const BATCH_RECORDS = 2048;
+export const BATCH_RECORDS = 2048;
 /** A batch whose encoding came out larger than this is split: gRPC refuses messages above 256 MiB. */
 const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 /** Batches a subpartition may hold undelivered before the producer is backpressured. */
