@@ -8,10 +8,17 @@
  * Filled in from a quiet-machine run; a row where Weir is behind without an entry here is
  * counted under the table, so a gap without a reason is visible.
  */
-const CPU_PER_RECORD = 'Weir spends more CPU per record on this job: about 0.43 µs of the 2 cores against Flink\'s 0.26 µs at 10k keys (2 cores over 4.6 M and 7.6 M records/s, 2026-11-30). '
-  + 'Its profile has no single large item (scripts/bench/results/2026-11-30-profile-throughput-10k-keys-checkpoint-1s-after-issue-17.txt): the source\'s output path 10 %, the job\'s sum 8.5 %, '
-  + 'state reads 8 %, the generator 7 %, the serializer contract check about 10 % over three functions, column encoding and decoding 4 % each, garbage collection 5 %. '
-  + 'Every record also crosses gRPC, even between two tasks of one slot, where Flink hands buffers over in memory.';
+const CPU_PER_RECORD = 'Weir spends more CPU per record on this job. In one process its record path (source, batch, key, sum, sink) takes about 0.19 µs per record '
+  + '(scripts/bench/hot-path.ts, 2026-11-30 evening). On the cluster, encoding batches takes 20 % of the TaskManagers\' time (extract and encodeColumnar), the state lookup 16 % '
+  + '(read and write), the generator 10 %, the job\'s sum 9.5 % and garbage collection 5 % (scripts/bench/results/2026-11-30-profile-throughput-10k-keys-checkpoint-1s-second-pass.txt).';
+const STATE_LOOKUP = 'At 1M keys Weir\'s time goes to the heap state\'s lookup: 56 % of the TaskManagers\' CPU is in the state read '
+  + '(scripts/bench/results/2026-11-30-profile-throughput-1m-keys-checkpointing-off-second-pass.txt). Each record looks its key up in a Map of about 8,000 keys per key group '
+  + 'whose entries have left the CPU\'s caches by the time the key comes round again; a table laid out for the key order is the next step.';
+const CAPTURE_SLICES = 'Weir reads a checkpoint\'s capture on the task\'s thread, 3 ms at a time between 10 ms slices of records, so records keep flowing during the checkpoint '
+  + '(this phase ran 2.58 M records/s on Weir against 1.46 M/s on Flink in the 18:41 run). With the faster record path the reader gets a smaller share of each second, '
+  + 'and the median went from 216 ms to 437 ms; Flink reads on a thread of its own.';
+const BATCH_FILL = 'Weir\'s batches hold up to 2048 records (512 before the second pass, for throughput), so at 90 % load a record waits a little longer for its batch to fill; '
+  + 'its p99 and p99.9 at that load are still below Flink\'s.';
 const ONE_THREAD = 'At parallelism 1 Weir runs both tasks of the job (source, keyed sum) on its one slot\'s thread, so on one core; Flink runs each task on a thread of its own and uses both cores.';
 const FULL_HEAP_SNAPSHOTS = 'A full heap checkpoint of 5M keys per task every second: Weir reads and encodes the capture on the task\'s thread in 3 ms slices between records, '
   + 'Flink on a separate asynchronous thread. With checkpointing off Weir is ahead at 10M keys.';
@@ -21,8 +28,11 @@ export const REASONS = {
   throughput_rps_checkpoint_1s: CPU_PER_RECORD,
   scaling_rps_keys_10000_off: CPU_PER_RECORD,
   scaling_rps_keys_10000_1s: CPU_PER_RECORD,
-  scaling_rps_keys_1000000_off: CPU_PER_RECORD,
-  scaling_rps_keys_1000000_1s: CPU_PER_RECORD,
+  scaling_rps_keys_1000000_off: STATE_LOOKUP,
+  scaling_rps_keys_1000000_1s: STATE_LOOKUP,
+  checkpoint_1m_keys_duration_ms_median: CAPTURE_SLICES,
+  checkpoint_1m_keys_duration_ms_max: CAPTURE_SLICES,
+  latency_p50_ms_load_90: BATCH_FILL,
   scaling_rps_keys_10000000_1s: FULL_HEAP_SNAPSHOTS,
   scaling_rps_p1_off: ONE_THREAD,
   scaling_rps_p1_1s: ONE_THREAD,
