@@ -19,8 +19,8 @@ import { baseName, StateFileEncoder, storeStateBytes, type StoredStateBytes, typ
 export const KEYED_FILE_ENTRIES = 250_000;
 /** Entries per message: encoding one takes about a millisecond. */
 const FRAGMENT_ENTRIES = 4096;
-/** Work between two turns of the event loop, so that records keep flowing. */
-const SLICE_MS = 3;
+/** Work between two turns of the event loop, so that records keep flowing: as long as a slice of records (see heap-backend.ts). */
+const SLICE_MS = 10;
 
 /** A task's keyed file beside its own in a checkpoint (a full snapshot larger than one file). */
 export function keyedFileName(vertexId: string, subtask: number, part: number): string {
