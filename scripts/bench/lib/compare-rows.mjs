@@ -14,9 +14,9 @@ const CPU_PER_RECORD = 'Weir spends more CPU per record on this job. In one proc
 const STATE_LOOKUP = 'At 1M keys Weir\'s time goes to the heap state\'s lookup: 56 % of the TaskManagers\' CPU is in the state read '
   + '(scripts/bench/results/2026-11-30-profile-throughput-1m-keys-checkpointing-off-second-pass.txt). Each record looks its key up in a Map of about 8,000 keys per key group '
   + 'whose entries have left the CPU\'s caches by the time the key comes round again; a table laid out for the key order is the next step.';
-const CAPTURE_SLICES = 'Weir reads a checkpoint\'s capture on the task\'s thread, 3 ms at a time between 10 ms slices of records, so records keep flowing during the checkpoint '
-  + '(this phase ran 2.58 M records/s on Weir against 1.46 M/s on Flink in the 18:41 run). With the faster record path the reader gets a smaller share of each second, '
-  + 'and the median went from 216 ms to 437 ms; Flink reads on a thread of its own.';
+const CAPTURE_SLICES = 'Weir reads a checkpoint\'s capture on the task\'s thread, in slices between slices of records, so records keep flowing during the checkpoint '
+  + '(2.58 M records/s on Weir against 1.31-1.46 M/s on Flink in this phase, 2026-11-30 evening); Flink reads on a thread of its own. '
+  + 'Until 2026-11-30 19:53 the reader had 3 ms per 13 ms and the median was 438 ms; with 10 ms slices it measured 231 ms (weir.mjs --only checkpoint).';
 const BATCH_FILL = 'Weir\'s batches hold up to 2048 records (512 before the second pass, for throughput), so at 90 % load a record waits a little longer for its batch to fill; '
   + 'its p99 and p99.9 at that load are still below Flink\'s.';
 const ONE_THREAD = 'At parallelism 1 Weir runs both tasks of the job (source, keyed sum) on its one slot\'s thread, so on one core; Flink runs each task on a thread of its own and uses both cores.';
