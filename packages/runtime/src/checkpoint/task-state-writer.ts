@@ -14,13 +14,14 @@ import { yieldToEventLoop } from '../signal';
 import { chainFilePosition } from './shared-state';
 import { describeStates } from './snapshot-format';
 import { baseName, StateFileEncoder, storeStateBytes, type StoredStateBytes, type TaskStateSnapshot } from './storage';
+import { YIELD_INTERVAL_MS } from '../task/record-feeder';
 
 /** Entries of keyed state per state file: a full snapshot of more is written in several. */
 export const KEYED_FILE_ENTRIES = 250_000;
 /** Entries per message: encoding one takes about a millisecond. */
 const FRAGMENT_ENTRIES = 4096;
 /** Work between two turns of the event loop, so that records keep flowing: as long as a slice of records (see heap-backend.ts). */
-const SLICE_MS = 10;
+const SLICE_MS = YIELD_INTERVAL_MS;
 
 /** A task's keyed file beside its own in a checkpoint (a full snapshot larger than one file). */
 export function keyedFileName(vertexId: string, subtask: number, part: number): string {

@@ -6,6 +6,7 @@ import { ChangeSet } from './change-set';
 import { ChunkBuilder, entriesToMap, mapToEntries, mergeChunks, type KeyedCapture, type KeyedSnapshot, type KeyedStateBackend, type TableKey } from './keyed-backend';
 import { stateFacade, type StateCell } from './state-kinds';
 import { yieldToEventLoop } from '../signal';
+import { YIELD_INTERVAL_MS } from '../task/record-feeder';
 
 type Group = Map<TableKey, unknown>;
 
@@ -38,7 +39,7 @@ interface OpenCapture {
  * quarter of the thread, and a 1M-key checkpoint took 388 ms (median) against 231 ms with
  * 10 ms, while records ran at 2.78 against 2.90-3.01 M/s (docs/benchmarks.md).
  */
-const SLICE_MS = 10;
+const SLICE_MS = YIELD_INTERVAL_MS;
 /** A key group of at most this many entries is read in one go. */
 const SMALL_GROUP = 4096;
 

@@ -65,6 +65,7 @@ export class RecordFeeder {
    */
   private stride = 1;
   private processedInSlice = 0;
+  private readonly usedUp: () => boolean;
 
   constructor(
     /** keyGroups: the batch's key groups, when its producer sent them; the record's is at `index`. */
@@ -75,8 +76,6 @@ export class RecordFeeder {
     this.runBatch = batchLoop(process);
     this.usedUp = () => this.sliceUsedUp();
   }
-
-  private readonly usedUp: () => boolean;
 
   /** Restored in-flight records: processed before anything new is taken. */
   addReplay(batches: unknown[][]): void {

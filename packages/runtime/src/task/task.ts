@@ -17,7 +17,7 @@ import { channelStateBytes, describeChannelState, inputRecordsToReplay, replayOu
 import { isKeyedOnlyFile, keyedFileName, writeTaskSnapshot } from '../checkpoint/task-state-writer';
 import { InputGate } from '../network/input-gate';
 import { networkSettings, type NetworkSettings } from '../network/network-settings';
-import { TaskOutput, type OutputChannelState } from '../network/record-writer';
+import { BATCH_RECORDS, TaskOutput, type OutputChannelState } from '../network/record-writer';
 import { BufferDebloater } from '../network/buffer-debloater';
 import { OperatorStateStore } from '../state/operator-state';
 import { Signal, sleep, yieldToEventLoop } from '../signal';
@@ -29,8 +29,8 @@ import { keyedStep, plainStep } from './own-call-sites';
 import type { TaskEvents } from './task-events';
 import { taskFailure } from './task-failure';
 
-/** Most records a source emits per call (about one batch): each call ends with a turn of the event loop. */
-const SOURCE_BATCH = 2048;
+/** Most records a source emits per call (one batch): each call ends with a turn of the event loop. */
+const SOURCE_BATCH = BATCH_RECORDS;
 
 interface SnapshotTiming {
   startDelayMs: number;
