@@ -4,26 +4,10 @@ import { CurrentKey } from './current-key';
 import type { StateDescriptor } from '@weir/api';
 import { ChangeSet } from './change-set';
 import { ChunkBuilder, entriesToMap, mapToEntries, mergeChunks, type KeyedCapture, type KeyedSnapshot, type KeyedStateBackend, type TableKey } from './keyed-backend';
+import { HeapTable, NO_GROUP, PAGE } from './heap-table';
 import { stateFacade, type StateCell } from './state-kinds';
 import { yieldToEventLoop } from '../signal';
 import { YIELD_INTERVAL_MS } from '../task/record-feeder';
-
-type Group = Map<TableKey, unknown>;
-
-/** One state's table: key group -> key -> value. */
-interface Table {
-  kind: string;
-  groups: Map<number, Group>;
-  /** The same groups indexed by key group: a record's read and write look its group up here (an array index, not a hash). */
-  byGroup: (Group | undefined)[];
-}
-
-function addGroup(table: Table, kg: number): Group {
-  const group: Group = new Map();
-  table.groups.set(kg, group);
-  table.byGroup[kg] = group;
-  return group;
-}
 
 /** A key that had no value when the capture was taken. */
 const ABSENT = Symbol('absent');
@@ -53,7 +37,7 @@ const SMALL_GROUP = 4096;
  * capture is open is kept aside and the job gets a copy (it may change what it read).
  */
 export class HeapKeyedStateBackend implements KeyedStateBackend {
-  private readonly tables = new Map<string, Table>();
+  private readonly tables = new Map<string, HeapTable>();
   private changes?: ChangeSet;
   private sinceFull = false;
   private readonly open = new Set<OpenCapture>();
@@ -81,10 +65,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     return this.current.value;
   }
 
-  private table(name: string, kind: string): Table {
+  private table(name: string, kind: string): HeapTable {
     let table = this.tables.get(name);
     if (!table) {
-      table = { kind, groups: new Map(), byGroup: [] };
+      table = new HeapTable(kind, (this.range.end - this.range.start + 1) / this.maxParallelism);
       this.tables.set(name, table);
     } else if (table.kind !== kind) {
       throw new StateError(`state "${name}" is a ${table.kind} state, not a ${kind} state`);
@@ -93,7 +77,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   /** Before the current key of `name` changes: open captures keep its value at capture time. Returns whether any had not yet. */
-  private keep(name: string, table: Table): boolean {
+  private keep(name: string, table: HeapTable): boolean {
     let kept = false;
     for (const capture of this.open) {
       let groups = capture.before.get(name);
@@ -101,39 +85,35 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       let keys = groups.get(this.current.group);
       if (!keys) groups.set(this.current.group, (keys = new Map()));
       if (keys.has(this.current.tableKey)) continue;
-      const value = table.byGroup[this.current.group]?.get(this.current.tableKey);
+      const value = table.get(this.current.group, this.current.tableKey);
       keys.set(this.current.tableKey, value === undefined ? ABSENT : value);
       kept = true;
     }
     return kept;
   }
 
-  private group(table: Table): Group {
-    return table.byGroup[this.current.group] ?? addGroup(table, this.current.group);
-  }
-
-  private cell(name: string, table: Table): StateCell {
+  private cell(name: string, table: HeapTable): StateCell {
     return {
       read: () => {
-        const value = table.byGroup[this.current.group]?.get(this.current.tableKey);
+        const value = table.get(this.current.group, this.current.tableKey);
         if (this.open.size === 0 || value === null || typeof value !== 'object') return value;
         // The capture keeps the value it saw; the job gets its own copy to change.
         if (!this.keep(name, table)) return value;
         // Through the serializer: registered classes keep their prototype, as after a restore.
         const copy = fromCanonical(table.kind, this.copier.decodeState(this.copier.encodeState(toCanonical(table.kind, value))));
-        this.group(table).set(this.current.tableKey, copy);
+        table.set(this.current.group, this.current.tableKey, copy, false);
         return copy;
       },
       write: (value) => {
         if (this.open.size) this.keep(name, table);
-        this.group(table).set(this.current.tableKey, value);
+        // The table's layout stays as it is while a capture is being read.
+        table.set(this.current.group, this.current.tableKey, value, this.open.size === 0);
         this.changes?.mark(name, this.current.group, this.current.tableKey);
       },
       remove: () => {
-        const group = table.byGroup[this.current.group];
-        if (!group?.has(this.current.tableKey)) return;
+        if (table.get(this.current.group, this.current.tableKey) === undefined) return;
         if (this.open.size) this.keep(name, table);
-        group.delete(this.current.tableKey);
+        table.delete(this.current.group, this.current.tableKey);
         this.changes?.mark(name, this.current.group, this.current.tableKey);
       },
     };
@@ -149,7 +129,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   capture(mode: 'full' | 'delta'): KeyedCapture {
-    const states = [...this.tables].map(([name, table]) => ({ name, table }));
+    const states = [...this.tables].map(([name, table]) => ({ name, table, pageCount: table.pages.length }));
     const changes = this.changes;
     if (this.changes) this.changes = new ChangeSet();
     if (mode === 'full') this.sinceFull = true;
@@ -162,75 +142,33 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     async function* chunks(maxEntries = Infinity): AsyncGenerator<KeyedSnapshot> {
       try {
         const parts = new ChunkBuilder(range, mode, maxEntries);
-        let turn = performance.now();
-        for (const { name, table } of states) {
+        const slice = new ReadSlice();
+        for (const { name, table, pageCount } of states) {
           const kind = table.kind;
-          const kept = capture.before.get(name);
-          const atCapture = (kg: number, k: TableKey): unknown => {
-            const before = kept?.get(kg);
-            if (before?.has(k)) {
-              const v = before.get(k);
-              return v === ABSENT ? undefined : v;
-            }
-            return table.groups.get(kg)?.get(k);
-          };
+          const kept = capture.before.get(name) as Kept;
           if (mode === 'full') {
-            for (const [kg, group] of table.groups) {
-              const entries: [TableKey, unknown][] = [];
-              if (group.size <= SMALL_GROUP) {
-                // In one go: keys changed since the capture are in `kept`.
-                const before = kept?.get(kg);
-                for (const [k, v] of group) if (!before?.has(k)) entries.push([k, toCanonical(kind, v)]);
-                for (const [k, v] of before ?? []) if (v !== ABSENT) entries.push([k, toCanonical(kind, v)]);
-              } else {
-                // A large group is read across turns of the event loop, while keys change (and
-                // move in the map's order): its keys are listed once, now, and each is read at
-                // its capture value. Keys removed since the capture are not in the list.
-                const removedSince: [TableKey, unknown][] = [];
-                for (const [k, v] of kept?.get(kg) ?? []) if (v !== ABSENT && !group.has(k)) removedSince.push([k, v]);
-                const keys = Array.from(group.keys());
-                // Keys change only while the event loop has a turn: look the kept values up again after each.
-                let before = kept?.get(kg);
-                for (let i = 0; i < keys.length; i++) {
-                  const k = keys[i];
-                  let v: unknown;
-                  if (before?.has(k)) {
-                    v = before.get(k);
-                    if (v === ABSENT) v = undefined;
-                  } else {
-                    v = group.get(k);
-                  }
-                  if (v !== undefined) entries.push([k, toCanonical(kind, v)]);
-                  if ((i & 1023) === 1023 && performance.now() - turn >= SLICE_MS) {
-                    await yieldToEventLoop();
-                    turn = performance.now();
-                    before = kept?.get(kg);
-                  }
-                }
-                for (const [k, v] of removedSince) entries.push([k, toCanonical(kind, v)]);
-              }
+            const dense = await denseAtCapture(table, pageCount, kept, slice);
+            for (let kg = range.start; kg <= range.end; kg++) {
+              const entries = dense.get(kg) ?? [];
+              const group = table.groups[kg];
+              if (group !== undefined) await mapGroupAtCapture(table, kg, group, kept, entries, slice);
+              if (entries.length === 0) continue;
               const part = parts.add(name, kind, kg, entries, []);
               if (part) yield part;
-              if (performance.now() - turn >= SLICE_MS) {
-                await yieldToEventLoop();
-                turn = performance.now();
-              }
+              if (slice.due()) await slice.pause();
             }
           } else {
             for (const [kg, keys] of changes?.states.get(name) ?? []) {
               const entries: [TableKey, unknown][] = [];
               const removed: TableKey[] = [];
               for (const k of keys) {
-                const v = atCapture(kg, k);
+                const v = atCapture(table, kept, kg, k);
                 if (v === undefined) removed.push(k);
                 else entries.push([k, toCanonical(kind, v)]);
               }
               const part = parts.add(name, kind, kg, entries, removed);
               if (part) yield part;
-              if (performance.now() - turn >= SLICE_MS) {
-                await yieldToEventLoop();
-                turn = performance.now();
-              }
+              if (slice.due()) await slice.pause();
             }
           }
         }
@@ -253,14 +191,12 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
         for (const [kg, entries] of groups) {
           if (kg < this.range.start || kg > this.range.end) continue;
           // A full snapshot replaces its key groups; a delta patches them.
-          let group = snap.delta ? table.groups.get(kg) : undefined;
-          if (!group) group = addGroup(table, kg);
-          for (const [k, v] of entries) group.set(k, fromCanonical(kind, v));
+          if (!snap.delta) table.clearGroup(kg);
+          for (const [k, v] of entries) table.set(kg, k, fromCanonical(kind, v), this.open.size === 0);
         }
         for (const [kg, keys] of removed ?? []) {
           if (kg < this.range.start || kg > this.range.end) continue;
-          const group = table.groups.get(kg);
-          for (const k of keys) group?.delete(k);
+          for (const k of keys) table.delete(kg, k);
         }
       }
       await yieldToEventLoop();
@@ -269,7 +205,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   keyCount(): number {
     let n = 0;
-    for (const { groups } of this.tables.values()) for (const g of groups.values()) n += g.size;
+    for (const table of this.tables.values()) n += table.size;
     return n;
   }
 
@@ -277,6 +213,97 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     this.tables.clear();
     this.open.clear();
   }
+}
+
+/** Key group -> key -> value at capture time (ABSENT if it had none), for the keys changed since. */
+type Kept = Map<number, Map<TableKey, unknown>>;
+
+/** Gives the event loop a turn once a slice of reading has gone by, so that records keep flowing. */
+class ReadSlice {
+  private turn = performance.now();
+
+  due(): boolean {
+    return performance.now() - this.turn >= SLICE_MS;
+  }
+
+  async pause(): Promise<void> {
+    await yieldToEventLoop();
+    this.turn = performance.now();
+  }
+}
+
+/** The value `k` had when the capture was taken: kept aside if it changed since, else the live one. */
+function atCapture(table: HeapTable, kept: Kept, kg: number, k: TableKey): unknown {
+  const before = kept.get(kg);
+  if (before?.has(k)) {
+    const v = before.get(k);
+    return v === ABSENT ? undefined : v;
+  }
+  return table.get(kg, k);
+}
+
+/**
+ * The dense region's entries at capture time, by key group, read a page at a time across
+ * turns of the event loop. The region does not grow while a capture is open; keys
+ * changed meanwhile (and keys written first on a page added since) are in `kept`,
+ * which is looked up again for every slot because it fills during the turns.
+ */
+async function denseAtCapture(table: HeapTable, pageCount: number, kept: Kept, slice: ReadSlice): Promise<Map<number, [TableKey, unknown][]>> {
+  const byGroup = new Map<number, [TableKey, unknown][]>();
+  for (let p = 0; p < pageCount; p++) {
+    const page = table.pages[p];
+    if (page === undefined) continue;
+    const base = p * PAGE;
+    for (let slot = 0; slot < PAGE; slot++) {
+      const kg = page.groups[slot];
+      if (kg === NO_GROUP) continue;
+      const k = base + slot;
+      const before = kept.size === 0 ? undefined : kept.get(kg);
+      const v = before !== undefined && before.has(k) ? before.get(k) : page.values[slot];
+      if (v === undefined || v === ABSENT) continue;
+      let entries = byGroup.get(kg);
+      if (entries === undefined) byGroup.set(kg, (entries = []));
+      entries.push([k, toCanonical(table.kind, v)]);
+    }
+    if (slice.due()) await slice.pause();
+  }
+  return byGroup;
+}
+
+/** Adds a key group's map entries at capture time to `entries` (its dense keys are read by denseAtCapture). */
+async function mapGroupAtCapture(table: HeapTable, kg: number, group: Map<TableKey, unknown>, kept: Kept, entries: [TableKey, unknown][], slice: ReadSlice): Promise<void> {
+  const kind = table.kind;
+  if (group.size <= SMALL_GROUP) {
+    // In one go: keys changed since the capture are in `kept`.
+    const before = kept.get(kg);
+    for (const [k, v] of group) if (!before?.has(k)) entries.push([k, toCanonical(kind, v)]);
+    for (const [k, v] of before ?? []) if (v !== ABSENT && !table.isDense(k)) entries.push([k, toCanonical(kind, v)]);
+    return;
+  }
+  // A large group is read across turns of the event loop, while keys change (and move in
+  // the map's order): its keys are listed once, now, and each is read at its capture
+  // value. Keys removed since the capture are not in the list.
+  const removedSince: [TableKey, unknown][] = [];
+  for (const [k, v] of kept.get(kg) ?? []) if (v !== ABSENT && !table.isDense(k) && !group.has(k)) removedSince.push([k, v]);
+  const keys = Array.from(group.keys());
+  // Keys change only while the event loop has a turn: look the kept values up again after each.
+  let before = kept.get(kg);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    let v: unknown;
+    if (before?.has(k)) {
+      v = before.get(k);
+      if (v === ABSENT) v = undefined;
+    } else {
+      v = group.get(k);
+    }
+    if (v !== undefined) entries.push([k, toCanonical(kind, v)]);
+    if ((i & 1023) === 1023 && slice.due()) {
+      await slice.pause();
+      before = kept.get(kg);
+    }
+  }
+  for (const [k, v] of removedSince) entries.push([k, toCanonical(kind, v)]);
 }
 
 export function toCanonical(kind: string, value: unknown): unknown {

@@ -50,13 +50,22 @@ function contents(b: KeyedStateBackend, keys: unknown[]) {
   });
 }
 
+/**
+ * Keys of every form the heap backend keeps apart: text, numbers from 0 (its dense
+ * region, which grows past its first page as keys fill it, for n of a few thousand) and
+ * negative or fractional numbers (its maps).
+ */
+function mixedKeys(n: number): (string | number)[] {
+  return Array.from({ length: n }, (_, i) => (i % 4 === 0 ? `k${i}` : i % 4 === 1 ? -i : i % 4 === 2 ? i + 0.5 : i * 2));
+}
+
 /** Deterministic pseudo-random updates over `keys`. */
-function churn(b: KeyedStateBackend, keys: string[], rounds: number, seed: number) {
+function churn(b: KeyedStateBackend, keys: unknown[], rounds: number, seed: number) {
   const s = states(b);
   let x = seed;
   const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
   for (let i = 0; i < rounds; i++) {
-    const k = keys[next() % keys.length] as string;
+    const k = keys[next() % keys.length];
     b.setCurrentKey(k);
     switch (next() % 6) {
       case 0: s.count.update((s.count.value() ?? 0) + 1); break;
@@ -151,7 +160,7 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
   it('a capture is fixed at capture time: updates made while it is read do not reach it', async () => {
     const b = make(type);
     const s = states(b);
-    const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
+    const keys = mixedKeys(300);
     churn(b, keys, 3000, 1);
     const expected = contents(b, keys);
     const capture = b.capture('full');
@@ -168,7 +177,7 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
 
   it('a capture is fixed while it is read part by part: updates between its parts do not reach it, whatever was changed before reading began', async () => {
     const b = make(type);
-    const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
+    const keys = mixedKeys(300);
     churn(b, keys, 3000, 1);
     const expected = contents(b, keys);
     // Nothing changes between the capture and its first part: the first change to every
@@ -187,15 +196,18 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
     await Promise.all([b.dispose(), restored.dispose()]);
   });
 
-  it('a key group too large to read in one go is read across event-loop turns while its keys change, are removed and come back: the capture holds its values at capture time', async () => {
-    // One key group (max parallelism 1) of 200,000 keys: reading it yields to the event loop many times.
+  // Number keys from 0 are the heap backend's dense region (heap-table.ts), text keys its per-group maps.
+  it.each([
+    ['number keys (the dense region)', 400_000, (i: number) => i],
+    ['text keys', 200_000, (i: number) => `k${i}`],
+  ] as const)('a key group too large to read in one go is read across event-loop turns while its keys change, are removed and come back: the capture holds its values at capture time (%s)', async (_form, n, key) => {
+    // One key group (max parallelism 1) of many keys: reading it yields to the event loop many times.
     const b = type === 'lmdb'
       ? new LmdbKeyedStateBackend({ start: 0, end: 0 }, 1, path.join(scratch, `db-${dirs++}`), stateCodec(new TypeRegistry()))
       : new HeapKeyedStateBackend({ start: 0, end: 0 }, 1);
     const value = b.getState(count, 'op') as ValueState<number>;
-    const n = 200_000;
     for (let i = 0; i < n; i++) {
-      b.setCurrentKey(i);
+      b.setCurrentKey(key(i));
       value.update(i);
     }
     const capture = b.capture('full');
@@ -207,14 +219,14 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
       turns++;
       for (let j = 0; j < 200; j++) {
         const k = (turns * 7919 + j * 104729) % n;
-        b.setCurrentKey(k);
+        b.setCurrentKey(key(k));
         if (j % 3 === 0) value.update(-1);
         else if (j % 3 === 1) value.clear();
         else {
           value.clear();
           value.update(-2); // removed and added again: it moves to the end of the map's order
         }
-        b.setCurrentKey(n + turns * 200 + j); // a key that did not exist at capture time
+        b.setCurrentKey(key(n + turns * 200 + j)); // a key that did not exist at capture time
         value.update(-3);
       }
       setImmediate(meddle);
@@ -225,19 +237,71 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
     expect(turns).toBeGreaterThan(2);
     const entries = snap.states['op/count'].groups.flatMap(([, e]) => e);
     expect(entries.length).toBe(n);
-    const got = new Map(entries.map(([k, v]) => [Number(k), v]));
-    for (let i = 0; i < n; i++) if (got.get(i) !== i) throw new Error(`key ${i}: captured ${got.get(i)}, expected ${i}`);
+    const got = new Map(entries.map(([k, v]) => [k, v]));
+    // Snapshots hold a number key as it is, any other key by its text form.
+    const tableKey = (i: number) => (typeof key(i) === 'number' ? key(i) : keyToString(key(i)));
+    for (let i = 0; i < n; i++) if (got.get(tableKey(i)) !== i) throw new Error(`key ${key(i)}: captured ${got.get(tableKey(i))}, expected ${i}`);
     await b.dispose();
+  });
+
+  it('number keys written while a capture is read, past what the heap table lays out densely, wait in its maps: the capture holds the values at capture time, and the table is exact after it grows', async () => {
+    const b = make(type);
+    const value = b.getState(count, 'op') as ValueState<number>;
+    const model = new Map<number, number>();
+    const put = (k: number, v: number) => {
+      b.setCurrentKey(k);
+      value.update(v);
+      model.set(k, v);
+    };
+    // Keys from 0 fill the dense region's first page; the sparse ones stay in the maps until enough keys come.
+    const sparse = Array.from({ length: 1000 }, (_, i) => 50_000 + i * 13);
+    for (let k = 0; k < 3000; k++) put(k, k);
+    for (const k of sparse) put(k, k);
+    const keys = [...Array.from({ length: 40_000 }, (_, k) => k), ...sparse];
+    const expected = contents(b, keys);
+    const capture = b.capture('full');
+    const parts: KeyedSnapshot[] = [];
+    let x = 1;
+    const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
+    for await (const part of capture.chunks(100)) {
+      parts.push(part);
+      // Between parts: new keys far past the first page in random order, old keys changed and removed.
+      for (let i = 0; i < 800; i++) put(3000 + (next() % 37_000), -i);
+      for (let i = 0; i < 50; i++) {
+        const k = next() % 3000;
+        b.setCurrentKey(k);
+        value.clear();
+        model.delete(k);
+      }
+      for (let i = 0; i < 50; i++) put(next() % 3000, 1e6 + i);
+    }
+    expect(parts.length).toBeGreaterThan(5);
+    const restored = make(type);
+    await restored.restore(parts);
+    expect(contents(restored, keys)).toEqual(expected);
+    // With the capture read, the next writes may lay the table out again: nothing is lost or doubled.
+    for (let i = 0; i < 20_000; i++) put(next() % 40_000, i);
+    const after = make(type);
+    await after.restore([await full(b)]);
+    for (const table of [b, after]) {
+      const v = table.getState(count, 'op') as ValueState<number>;
+      for (const k of keys) {
+        table.setCurrentKey(k);
+        expect(v.value()).toBe(model.get(k) ?? 0);
+      }
+    }
+    expect(after.keyCount()).toBe(model.size);
+    await Promise.all([b.dispose(), restored.dispose(), after.dispose()]);
   });
 
   it('restoring into two backends with half the key groups each gives every key to exactly one; merging them gives back the whole', async () => {
     const whole = make(type);
     const s = states(whole);
-    const keys = Array.from({ length: 200 }, (_, i) => `key-${i}`);
+    const keys = mixedKeys(200);
     keys.forEach((k, i) => {
       whole.setCurrentKey(k);
       s.count.update(i + 1);
-      s.seen.add(k);
+      s.seen.add(String(k));
       s.attrs.put('i', i);
       s.total.add(i);
     });
@@ -254,7 +318,7 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
       halves.forEach((h, subtask) => {
         const hs = states(h);
         h.setCurrentKey(k);
-        expect([hs.count.value(), hs.seen.get(), hs.attrs.get('i'), hs.total.get()]).toEqual(subtask === owner ? [i + 1, [k], i, i] : [0, [], undefined, undefined]);
+        expect([hs.count.value(), hs.seen.get(), hs.attrs.get('i'), hs.total.get()]).toEqual(subtask === owner ? [i + 1, [String(k)], i, i] : [0, [], undefined, undefined]);
       });
     });
     expect(inFirst).toBeGreaterThan(50);
@@ -270,7 +334,7 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
 
   it('a full capture and its deltas restore to the same state as a full capture of the end, at any parallelism', async () => {
     const b = make(type, ALL, true);
-    const keys = Array.from({ length: 500 }, (_, i) => `user-${i}`);
+    const keys = mixedKeys(500);
     churn(b, keys, 5000, 7);
     expect(b.needsFullCapture()).toBe(true);
     const chain: KeyedSnapshot[] = [await full(b)];
@@ -303,7 +367,7 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
 
   it('a full capture comes in parts of whole key groups, which restore to the same state (state larger than memory is written part by part)', async () => {
     const b = make(type);
-    const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`);
+    const keys = mixedKeys(3000);
     churn(b, keys, 6000, 21);
     const parts: KeyedSnapshot[] = [];
     for await (const part of b.capture('full').chunks(200)) parts.push(part);
@@ -325,7 +389,7 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
 
   it('the changes of a capture whose checkpoint was aborted go into the next delta', async () => {
     const b = make(type, ALL, true);
-    const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+    const keys = mixedKeys(100);
     churn(b, keys, 1000, 3);
     const base = await full(b);
     churn(b, keys, 50, 4);
