@@ -25,9 +25,19 @@ export const MAX_BACKLOG = 4;
  * producer's name.
  */
 export class RecordWriter {
+  /**
+   * The batch being filled, per subpartition, allocated at the size it is expected to
+   * reach: a batch grown by push copied its records about twice over (15 against 7 ns a
+   * record with its key groups, in one process).
+   */
   private readonly pending: unknown[][];
-  /** On a hash edge, the key group of each pending record: sent with the batch so the consumer need not hash again. */
-  private readonly pendingGroups: number[][];
+  /** Records in each pending batch. */
+  private readonly counts: number[];
+  /**
+   * On a hash edge, the key group of each pending record: sent with the batch so the
+   * consumer need not hash again. Reused: encoding copies them into the batch.
+   */
+  private readonly pendingGroups: Uint16Array[];
   /** Records that make a full batch, per subpartition: worked out again after each batch. */
   private readonly limits: number[];
   private nextRoundRobin: number;
@@ -56,7 +66,9 @@ export class RecordWriter {
     readonly consumerVertexId = '',
   ) {
     this.pending = subpartitions.map(() => []);
-    this.pendingGroups = subpartitions.map(() => []);
+    this.counts = subpartitions.map(() => 0);
+    // Key groups fit 16 bits: max parallelism is at most 32768 (MAX_MAX_PARALLELISM).
+    this.pendingGroups = subpartitions.map(() => new Uint16Array(partitioning === 'HASH' ? BATCH_RECORDS : 0));
     this.limits = subpartitions.map(() => 1);
     this.numberKeyGroups = new NumberKeyGroups(maxParallelism);
     this.keyOf = keySelector ? ownKeySelector(keySelector) : () => undefined;
@@ -75,7 +87,7 @@ export class RecordWriter {
       case 'HASH': {
         const keyGroup = this.keyGroupOf(value);
         const target = operatorIndexForKeyGroup(keyGroup, this.subpartitions.length, this.maxParallelism);
-        this.pendingGroups[target].push(keyGroup);
+        this.pendingGroups[target][this.counts[target]] = keyGroup;
         return this.append(target, value);
       }
       case 'BROADCAST':
@@ -95,13 +107,14 @@ export class RecordWriter {
   }
 
   private append(target: number, value: unknown): void {
-    const batch = this.pending[target];
-    batch.push(value);
+    const count = this.counts[target] + 1;
+    this.pending[target][count - 1] = value;
+    this.counts[target] = count;
     if (this.bytesPerRecord === 0) {
-      this.bytesPerRecord = Math.max(1, this.encode([value], []).length);
+      this.bytesPerRecord = Math.max(1, this.encode([value], undefined).length);
       for (let i = 0; i < this.limits.length; i++) this.limits[i] = this.recordsPerBatch(i);
     }
-    if (batch.length >= this.limits[target]) this.flushOne(target);
+    if (count >= this.limits[target]) this.flushOne(target);
   }
 
   /** How many records make a full batch for this subpartition at the current record size. */
@@ -120,32 +133,33 @@ export class RecordWriter {
   }
 
   private flushOne(target: number): void {
+    const count = this.counts[target];
+    if (count === 0) return;
     const batch = this.pending[target];
-    if (batch.length === 0) return;
-    this.pending[target] = [];
-    const groups = this.pendingGroups[target];
-    if (groups.length > 0) this.pendingGroups[target] = [];
-    this.send(target, batch, groups);
+    if (batch.length !== count) batch.length = count;
+    this.counts[target] = 0;
+    this.send(target, batch, this.partitioning === 'HASH' ? this.pendingGroups[target].subarray(0, count) : undefined);
     // A new record size, or a batch size the consumer asked for since, counts from the next batch.
     this.limits[target] = this.recordsPerBatch(target);
+    this.pending[target] = new Array(this.limits[target]);
   }
 
-  private send(target: number, records: unknown[], groups: number[]): void {
+  private send(target: number, records: unknown[], groups: Uint16Array | undefined): void {
     const data = this.encode(records, groups);
     // Records can change size: the next batch is cut at the size this one had.
     this.bytesPerRecord = Math.max(1, data.length / records.length);
     if (data.length > MAX_BATCH_BYTES && records.length > 1) {
       const half = Math.ceil(records.length / 2);
-      this.send(target, records.slice(0, half), groups.slice(0, half));
-      this.send(target, records.slice(half), groups.slice(half));
+      this.send(target, records.slice(0, half), groups?.slice(0, half));
+      this.send(target, records.slice(half), groups?.slice(half));
       return;
     }
     this.subpartitions[target].add({ kind: 'batch', data, count: records.length });
   }
 
-  private encode(records: unknown[], groups: number[]): Buffer {
+  private encode(records: unknown[], groups: Uint16Array | undefined): Buffer {
     try {
-      return this.serializer.encodeRecords(records, groups.length > 0 ? { maxParallelism: this.maxParallelism, groups } : undefined);
+      return this.serializer.encodeRecords(records, groups ? { maxParallelism: this.maxParallelism, groups } : undefined);
     } catch (err) {
       if (err instanceof ContractViolation) throw err.toJobError(this.producer, 'record');
       throw err;
