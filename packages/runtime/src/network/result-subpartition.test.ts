@@ -158,6 +158,39 @@ describe('RecordWriter', () => {
     expect(records).toBe(1001);
   });
 
+  it('on a hash edge, every record arrives once, in order, with its own key group, however batches are cut (full, flushed part-full, records changing size)', () => {
+    const subs = [0, 1, 2].map(() => new ResultSubpartition(() => {}));
+    const got = subs.map(() => [] as unknown[]);
+    const groups = subs.map(() => [] as number[]);
+    const serializer = new RecordSerializer();
+    subs.forEach((s, i) => s.attach({
+      deliver: (item) => {
+        if (item.kind !== 'batch') return;
+        const { records, keyGroups } = serializer.decodeBatchWithKeyGroups(item.data);
+        got[i].push(...records);
+        // Batches that are not columns (text fields) carry no groups: the consumer hashes their keys.
+        records.forEach((r, j) => groups[i].push(keyGroups ? keyGroups.groups[j] : keyGroupFor(keyToString((r as { key: number }).key), 128)));
+      },
+    }, 1_000_000));
+    const w = new RecordWriter(subs, 'HASH', (v) => (v as { key: number }).key, 128, 0, serializer, undefined, 16 * 1024);
+    const sent: { key: number; value: number; pad?: string }[] = [];
+    let x = 5;
+    for (let i = 0; i < 30_000; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      // Runs of small records, then of larger ones (the batch limit moves), with flushes between.
+      const record = Math.floor(i / 4000) % 2 === 0 ? { key: x % 5000, value: i } : { key: x % 5000, value: i, pad: 'p'.repeat(x % 200) };
+      sent.push(record);
+      w.emit(record);
+      if (x % 997 === 0) w.flush();
+    }
+    w.flush();
+    for (let t = 0; t < 3; t++) {
+      const expected = sent.filter((r) => operatorIndexForKeyGroup(keyGroupFor(keyToString(r.key), 128), 3, 128) === t);
+      expect(got[t]).toEqual(expected);
+      expect(groups[t]).toEqual(expected.map((r) => keyGroupFor(keyToString(r.key), 128)));
+    }
+  });
+
   it('broadcasts to every subpartition and ends every one', () => {
     const { w, got } = writer(2, 'BROADCAST');
     w.emit('x');
