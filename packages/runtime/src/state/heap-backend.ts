@@ -35,6 +35,8 @@ const SMALL_GROUP = 4096;
  * and the work after it is O(keys changed meanwhile), not O(state). The state kinds never
  * change a value in place (see state-kinds.ts); an object value a job reads while a
  * capture is open is kept aside and the job gets a copy (it may change what it read).
+ * Each state's table (heap-table.ts) keeps its layout while a capture is open, so the
+ * reader walks the same dense pages and key-group maps the capture was taken on.
  */
 export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly tables = new Map<string, HeapTable>();
