@@ -248,28 +248,33 @@ function atCapture(table: HeapTable, kept: Kept, kg: number, k: TableKey): unkno
  * The dense region's entries at capture time, by key group, read a page at a time across
  * turns of the event loop. The region does not grow while a capture is open; keys
  * changed meanwhile (and keys written first on a page added since) are in `kept`,
- * which is looked up again for every slot because it fills during the turns.
+ * which fills during the turns: its key groups are looked up again after each.
  */
 async function denseAtCapture(table: HeapTable, pageCount: number, kept: Kept, slice: ReadSlice): Promise<Map<number, [TableKey, unknown][]>> {
-  const byGroup = new Map<number, [TableKey, unknown][]>();
+  const byGroup: ([TableKey, unknown][] | undefined)[] = [];
+  // Kept values per key group, looked up once a page: keys change only while the event loop has a turn, between pages.
+  const keptByGroup: (Map<TableKey, unknown> | undefined)[] = [];
   for (let p = 0; p < pageCount; p++) {
     const page = table.pages[p];
     if (page === undefined) continue;
+    keptByGroup.length = 0;
+    for (const [kg, keys] of kept) keptByGroup[kg] = keys;
     const base = p * PAGE;
     for (let slot = 0; slot < PAGE; slot++) {
       const kg = page.groups[slot];
       if (kg === NO_GROUP) continue;
       const k = base + slot;
-      const before = kept.size === 0 ? undefined : kept.get(kg);
+      const before = keptByGroup[kg];
       const v = before !== undefined && before.has(k) ? before.get(k) : page.values[slot];
       if (v === undefined || v === ABSENT) continue;
-      let entries = byGroup.get(kg);
-      if (entries === undefined) byGroup.set(kg, (entries = []));
+      const entries = byGroup[kg] ?? (byGroup[kg] = []);
       entries.push([k, toCanonical(table.kind, v)]);
     }
     if (slice.due()) await slice.pause();
   }
-  return byGroup;
+  const out = new Map<number, [TableKey, unknown][]>();
+  byGroup.forEach((entries, kg) => entries && out.set(kg, entries));
+  return out;
 }
 
 /** Adds a key group's map entries at capture time to `entries` (its dense keys are read by denseAtCapture). */
