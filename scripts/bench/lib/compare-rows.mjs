@@ -8,19 +8,21 @@
  * Filled in from a quiet-machine run; a row where Weir is behind without an entry here is
  * counted under the table, so a gap without a reason is visible.
  */
-const CPU_PER_RECORD = 'Weir spends more CPU per record on this job. In one process its record path (source, batch, key, sum, sink) takes about 0.19 µs per record '
-  + '(scripts/bench/hot-path.ts, 2026-11-30 evening). On the cluster, encoding batches takes 20 % of the TaskManagers\' time (extract and encodeColumnar), the state lookup 16 % '
-  + '(read and write), the generator 10 %, the job\'s sum 9.5 % and garbage collection 5 % (scripts/bench/results/2026-11-30-profile-throughput-10k-keys-checkpoint-1s-second-pass.txt).';
-const STATE_LOOKUP = 'At 1M keys Weir\'s time goes to the heap state\'s lookup: 56 % of the TaskManagers\' CPU is in the state read '
-  + '(scripts/bench/results/2026-11-30-profile-throughput-1m-keys-checkpointing-off-second-pass.txt). Each record looks its key up in a Map of about 8,000 keys per key group '
-  + 'whose entries have left the CPU\'s caches by the time the key comes round again; a table laid out for the key order is the next step.';
-const CAPTURE_SLICES = 'Weir reads a checkpoint\'s capture on the task\'s thread, in slices between slices of records, so records keep flowing during the checkpoint '
-  + '(2.58 M records/s on Weir against 1.31-1.46 M/s on Flink in this phase, 2026-11-30 evening); Flink reads on a thread of its own. '
-  + 'Until 2026-11-30 19:53 the reader had 3 ms per 13 ms and the median was 438 ms; with 10 ms slices it measured 231 ms (weir.mjs --only checkpoint).';
+const CPU_PER_RECORD = 'Weir spends more CPU per record on this job. In one process its record path (source, batch, key, sum, sink) takes about 0.145 µs per record '
+  + '(scripts/bench/hot-path.ts, 2026-11-30 night). On the cluster the job\'s sum with its state read and write takes 13.5 % of the TaskManagers\' time, the source\'s output path '
+  + '(key group, batch) 19.6 %, encoding batches 17.6 % (extract and encodeColumnar), garbage collection 5.4 % and decoding 4.3 % '
+  + '(scripts/bench/results/2026-11-30-profile-throughput-10k-keys-checkpoint-1s-third-pass.txt).';
+const STATE_LOOKUP = 'Weir\'s heap state keeps number keys from 0 in a dense region indexed by the key; text keys, and number keys too sparse for it, are looked up in a Map per key group, '
+  + 'whose entries leave the CPU\'s caches at a million keys (a read and a write: about 0.19-0.36 µs against 0.02 µs in the dense region for keys in key order, scripts/bench/state-table.ts).';
+const CAPTURE_SLICES = 'Weir reads and encodes a checkpoint\'s capture on the task\'s thread, 10 ms at a time between 10 ms slices of records, so records keep flowing during the checkpoint '
+  + '(5.36 M records/s on Weir against 2.07 M/s on Flink in this phase of the 2026-11-30 21:47 run); Flink reads on a thread of its own. In its profile '
+  + '(scripts/bench/results/2026-11-30-profile-checkpoint-1m-keys-1s-third-pass.txt) the contract walk over the snapshot took 11.6 %, the dense reader 6.8 %, '
+  + 'copy-on-write keeps 5.8 % and msgpack 5.4 %; after that run the walk skips flat array elements and the reader looks its groups up by index: '
+  + 'median 341.5-380.5 ms, worst 505-594 ms, at 7.2-7.6 M records/s (weir.mjs --only checkpoint).';
 const BATCH_FILL = 'Weir\'s batches hold up to 2048 records (512 before the second pass, for throughput), so at 90 % load a record waits a little longer for its batch to fill; '
   + 'its p99 and p99.9 at that load are still below Flink\'s.';
 const ONE_THREAD = 'At parallelism 1 Weir runs both tasks of the job (source, keyed sum) on its one slot\'s thread, so on one core; Flink runs each task on a thread of its own and uses both cores.';
-const FULL_HEAP_SNAPSHOTS = 'A full heap checkpoint of 5M keys per task every second: Weir reads and encodes the capture on the task\'s thread in 3 ms slices between records, '
+const FULL_HEAP_SNAPSHOTS = 'A full heap checkpoint of 5M keys per task every second: Weir reads and encodes the capture on the task\'s thread in 10 ms slices between records, '
   + 'Flink on a separate asynchronous thread. With checkpointing off Weir is ahead at 10M keys.';
 
 export const REASONS = {

@@ -126,9 +126,9 @@ export class HeapTable {
     this.denseInGroup.delete(kg);
   }
 
-  /** Whether any key group has keys in the dense region. */
-  hasDenseKeys(): boolean {
-    return this.denseKeys > 0;
+  /** Keys in the dense region. */
+  get denseSize(): number {
+    return this.denseKeys;
   }
 
   private addPage(index: number): Page {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor, type ListState, type MapState, type ReducingState, type ValueState } from '@weir/api';
 import { ContractViolation, JobError, keyGroupFor, keyGroupRangeFor, keyToString, RecordSerializer, StateError, TypeRegistry, type KeyGroupRange } from '@weir/core';
 import { stateCodec } from './backend-factory';
-import { HeapKeyedStateBackend } from './heap-backend';
+import { denseReads, HeapKeyedStateBackend } from './heap-backend';
 import type { KeyedSnapshot, KeyedStateBackend, StateBackendType } from './keyed-backend';
 import { LmdbKeyedStateBackend } from './lmdb-backend';
 
@@ -494,6 +494,37 @@ describe('snapshots move between backends', () => {
 });
 
 describe('heap copy-on-write capture', () => {
+  it('reads the dense region in runs of key groups when it is large: the capture lists each key group once, at its values at capture time, as one read does', async () => {
+    const runs = new HeapKeyedStateBackend(ALL, MAX, undefined, { denseEntriesPerRead: 1000 });
+    const once = new HeapKeyedStateBackend(ALL, MAX);
+    const keys = [...Array.from({ length: 20_000 }, (_, i) => i), ...mixedKeys(400)];
+    for (const b of [runs, once]) churn(b, keys, 60_000, 31);
+    const expected = contents(runs, keys);
+    expect(denseReads(ALL, 20_000, 1000).length).toBeGreaterThan(10);
+    const capture = runs.capture('full');
+    const parts: KeyedSnapshot[] = [];
+    let round = 40;
+    for await (const part of capture.chunks(500)) {
+      parts.push(part);
+      churn(runs, keys, 300, round++);
+    }
+    const seen = new Map<string, Set<number>>();
+    for (const part of parts) {
+      for (const [name, st] of Object.entries(part.states)) {
+        const groups = seen.get(name) ?? new Set<number>();
+        for (const [kg] of st.groups) {
+          expect(groups.has(kg)).toBe(false);
+          groups.add(kg);
+        }
+        seen.set(name, groups);
+      }
+    }
+    const restored = new HeapKeyedStateBackend(ALL, MAX);
+    await restored.restore(parts);
+    expect(contents(restored, keys)).toEqual(expected);
+    expect(sorted(await full(restored))).toEqual(sorted(await full(once)));
+  });
+
   it('takes no copy of the table at capture time: it shares the group maps until they are written', async () => {
     const b = new HeapKeyedStateBackend(ALL, MAX);
     const s = states(b);
