@@ -4,7 +4,7 @@
 // subtasks (half the key groups), in key order (the generator's i % keys) and in random
 // order. Alternating rounds, so that a busy machine slows both alike. Prints CPU ns per
 // record, best of --rounds (default 5). Run it bundled, as a TaskManager runs its code:
-//   npx esbuild scripts/bench/state-table.ts --bundle --platform=node --outfile=/tmp/state-table.cjs && node /tmp/state-table.cjs [--rounds N]
+//   npx esbuild scripts/bench/state-table.ts --bundle --platform=node --outfile=.bench-state-table.cjs --external:lmdb --external:msgpackr-extract --external:esbuild && node .bench-state-table.cjs [--rounds N]
 import { keyGroupFor, keyToString } from '@weir/core';
 import { HeapTable } from '@weir/runtime/src/state/heap-table';
 
