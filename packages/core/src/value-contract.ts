@@ -73,18 +73,20 @@ export function prepareValue(value: unknown, types: TypeRegistry): unknown {
   }
 }
 
+/** A string, a boolean or a non-zero number: within the contract as it is (0 may be -0: the full walk decides). */
+function isPlainScalar(value: unknown): boolean {
+  const type = typeof value;
+  return type === 'string' || type === 'boolean' || (type === 'number' && value !== 0);
+}
+
 /**
- * The common record, checked without a call per field: a string or a plain object whose
- * fields are strings, booleans or non-zero numbers (0 may be -0: the full walk decides).
+ * The common record, checked without a call per field: a plain scalar or a plain object
+ * whose fields are plain scalars.
  */
 function isFlatPlainData(value: unknown): boolean {
-  if (typeof value !== 'object') return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && value !== 0);
+  if (typeof value !== 'object') return isPlainScalar(value);
   if (value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
-  for (const key in value) {
-    const field = (value as Record<string, unknown>)[key];
-    const type = typeof field;
-    if (type !== 'string' && type !== 'boolean' && (type !== 'number' || field === 0)) return false;
-  }
+  for (const key in value) if (!isPlainScalar((value as Record<string, unknown>)[key])) return false;
   return true;
 }
 
@@ -156,10 +158,9 @@ function walkArray(array: unknown[], types: TypeRegistry, depth: number): unknow
   try {
     for (; i < array.length; i++) {
       const before = array[i];
-      // Strings, booleans and non-zero numbers stay as they are: no call for the elements of
-      // a snapshot's [key, value] entries (a full 1M-key checkpoint walks 2M of them).
-      const type = typeof before;
-      if (type === 'string' || type === 'boolean' || (type === 'number' && before !== 0)) continue;
+      // Plain scalars stay as they are: no walk for the elements of a snapshot's
+      // [key, value] entries (a full 1M-key checkpoint walks 2M of them).
+      if (isPlainScalar(before)) continue;
       const after = walk(before, types, depth + 1);
       if (changed(after, before)) (out ??= array.slice())[i] = after;
     }

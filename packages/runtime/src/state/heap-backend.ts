@@ -4,7 +4,7 @@ import { CurrentKey } from './current-key';
 import type { StateDescriptor } from '@weir/api';
 import { ChangeSet } from './change-set';
 import { ChunkBuilder, entriesToMap, mapToEntries, mergeChunks, type KeyedCapture, type KeyedSnapshot, type KeyedStateBackend, type TableKey } from './keyed-backend';
-import { HeapTable, PAGE } from './heap-table';
+import { HeapTable, PAGE, type Group } from './heap-table';
 import { stateFacade, type StateCell } from './state-kinds';
 import { yieldToEventLoop } from '../signal';
 import { YIELD_INTERVAL_MS } from '../task/record-feeder';
@@ -173,7 +173,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
             for (const [from, to] of denseReads(range, table.denseSize, perRead)) {
               const dense = await denseAtCapture(table, pageCount, kept, slice, from, to);
               for (let kg = from; kg <= to; kg++) {
-                const entries = dense.get(kg) ?? [];
+                const entries = dense[kg] ?? [];
                 const group = table.groups[kg];
                 if (group !== undefined) await mapGroupAtCapture(table, kg, group, kept, entries, slice);
                 if (entries.length === 0) continue;
@@ -273,7 +273,7 @@ function atCapture(table: HeapTable, kept: Kept, kg: number, k: TableKey): unkno
  * changed meanwhile (and keys written first on a page added since) are in `kept`,
  * which fills during the turns: its key groups are looked up again after each.
  */
-async function denseAtCapture(table: HeapTable, pageCount: number, kept: Kept, slice: ReadSlice, from: number, to: number): Promise<Map<number, [TableKey, unknown][]>> {
+async function denseAtCapture(table: HeapTable, pageCount: number, kept: Kept, slice: ReadSlice, from: number, to: number): Promise<([TableKey, unknown][] | undefined)[]> {
   const byGroup: ([TableKey, unknown][] | undefined)[] = [];
   // Kept values per key group, looked up once a page: keys change only while the event loop has a turn, between pages.
   const keptByGroup: (Map<TableKey, unknown> | undefined)[] = [];
@@ -295,13 +295,11 @@ async function denseAtCapture(table: HeapTable, pageCount: number, kept: Kept, s
     }
     if (slice.due()) await slice.pause();
   }
-  const out = new Map<number, [TableKey, unknown][]>();
-  byGroup.forEach((entries, kg) => entries && out.set(kg, entries));
-  return out;
+  return byGroup;
 }
 
 /** Adds a key group's map entries at capture time to `entries` (its dense keys are read by denseAtCapture). */
-async function mapGroupAtCapture(table: HeapTable, kg: number, group: Map<TableKey, unknown>, kept: Kept, entries: [TableKey, unknown][], slice: ReadSlice): Promise<void> {
+async function mapGroupAtCapture(table: HeapTable, kg: number, group: Group, kept: Kept, entries: [TableKey, unknown][], slice: ReadSlice): Promise<void> {
   const kind = table.kind;
   if (group.size <= SMALL_GROUP) {
     // In one go: keys changed since the capture are in `kept`.

@@ -8,7 +8,7 @@ const PAGE_BITS = 12;
 export const PAGE = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE - 1;
 /** A page slot whose key was never written: its group is not known. */
-export const NO_GROUP = 0xffff;
+const NO_GROUP = 0xffff;
 /** The dense region never grows past this key (64M slots, 384 MB per state at most). */
 const MAX_REGION = 1 << 26;
 /**
@@ -29,7 +29,7 @@ export interface Page {
  * held apart in a dense region indexed by the key itself. A job keyed by ids reads its
  * state by array index there: at 1M keys a Map lookup misses the cache two or three
  * times (bucket, then entry), and a key's slot sits next to the previous key's when keys
- * arrive in order (docs/benchmarks.md, "Dense state for integer keys"). The region grows
+ * arrive in order (docs/benchmarks.md, "The record path, third pass"). The region grows
  * by doubling while it holds at most SLOTS_PER_KEY slots per key, taking the integer keys
  * it now covers out of the maps, so memory stays within a small factor of the keys held.
  * Every other key lives in per-group maps. Values are never undefined: a state removes a
@@ -40,7 +40,7 @@ export class HeapTable {
   region = PAGE;
   readonly pages: (Page | undefined)[] = [];
   /** Keys in the dense region, per key group: a full restore clears a group only where it has some. */
-  private readonly denseInGroup = new Map<number, number>();
+  private readonly denseInGroup: number[] = [];
   private denseKeys = 0;
   /** The other keys, indexed by key group (an array index, not a hash). */
   readonly groups: (Group | undefined)[] = [];
@@ -63,7 +63,7 @@ export class HeapTable {
   }
 
   get(kg: number, k: TableKey): unknown {
-    if (typeof k === 'number' && k < this.region && k >= 0 && (k | 0) === k) {
+    if (this.isDense(k)) {
       const page = this.pages[k >>> PAGE_BITS];
       return page === undefined ? undefined : page.values[k & PAGE_MASK];
     }
@@ -72,7 +72,7 @@ export class HeapTable {
 
   /** `mayGrow`: false while a capture is being read, which reads the dense region and the maps as they were laid out. */
   set(kg: number, k: TableKey, value: unknown, mayGrow: boolean): void {
-    if (typeof k === 'number' && k < this.region && k >= 0 && (k | 0) === k) {
+    if (this.isDense(k)) {
       const slot = k & PAGE_MASK;
       const page = this.pages[k >>> PAGE_BITS] ?? this.addPage(k >>> PAGE_BITS);
       if (page.values[slot] === undefined) {
@@ -115,15 +115,16 @@ export class HeapTable {
       this.mapKeys -= group.size;
       this.groups[kg] = undefined;
     }
-    if (!this.denseInGroup.get(kg)) return;
+    const dense = this.denseInGroup[kg];
+    if (!dense) return;
     for (const page of this.pages) {
       if (!page) continue;
       for (let slot = 0; slot < PAGE; slot++) {
         if (page.groups[slot] === kg && page.values[slot] !== undefined) page.values[slot] = undefined;
       }
     }
-    this.denseKeys -= this.denseInGroup.get(kg) ?? 0;
-    this.denseInGroup.delete(kg);
+    this.denseKeys -= dense;
+    this.denseInGroup[kg] = 0;
   }
 
   /** Keys in the dense region. */
@@ -139,7 +140,7 @@ export class HeapTable {
 
   private countDense(kg: number, delta: number): void {
     this.denseKeys += delta;
-    this.denseInGroup.set(kg, (this.denseInGroup.get(kg) ?? 0) + delta);
+    this.denseInGroup[kg] = (this.denseInGroup[kg] ?? 0) + delta;
   }
 
   /** Grows the region to cover integer key `k` if it stays dense enough; moves the keys it now covers out of the maps. */

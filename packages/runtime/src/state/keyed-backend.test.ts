@@ -6,7 +6,7 @@ import { ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, Value
 import { ContractViolation, JobError, keyGroupFor, keyGroupRangeFor, keyToString, RecordSerializer, StateError, TypeRegistry, type KeyGroupRange } from '@weir/core';
 import { stateCodec } from './backend-factory';
 import { denseReads, HeapKeyedStateBackend } from './heap-backend';
-import type { KeyedSnapshot, KeyedStateBackend, StateBackendType } from './keyed-backend';
+import type { KeyedCapture, KeyedSnapshot, KeyedStateBackend, StateBackendType } from './keyed-backend';
 import { LmdbKeyedStateBackend } from './lmdb-backend';
 
 const MAX = 128;
@@ -57,6 +57,16 @@ function contents(b: KeyedStateBackend, keys: unknown[]) {
  */
 function mixedKeys(n: number): (string | number)[] {
   return Array.from({ length: n }, (_, i) => (i % 4 === 0 ? `k${i}` : i % 4 === 1 ? -i : i % 4 === 2 ? i + 0.5 : i * 2));
+}
+
+/** A capture's parts of at most `maxEntries`, with `rounds` updates of `keys` between parts (seeds from `seed` on). */
+async function readWhileChurning(b: KeyedStateBackend, capture: KeyedCapture, maxEntries: number, keys: unknown[], rounds: number, seed: number): Promise<KeyedSnapshot[]> {
+  const parts: KeyedSnapshot[] = [];
+  for await (const part of capture.chunks(maxEntries)) {
+    parts.push(part);
+    churn(b, keys, rounds, seed++);
+  }
+  return parts;
 }
 
 /** Deterministic pseudo-random updates over `keys`. */
@@ -182,13 +192,7 @@ describe.each(['hashmap', 'lmdb'] as const)('%s keyed state backend', (type) => 
     const expected = contents(b, keys);
     // Nothing changes between the capture and its first part: the first change to every
     // state comes while the capture is half read (as when records run in an event-loop turn).
-    const capture = b.capture('full');
-    const parts: KeyedSnapshot[] = [];
-    let round = 2;
-    for await (const part of capture.chunks(16)) {
-      parts.push(part);
-      churn(b, keys, 500, round++);
-    }
+    const parts = await readWhileChurning(b, b.capture('full'), 16, keys, 500, 2);
     expect(parts.length).toBeGreaterThan(2);
     const restored = make(type);
     await restored.restore(parts);
@@ -501,13 +505,7 @@ describe('heap copy-on-write capture', () => {
     for (const b of [runs, once]) churn(b, keys, 60_000, 31);
     const expected = contents(runs, keys);
     expect(denseReads(ALL, 20_000, 1000).length).toBeGreaterThan(10);
-    const capture = runs.capture('full');
-    const parts: KeyedSnapshot[] = [];
-    let round = 40;
-    for await (const part of capture.chunks(500)) {
-      parts.push(part);
-      churn(runs, keys, 300, round++);
-    }
+    const parts = await readWhileChurning(runs, runs.capture('full'), 500, keys, 300, 40);
     const seen = new Map<string, Set<number>>();
     for (const part of parts) {
       for (const [name, st] of Object.entries(part.states)) {
