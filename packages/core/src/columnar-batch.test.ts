@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { COLUMNAR_MARKER, decodeColumnar, decodeColumnarWithKeyGroups, encodeColumnar } from './columnar-batch';
+import { COLUMNAR_MARKER, decodeColumnar, decodeColumnarWithKeyGroups, encodeColumnar, isFlatBatch } from './columnar-batch';
 import { RecordSerializer } from './serialization';
 import { NO_TYPES, TypeRegistry } from './type-registry';
 import { prepareValue } from './value-contract';
@@ -144,5 +144,28 @@ describe('columnar record batches', () => {
     expect(viaColumns([{ a: 1, b: true }])).toEqual([{ a: 1, b: true }]);
     expect(viaColumns([{ a: 1.5, b: 70_000 }])).toEqual([{ a: 1.5, b: 70_000 }]);
     expect(viaColumns([{ a: -3, b: false }])).toEqual([{ a: -3, b: false }]);
+  });
+
+  it('tell a batch that is within the contract as it is (flat, one shape, numbers and booleans) from one that needs the full check', () => {
+    expect(isFlatBatch([])).toBe(true);
+    expect(isFlatBatch([{ key: 1, value: 2 }, { key: -0, value: NaN }, { key: 1.5, value: Infinity }])).toBe(true);
+    expect(isFlatBatch([{ a: true, b: 1 }, { a: false, b: 0 }])).toBe(true);
+    class Point {
+      constructor(readonly key: number) {}
+    }
+    const refused: unknown[][] = [
+      [{ key: 1 }, { key: 1, extra: 2 }],
+      [{ a: 1, b: 2 }, { b: 2, a: 1 }],
+      [{ key: 1 }, { key: 'text' }],
+      [{ key: 1 }, { key: { nested: 1 } }],
+      [{ key: 1 }, { key: () => 1 }],
+      [{ key: 1 }, new Point(1)],
+      [{ key: 1 }, Object.assign(Object.create(null) as object, { key: 1 })],
+      [{ key: 1 }, null],
+      [{ key: 1 }, 5],
+      ['text'],
+      [{}],
+    ];
+    for (const batch of refused) expect(isFlatBatch(batch)).toBe(false);
   });
 });

@@ -40,6 +40,8 @@ interface Shape {
   names: string[];
   nameBytes: Buffer[];
   extract: Extract;
+  /** As extract without copying: true when every record has this shape (so is within the contract). */
+  matches: (records: unknown[]) => boolean;
   /** Reused by every batch of this shape: encoding is synchronous. */
   columns: Float64Array[];
   kinds: Uint8Array;
@@ -102,7 +104,35 @@ function newShape(names: string[]): Shape | null {
     ${setKinds}
     return true;
   };`) as (names: string[]) => Extract;
-  return { names, nameBytes, extract: make(names), columns: names.map(() => new Float64Array(0)), kinds: new Uint8Array(names.length) };
+  const checks = names.map((_, f) => `if (typeof v${f} !== 'number' && typeof v${f} !== 'boolean') return false;`).join(' ');
+  const makeMatches = new Function('names', `return function matches(records) {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (typeof r !== 'object' || r === null) return false;
+      ${reads}
+      if (Object.getPrototypeOf(r) !== Object.prototype) return false;
+      let k = 0;
+      for (const name in r) if (name !== names[k++]) return false;
+      if (k !== ${names.length}) return false;
+      ${checks}
+    }
+    return true;
+  };`) as (names: string[]) => (records: unknown[]) => boolean;
+  return {
+    names, nameBytes, extract: make(names), matches: makeMatches(names), columns: names.map(() => new Float64Array(0)), kinds: new Uint8Array(names.length),
+  };
+}
+
+/**
+ * True when every record is a plain object of the first one's shape with number or boolean
+ * fields: within the contract as it is, checked at the cost of reading it once (a batch
+ * handed to a consumer in the same thread is checked so, not encoded). False says nothing:
+ * such records need the full check.
+ */
+export function isFlatBatch(records: unknown[]): boolean {
+  if (records.length === 0) return true;
+  const shape = shapeOf(records[0]);
+  return shape !== undefined && shape.matches(records);
 }
 
 /** The narrowest column type that holds the first `count` numbers exactly. */

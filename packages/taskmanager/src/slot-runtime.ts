@@ -212,7 +212,7 @@ export class SlotRuntime {
           if (!sub) return channel.fail(new Error(`input channel ${description}: no local partition ${key}`));
           channel.returnCredit = (n) => sub.addCredit(n);
           channel.requestBatchBytes = (bytes) => void (sub.batchBytes = bytes);
-          sub.attach(channel, INITIAL_CREDIT);
+          sub.attach(channel, INITIAL_CREDIT, true);
         });
       } else {
         const cancel = connectRemoteChannel(

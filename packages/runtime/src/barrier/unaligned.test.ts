@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ChannelItem } from '../network/events';
+import { batchBytes, type ChannelItem } from '../network/events';
 import { InputGate } from '../network/input-gate';
 import { UnalignedBarrierHandler, type InputChannelState } from './unaligned';
 
 const batch = (tag: string): ChannelItem => ({ kind: 'batch', data: Buffer.from(tag), count: 1 });
 const barrier = (id: number, unaligned = true): ChannelItem => ({ kind: 'barrier', checkpointId: id, timestamp: id * 10, unaligned });
 const tags = (inputs: InputChannelState[] | undefined) => inputs?.map((c) => `${c.channel}:${c.batches.map((b) => b.toString()).join(',')}`);
-const queue = (gate: InputGate, i: number) => gate.channels[i].queue.map((x) => (x.kind === 'batch' ? x.data.toString() : x.kind === 'barrier' ? `|${x.checkpointId}` : 'end'));
+const queue = (gate: InputGate, i: number) => gate.channels[i].queue.map((x) => (x.kind === 'batch' ? batchBytes(x).toString() : x.kind === 'barrier' ? `|${x.checkpointId}` : 'end'));
 
 function setup(channels = 2) {
   const gate = new InputGate();

@@ -1,4 +1,5 @@
 import type { InputChannel, InputGate } from '../network/input-gate';
+import { batchBytes } from '../network/events';
 
 /** In-flight batches of one input channel that an unaligned checkpoint stores. */
 export interface InputChannelState {
@@ -61,7 +62,7 @@ export class UnalignedBarrierHandler {
       let closed = channel.ended;
       for (let i = 0; i < channel.queue.length; i++) {
         const item = channel.queue[i];
-        if (item.kind === 'batch') batches.push(item.data);
+        if (item.kind === 'batch') batches.push(batchBytes(item));
         else if (item.kind === 'end') {
           closed = true;
           break;

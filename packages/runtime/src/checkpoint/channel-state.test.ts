@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBatch, encodeBatch, keyGroupFor, keyGroupRangeFor, keyToString } from '@weir/core';
+import { batchBytes } from '../network/events';
 import { RecordWriter } from '../network/record-writer';
 import { ResultSubpartition } from '../network/result-subpartition';
 import { inputRecordsToReplay, replayOutputs, type StoredChannelState } from './channel-state';
@@ -53,7 +54,7 @@ describe('channel state at restore', () => {
     const subs = () => [new ResultSubpartition(() => {}), new ResultSubpartition(() => {})];
     const collect = (s: ResultSubpartition[]) => {
       const got: number[][] = s.map(() => []);
-      s.forEach((sub, i) => sub.attach({ deliver: (item) => void (item.kind === 'batch' && got[i].push(...(decodeBatch(item.data) as number[]))) }, 100));
+      s.forEach((sub, i) => sub.attach({ deliver: (item) => void (item.kind === 'batch' && got[i].push(...(decodeBatch(batchBytes(item)) as number[]))) }, 100));
       return got;
     };
     // old: 2 producers, each with one subpartition towards `down`; new: 1 producer, 2 consumers

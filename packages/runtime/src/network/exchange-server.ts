@@ -1,7 +1,7 @@
 import {
   grpc, protos, bindServer, DATA_CHANNEL_OPTIONS, internalServerCredentials, peerCommonName, tokenMatches, type ConsumerMessage, type Logger, type TlsMaterial,
 } from '@weir/core';
-import type { ChannelItem } from './events';
+import { batchBytes, type ChannelItem } from './events';
 import { partitionKey, type PartitionRegistry } from './partition-registry';
 
 const PARTITION_LOOKUP_TIMEOUT_MS = 30_000;
@@ -45,7 +45,7 @@ export async function startExchangeServer(registry: PartitionRegistry, address: 
           {
             deliver: (item: ChannelItem) => {
               if (closed) return;
-              if (item.kind === 'batch') call.write({ batch: { data: item.data, count: item.count } });
+              if (item.kind === 'batch') call.write({ batch: { data: batchBytes(item), count: item.count } });
               else if (item.kind === 'barrier') call.write({ barrier: { checkpoint_id: item.checkpointId, timestamp: item.timestamp, unaligned: !!item.unaligned, final: !!item.final } });
               else {
                 call.write({ end: {} });

@@ -1,5 +1,5 @@
 import { Signal } from '../signal';
-import type { ChannelItem } from './events';
+import { batchBytes, batchSize, type ChannelItem } from './events';
 
 /** The consumer side of one channel: a queue of items and a way to hand credits back. */
 export class InputChannel {
@@ -27,8 +27,8 @@ export class InputChannel {
 
   deliver(item: ChannelItem): void {
     if (item.kind === 'batch') {
-      this.bytesDelivered += item.data.length;
-      if (this.recordingFor) this.recorded.push(item.data);
+      this.bytesDelivered += batchSize(item);
+      if (this.recordingFor) this.recorded.push(batchBytes(item));
     } else {
       // A barrier (or the end) closes this channel's part of an unaligned checkpoint.
       if (this.recordingFor && (item.kind === 'end' || item.checkpointId >= this.recordingFor)) this.gate.stopRecording(this);

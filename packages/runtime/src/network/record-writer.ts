@@ -1,5 +1,5 @@
 import {
-  ContractViolation, keyGroupFor, keyToString, operatorIndexForKeyGroup, RecordSerializer, type Partitioning,
+  ContractViolation, isFlatBatch, keyGroupFor, keyToString, operatorIndexForKeyGroup, RecordSerializer, type Partitioning,
 } from '@weir/core';
 import type { ResultSubpartition } from './result-subpartition';
 import { Signal } from '../signal';
@@ -14,15 +14,18 @@ import { ownKeySelector } from '../task/own-call-sites';
 export const BATCH_RECORDS = 2048;
 /** A batch whose encoding came out larger than this is split: gRPC refuses messages above 256 MiB. */
 const MAX_BATCH_BYTES = 64 * 1024 * 1024;
+/** One batch in this many to a consumer in the same thread is encoded to measure its size. */
+const MEASURE_EVERY_LOCAL_BATCHES = 8;
 /** Batches a subpartition may hold undelivered before the producer is backpressured. */
 export const MAX_BACKLOG = 4;
 
 /**
  * Writes a task's records to one output edge: picks the subpartition (forward, round
  * robin, by key group, or all), collects records into batches and serializes each batch
- * once. Records are checked against the serializer contract as a batch is encoded
- * (RecordSerializer.encodeRecords): a record that breaks it fails the task then, with the
- * producer's name.
+ * once, or hands it over as it is to a consumer in the same slot thread. Records are
+ * checked against the serializer contract either way (RecordSerializer.encodeRecords, or
+ * prepare for a batch that is not encoded): a record that breaks it fails the task then,
+ * with the producer's name.
  */
 export class RecordWriter {
   /**
@@ -49,6 +52,8 @@ export class RecordWriter {
    * without encoding each record twice. Unknown until the first record was measured.
    */
   private bytesPerRecord = 0;
+  /** Batches handed to consumers in this thread since one was measured. */
+  private unmeasuredBatches = 0;
   /** Names the operator that emits, in contract errors (set by TaskOutput). */
   producer = 'a task emitted a record that cannot be serialized';
 
@@ -145,6 +150,23 @@ export class RecordWriter {
   }
 
   private send(target: number, records: unknown[], groups: Uint16Array | undefined): void {
+    const subpartition = this.subpartitions[target];
+    if (subpartition.local) {
+      // Every few batches one is encoded all the same (which checks it) to keep the bytes
+      // per record known: batches are cut by bytes, and records can grow.
+      if (++this.unmeasuredBatches >= MEASURE_EVERY_LOCAL_BATCHES) this.measure(records, groups);
+      else this.check(records);
+      subpartition.add({
+        kind: 'batch',
+        count: records.length,
+        records,
+        // The writer reuses its key group column for the next batch.
+        keyGroups: groups ? { maxParallelism: this.maxParallelism, groups: groups.slice() } : undefined,
+        bytes: Math.round(this.bytesPerRecord * records.length),
+        serializer: this.serializer,
+      });
+      return;
+    }
     const data = this.encode(records, groups);
     // Records can change size: the next batch is cut at the size this one had.
     this.bytesPerRecord = Math.max(1, data.length / records.length);
@@ -155,6 +177,22 @@ export class RecordWriter {
       return;
     }
     this.subpartitions[target].add({ kind: 'batch', data, count: records.length });
+  }
+
+  private measure(records: unknown[], groups: Uint16Array | undefined): void {
+    this.unmeasuredBatches = 0;
+    this.bytesPerRecord = Math.max(1, this.encode(records, groups).length / records.length);
+  }
+
+  /** What encoding would check, for records that go to their consumer unencoded. */
+  private check(records: unknown[]): void {
+    if (isFlatBatch(records)) return;
+    try {
+      for (let i = 0; i < records.length; i++) this.serializer.prepare(records[i]);
+    } catch (err) {
+      if (err instanceof ContractViolation) throw err.toJobError(this.producer, 'record');
+      throw err;
+    }
   }
 
   private encode(records: unknown[], groups: Uint16Array | undefined): Buffer {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBatch, keyGroupFor, keyToString, operatorIndexForKeyGroup, RecordSerializer } from '@weir/core';
-import type { ChannelItem } from './events';
+import { batchBytes, type ChannelItem } from './events';
 import { MAX_BACKLOG, RecordWriter } from './record-writer';
 import { ResultSubpartition } from './result-subpartition';
 
@@ -108,7 +108,7 @@ describe('RecordWriter', () => {
     const subs = Array.from({ length: n }, () => new ResultSubpartition(() => {}));
     const got: unknown[][] = subs.map(() => []);
     subs.forEach((s, i) =>
-      s.attach({ deliver: (item) => void (item.kind === 'batch' ? got[i].push(...decodeBatch(item.data)) : got[i].push(label(item))) }, 1000),
+      s.attach({ deliver: (item) => void (item.kind === 'batch' ? got[i].push(...decodeBatch(batchBytes(item))) : got[i].push(label(item))) }, 1000),
     );
     const w = new RecordWriter(subs, partitioning, partitioning === 'HASH' ? (v) => (v as { k: string }).k : undefined, 128, producerSubtask);
     return { w, subs, got };
@@ -138,7 +138,7 @@ describe('RecordWriter', () => {
     const subs = [0, 1, 2].map(() => new ResultSubpartition(() => {}));
     const got = subs.map(() => [] as { records: unknown[]; keyGroups?: { maxParallelism: number; groups: ArrayLike<number> } }[]);
     const serializer = new RecordSerializer();
-    subs.forEach((s, i) => s.attach({ deliver: (item) => void (item.kind === 'batch' && got[i].push(serializer.decodeBatchWithKeyGroups(item.data))) }, 1000));
+    subs.forEach((s, i) => s.attach({ deliver: (item) => void (item.kind === 'batch' && got[i].push(serializer.decodeBatchWithKeyGroups(batchBytes(item)))) }, 1000));
     const w = new RecordWriter(subs, 'HASH', (v) => (v as { key: number }).key, 128, 0, serializer);
     for (let i = 0; i < 1000; i++) w.emit({ key: i % 37, value: i });
     w.emit({ key: 'text', value: 1 }); // another field type: this batch goes as msgpack, without groups
@@ -166,7 +166,7 @@ describe('RecordWriter', () => {
     subs.forEach((s, i) => s.attach({
       deliver: (item) => {
         if (item.kind !== 'batch') return;
-        const { records, keyGroups } = serializer.decodeBatchWithKeyGroups(item.data);
+        const { records, keyGroups } = serializer.decodeBatchWithKeyGroups(batchBytes(item));
         got[i].push(...records);
         // Batches that are not columns (text fields) carry no groups: the consumer hashes their keys.
         records.forEach((r, j) => groups[i].push(keyGroups ? keyGroups.groups[j] : keyGroupFor(keyToString((r as { key: number }).key), 128)));
@@ -221,7 +221,7 @@ describe('RecordWriter: batches cut by bytes, unaligned barriers', () => {
     const sub = new ResultSubpartition(() => {});
     const sizes: number[] = [];
     const counts: number[] = [];
-    sub.attach({ deliver: (item) => void (item.kind === 'batch' && (sizes.push(item.data.length), counts.push(item.count))) }, 1_000_000);
+    sub.attach({ deliver: (item) => void (item.kind === 'batch' && (sizes.push(batchBytes(item).length), counts.push(item.count))) }, 1_000_000);
     return { w: new RecordWriter([sub], 'FORWARD', undefined, 128, 0, undefined, undefined, segmentSize), sub, sizes, counts };
   }
 

@@ -1,4 +1,4 @@
-import type { ChannelItem, SubpartitionConsumer } from './events';
+import { batchBytes, type ChannelItem, type SubpartitionConsumer } from './events';
 
 /**
  * The producer side of one channel. A batch is sent only against a credit from the
@@ -16,6 +16,8 @@ export class ResultSubpartition {
   finished = false;
   /** Batch size in bytes the consumer asked for (buffer debloating); 0 when it asked nothing. */
   batchBytes = 0;
+  /** The consumer runs in this slot's thread: batches go to it as records, not bytes. */
+  local = false;
 
   constructor(private readonly onBacklogChange: () => void) {}
 
@@ -26,8 +28,9 @@ export class ResultSubpartition {
     this.drain();
   }
 
-  attach(consumer: SubpartitionConsumer, initialCredit: number): void {
+  attach(consumer: SubpartitionConsumer, initialCredit: number, local = false): void {
     this.consumer = consumer;
+    this.local = local;
     this.credit = initialCredit;
     this.drain();
   }
@@ -39,7 +42,7 @@ export class ResultSubpartition {
    */
   addPriorityBarrier(checkpointId: number, timestamp: number): Buffer[] {
     if (this.released) return [];
-    const overtaken = this.queue.flatMap((item) => (item.kind === 'batch' ? [item.data] : []));
+    const overtaken = this.queue.flatMap((item) => (item.kind === 'batch' ? [batchBytes(item)] : []));
     this.queue.unshift({ kind: 'barrier', checkpointId, timestamp, unaligned: true });
     this.drain();
     return overtaken;

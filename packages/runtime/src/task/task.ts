@@ -292,7 +292,7 @@ export class Task {
       }
       const { channel, item } = next;
       if (item.kind === 'batch') {
-        const { records, keyGroups } = this.serializer.decodeBatchWithKeyGroups(item.data);
+        const { records, keyGroups } = item.data ? this.serializer.decodeBatchWithKeyGroups(item.data) : item;
         this.recordsIn += records.length;
         this.feeder.take(channel, records, keyGroups);
       } else if (item.kind === 'barrier') {
