@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { COLUMNAR_MARKER, decodeColumnar, decodeColumnarWithKeyGroups, encodeColumnar, isFlatBatch } from './columnar-batch';
+import { COLUMNAR_MARKER, decodeColumnar, decodeColumnarWithKeyGroups, encodeColumnar, flatRecordMatcher, isFlatBatch } from './columnar-batch';
 import { RecordSerializer } from './serialization';
 import { NO_TYPES, TypeRegistry } from './type-registry';
 import { prepareValue } from './value-contract';
@@ -167,5 +167,16 @@ describe('columnar record batches', () => {
       [{}],
     ];
     for (const batch of refused) expect(isFlatBatch(batch)).toBe(false);
+  });
+
+  it('check a stream of records one by one the same way, following a change of shape', () => {
+    const flat = flatRecordMatcher();
+    expect([{ key: 1, sum: 2 }, { key: 3, sum: -0 }].map(flat)).toEqual([true, true]);
+    expect(flat({ key: 1, sum: 2, extra: 3 })).toBe(true); // another flat shape: learnt
+    expect(flat({ key: 1, sum: 2 })).toBe(true);
+    for (const other of [{ sum: 2, key: 1, f: () => 1 }, { key: 'text', sum: 1 }, { key: { a: 1 }, sum: 1 }, Object.assign(Object.create(null) as object, { key: 1, sum: 2 }), 'text', 5, null, undefined, {}]) {
+      expect(flat(other)).toBe(false);
+    }
+    expect(flat({ key: 1, sum: 2 })).toBe(true);
   });
 });

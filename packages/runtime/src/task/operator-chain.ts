@@ -1,6 +1,6 @@
 import type { OperatorContext, Output, SourceOperator, StreamOperator } from '@weir/api/src/internal';
 import type { VertexPlan } from '@weir/api/src/internal';
-import { ContractViolation, type RecordSerializer } from '@weir/core';
+import { ContractViolation, flatRecordMatcher, type RecordSerializer } from '@weir/core';
 import { checkThenForwardTo, forwardTo } from './own-call-sites';
 
 /**
@@ -40,7 +40,8 @@ export class OperatorChain {
         next = { collect: forwardTo(op, downstream) };
       } else {
         const where = describeOperator(plan, producer);
-        next = { collect: checkThenForwardTo((value) => checkRecord(serializer, value, where), op, downstream) };
+        const flat = flatRecordMatcher();
+        next = { collect: checkThenForwardTo((value) => flat(value) || checkRecord(serializer, value, where), op, downstream) };
       }
     }
     this.head = next;
