@@ -4,18 +4,33 @@
 // the next one (Flink's 10k-key job at 3.0 and 8.9 M/s, Weir's at 9.5 and 13.1 M/s in one
 // run, docs/benchmarks.md); the best of two is the figure that noise did not take down.
 
-/** Where a harness JSON (weir.mjs or the Flink peer) keeps its throughput points. */
+/**
+ * Where a harness JSON (weir.mjs or the Flink peer) keeps its throughput points, and the
+ * summary key that repeats each one (the table's headline rows read the summary).
+ */
 function points(side) {
   const out = [];
   for (const name of ['no_checkpoint', 'checkpoint_1s']) {
-    if (side?.throughput?.[name]) out.push({ id: `throughput ${name}`, get: () => side.throughput[name], set: (e) => (side.throughput[name] = e) });
+    if (side?.throughput?.[name]) {
+      out.push({ id: `throughput ${name}`, summary: `throughput_rps_${name}`, get: () => side.throughput[name], set: (e) => (side.throughput[name] = e) });
+    }
   }
   for (const curve of ['keys', 'parallelism']) {
     (side?.scaling?.[curve] ?? []).forEach((e, i) => {
-      out.push({ id: `${curve} ${e.keys} ${e.parallelism} ${e.checkpointing}`, get: () => side.scaling[curve][i], set: (v) => (side.scaling[curve][i] = v) });
+      const summary = curve === 'keys' ? `scaling_rps_keys_${e.keys}_${e.checkpointing}` : `scaling_rps_p${e.parallelism}_${e.checkpointing}`;
+      out.push({ id: `${curve} ${e.keys} ${e.parallelism} ${e.checkpointing}`, summary, get: () => side.scaling[curve][i], set: (v) => (side.scaling[curve][i] = v) });
     });
   }
   return out;
+}
+
+/** The summary's throughput figures as the points now hold them. */
+export function syncSummary(side) {
+  for (const p of points(side)) {
+    const rps = p.get().records_per_s;
+    if (side.summary && p.summary in side.summary && rps != null) side.summary[p.summary] = rps;
+  }
+  return side;
 }
 
 /**
@@ -34,5 +49,5 @@ export function foldRound(into, round) {
     const better = (theirs.records_per_s ?? -1) > (mine.records_per_s ?? -1) ? theirs : mine;
     p.set({ ...better, rounds_rps: rounds });
   }
-  return into;
+  return syncSummary(into);
 }

@@ -15,7 +15,7 @@ const CPU_PER_RECORD = 'Weir spends more CPU per record on this job. In one proc
 const STATE_LOOKUP = 'Weir\'s heap state keeps number keys from 0 in a dense region indexed by the key; text keys, and number keys too sparse for it, are looked up in a Map per key group, '
   + 'whose entries leave the CPU\'s caches at a million keys (a read and a write: about 0.19-0.36 µs against 0.02 µs in the dense region for keys in key order, scripts/bench/state-table.ts).';
 const CAPTURE_SLICES = 'Weir reads and encodes a checkpoint\'s capture on the task\'s thread, 10 ms at a time between 10 ms slices of records, so records keep flowing during the checkpoint '
-  + '(8.02 M records/s on Weir against 1.95 M/s on Flink in this phase of the 2026-11-30 22:23 run, 5.36 against 2.07 M/s at 21:47); Flink reads on a thread of its own. In its profile '
+  + '(9.23 M records/s on Weir against 2.26 M/s on Flink in this phase of the 2026-12-01 01:11 run, 8.02 against 1.95 M/s on 2026-11-30 at 22:23); Flink reads on a thread of its own. In its profile '
   + '(scripts/bench/results/2026-11-30-profile-checkpoint-1m-keys-1s-third-pass.txt, before the 22:23 run) the contract walk over the snapshot took 11.6 %, the dense reader 6.8 %, '
   + 'copy-on-write keeps 5.8 % and msgpack 5.4 %; the walk and the reader were made cheaper for the 22:23 run (median 423 -> 339 ms, worst 608 -> 466 ms).';
 const BATCH_FILL = 'Weir\'s batches hold up to 2048 records (512 before the second pass, for throughput), so at 90 % load a record waits a little longer for its batch to fill; '
