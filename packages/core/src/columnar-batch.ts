@@ -85,6 +85,15 @@ function newShape(names: string[]): Shape | null {
   const columns = names.map((_, f) => `c${f} = columns[${f}]`).join(', ');
   const kinds = names.map((_, f) => `k${f} = 0`).join(', ');
   const setKinds = names.map((_, f) => `kinds[${f}] = k${f};`).join(' ');
+  // Whether record r has this shape, its fields read into v0, v1, ... Fields first: the
+  // loads check the record's hidden class, after which its prototype is known without a
+  // call (encoding 35.9 -> 26.5 ns a record in an A/B in one process, docs/benchmarks.md).
+  const hasShape = `if (typeof r !== 'object' || r === null) return false;
+      ${reads}
+      if (Object.getPrototypeOf(r) !== Object.prototype) return false;
+      let k = 0;
+      for (const name in r) if (name !== names[k++]) return false;
+      if (k !== ${names.length}) return false;`;
   // A record that passes is plain data by the contract (value-contract.ts): a plain object
   // whose fields are numbers or booleans. So records need not be checked before they come
   // here; the ones that do not pass are checked and prepared on their way to msgpack.
@@ -93,30 +102,18 @@ function newShape(names: string[]): Shape | null {
     let ${kinds};
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
-      if (typeof r !== 'object' || r === null) return false;
-      // Fields first: the loads check the record's hidden class, after which its prototype is known
-      // without a call (encoding 35.9 -> 26.5 ns a record in an A/B in one process, docs/benchmarks.md).
-      ${reads}
-      if (Object.getPrototypeOf(r) !== Object.prototype) return false;
-      let k = 0;
-      for (const name in r) if (name !== names[k++]) return false;
-      if (k !== ${names.length}) return false;
+      ${hasShape}
       ${copies}
     }
     ${setKinds}
     return true;
   };`) as (names: string[]) => Extract;
   const checks = names.map((_, f) => `if (typeof v${f} !== 'number' && typeof v${f} !== 'boolean') return false;`).join(' ');
-  // Reads the fields by name before the rest, as extract does: about 14 ns a record where
-  // isFlatPlainData's generic loop takes 25 (a scratch A/B in one process).
+  // As extract tests a record: about 14 ns a record where isFlatPlainData's generic loop
+  // takes 25 (a scratch A/B in one process).
   const makeMatches = new Function('names', `
     function matchesOne(r) {
-      if (typeof r !== 'object' || r === null) return false;
-      ${reads}
-      if (Object.getPrototypeOf(r) !== Object.prototype) return false;
-      let k = 0;
-      for (const name in r) if (name !== names[k++]) return false;
-      if (k !== ${names.length}) return false;
+      ${hasShape}
       ${checks}
       return true;
     }
