@@ -5,6 +5,7 @@ import type { ResultSubpartition } from './result-subpartition';
 import { Signal } from '../signal';
 import { NumberKeyGroups } from './number-key-groups';
 import { ownKeySelector } from '../task/own-call-sites';
+import { checkRecord } from '../task/operator-chain';
 
 /**
  * Most records in one batch (the segment size caps it by bytes too). Every batch costs a
@@ -176,7 +177,7 @@ export class RecordWriter {
       this.send(target, records.slice(half), groups?.slice(half));
       return;
     }
-    this.subpartitions[target].add({ kind: 'batch', data, count: records.length });
+    subpartition.add({ kind: 'batch', data, count: records.length });
   }
 
   private measure(records: unknown[], groups: Uint16Array | undefined): void {
@@ -187,12 +188,7 @@ export class RecordWriter {
   /** What encoding would check, for records that go to their consumer unencoded. */
   private check(records: unknown[]): void {
     if (isFlatBatch(records)) return;
-    try {
-      for (let i = 0; i < records.length; i++) this.serializer.prepare(records[i]);
-    } catch (err) {
-      if (err instanceof ContractViolation) throw err.toJobError(this.producer, 'record');
-      throw err;
-    }
+    for (let i = 0; i < records.length; i++) checkRecord(this.serializer, records[i], this.producer);
   }
 
   private encode(records: unknown[], groups: Uint16Array | undefined): Buffer {
